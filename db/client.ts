@@ -1,0 +1,179 @@
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres, PostgresJsDatabase, PostgresJsSession } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import {
+  createTableRelationsHelpers,
+  type ExtractTablesWithRelations,
+  extractTablesRelationalConfig,
+  type RelationalSchemaConfig,
+} from 'drizzle-orm/relations';
+import postgres from 'postgres';
+import { lockDataDir } from './data-dir-lock.ts';
+import * as schema from './schema/index.ts';
+
+export type Schema = typeof schema;
+/** A Drizzle handle scoped to one request's transaction (role + tenant already set). */
+export type ScopedDb = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** The database roles requests run as. Both are non-owners without BYPASSRLS. */
+export type RequestRole = 'app_user' | 'app_identity';
+
+export interface RequestContext {
+  role: RequestRole;
+  tenantId?: string;
+  userId?: string;
+}
+
+export const migrationsFolder = resolve(import.meta.dir, 'migrations');
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` in one transaction as `context.role`, with `app.tenant_id` / `app.user_id` set. */
+  transaction<T>(context: RequestContext, fn: (db: ScopedDb) => Promise<T>): Promise<T>;
+  /** Owner-level access for migrations, health checks and tests; never for request data. */
+  readonly owner: ScopedDb;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Postgres URL; when absent, embedded PGlite in `dataDir`. */
+  url?: string;
+  dataDir: string;
+  poolMax?: number;
+  /** Apply pending migrations before returning. @default true */
+  migrate?: boolean;
+  /** PGlite only: keep the data in memory (tests). @default false */
+  inMemory?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const roles: ReadonlySet<string> = new Set<RequestRole>(['app_user', 'app_identity']);
+
+function checkContext(context: RequestContext): void {
+  // Defence in depth: values reach Postgres as bind parameters, but a malformed id is a bug upstream.
+  if (!roles.has(context.role)) throw new Error(`unknown request role ${String(context.role)}`);
+  for (const value of [context.tenantId, context.userId]) {
+    if (value !== undefined && !UUID.test(value)) throw new Error('request context ids must be UUIDs');
+  }
+}
+
+const contextStatement = (context: RequestContext) =>
+  sql`select set_config('role', ${context.role}, true), set_config('app.tenant_id', ${context.tenantId ?? ''}, true), set_config('app.user_id', ${context.userId ?? ''}, true)`;
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options) : openPglite(options);
+}
+
+async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
+  const lock = options.inMemory ? null : lockDataDir(options.dataDir);
+  try {
+    const client = options.inMemory ? new PGlite() : new PGlite(join(resolve(options.dataDir), 'pglite'));
+    await client.waitReady;
+    const db = drizzlePglite(client, { schema });
+    if (options.migrate !== false) await migratePglite(db, { migrationsFolder });
+    return {
+      kind: 'pglite',
+      owner: db,
+      transaction(context, fn) {
+        checkContext(context);
+        // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
+        return db.transaction(async (tx) => {
+          await tx.execute(contextStatement(context));
+          return fn(tx);
+        });
+      },
+      async ping() {
+        await client.query('select 1');
+      },
+      async close() {
+        await client.close();
+        lock?.release();
+      },
+    };
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
+  const ownerClient = postgres(url, { max: 2, onnotice: () => {} });
+  const owner = drizzlePostgres(ownerClient, { schema });
+  if (options.migrate !== false) await migrateWithLock(ownerClient, owner);
+
+  // Request connections log in with `role=app_user` as a startup parameter: should the per-transaction
+  // context ever fail to apply, queries run unprivileged and see nothing, never as the owner.
+  const requestClient = postgres(url, {
+    max: options.poolMax ?? 20,
+    connection: { role: 'app_user', application_name: 'wrapper' },
+    onnotice: () => {},
+  });
+  drizzlePostgres(requestClient); // installs drizzle's type parsers on this client
+  const dialect = new PgDialect();
+  const tables = extractTablesRelationalConfig<ExtractTablesWithRelations<Schema>>(
+    schema,
+    createTableRelationsHelpers,
+  );
+  const relational: RelationalSchemaConfig<ExtractTablesWithRelations<Schema>> = {
+    fullSchema: schema,
+    schema: tables.tables,
+    tableNamesMap: tables.tableNamesMap,
+  };
+
+  return {
+    kind: 'postgres',
+    owner,
+    async transaction(context, fn) {
+      checkContext(context);
+      const connection = await requestClient.reserve();
+      try {
+        // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
+        const opened = Promise.all([
+          connection.unsafe('begin'),
+          connection.unsafe(
+            "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true)",
+            [context.role, context.tenantId ?? '', context.userId ?? ''],
+          ),
+        ]);
+        opened.catch(() => {});
+        const session = new PostgresJsSession(connection, dialect, relational, {});
+        const scoped: ScopedDb = new PostgresJsDatabase(dialect, session, relational);
+        const result = await fn(scoped);
+        await opened;
+        await connection.unsafe('commit');
+        return result;
+      } catch (error) {
+        await connection.unsafe('rollback').catch(() => {});
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+    async ping() {
+      await ownerClient`select 1`;
+    },
+    async close() {
+      await Promise.all([requestClient.end({ timeout: 5 }), ownerClient.end({ timeout: 5 })]);
+    },
+  };
+}
+
+/** Several nodes may start at once against one database: only one migrates at a time. */
+async function migrateWithLock(client: postgres.Sql, owner: PostgresJsDatabase<Schema>): Promise<void> {
+  const lockKey = 7_305_114_113; // arbitrary constant: "wrapper migrations"
+  const connection = await client.reserve();
+  try {
+    await connection`select pg_advisory_lock(${lockKey})`;
+    await migratePostgres(owner, { migrationsFolder });
+  } finally {
+    await connection`select pg_advisory_unlock(${lockKey})`.catch(() => {});
+    connection.release();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './memberships.ts';
+export * from './organizations.ts';
+export * from './tenants.ts';
+export * from './users.ts';

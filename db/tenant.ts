@@ -1,0 +1,27 @@
+import type { Database, ScopedDb } from './client.ts';
+
+/**
+ * The only door to tenant data: runs `fn` in one transaction as the non-owner role `app_user` with
+ * `app.tenant_id` set, so row-level security limits every statement to that tenant, even one that
+ * forgets its `where tenant_id = ...`.
+ */
+export function withTenant<T>(
+  database: Database,
+  tenantId: string,
+  fn: (db: ScopedDb) => Promise<T>,
+  options: { userId?: string } = {},
+): Promise<T> {
+  return database.transaction({ role: 'app_user', tenantId, userId: options.userId }, fn);
+}
+
+/**
+ * The door for sign-up and sign-in, before a tenant is known: role `app_identity` may find people by
+ * email and, with `userId` set, read that person's own memberships and tenants. Nothing else.
+ */
+export function withIdentity<T>(
+  database: Database,
+  fn: (db: ScopedDb) => Promise<T>,
+  options: { userId?: string } = {},
+): Promise<T> {
+  return database.transaction({ role: 'app_identity', userId: options.userId }, fn);
+}

@@ -1,0 +1,79 @@
+/** The stable problem codes of the API; each becomes `type: /problems/<code>` in problem+json. */
+export const problemCatalog = {
+  'bad-request': { status: 400, title: 'Bad request' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  'invalid-credentials': { status: 401, title: 'Invalid email or password' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  'email-taken': { status: 409, title: 'An account with this email already exists' },
+  'organization-has-children': { status: 409, title: 'The organization still has child organizations' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'validation-failed': { status: 422, title: 'The request is not valid' },
+  'organization-cycle': { status: 422, title: 'The organization hierarchy would contain a cycle' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  unavailable: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof problemCatalog;
+
+export interface FieldError {
+  /** JSON pointer to the failing field, e.g. `/email`. */
+  path: string;
+  message: string;
+}
+
+/** The one error type of the application; the error plugin turns it into problem+json. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail?: string,
+    readonly extensions: { errors?: FieldError[] } & Record<string, unknown> = {},
+  ) {
+    super(detail ?? problemCatalog[code].title);
+    this.name = 'AppError';
+    this.status = problemCatalog[code].status;
+    this.title = problemCatalog[code].title;
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  requestId: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export function problemType(code: ProblemCode): string {
+  return `/problems/${code}`;
+}
+
+export function toProblem(error: AppError, requestId: string, instance?: string): Problem {
+  return {
+    type: problemType(error.code),
+    title: error.title,
+    status: error.status,
+    ...(error.detail ? { detail: error.detail } : {}),
+    ...(instance ? { instance } : {}),
+    requestId,
+    ...error.extensions,
+  };
+}
+
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': problem.requestId, ...headers },
+  });
+}
