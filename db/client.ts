@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -176,4 +176,11 @@ async function migrateWithLock(client: postgres.Sql, owner: PostgresJsDatabase<S
     await connection`select pg_advisory_unlock(${lockKey})`.catch(() => {});
     connection.release();
   }
+}
+
+/** Runs raw SQL and returns its rows; postgres.js answers with an array, PGlite with `{ rows }`. */
+export async function selectRows<Row extends Record<string, unknown>>(db: ScopedDb, query: SQL): Promise<Row[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as Row[];
+  return (result as { rows: Row[] }).rows;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Database, ScopedDb } from './client.ts';
 
 /**
@@ -24,4 +25,14 @@ export function withIdentity<T>(
   options: { userId?: string } = {},
 ): Promise<T> {
   return database.transaction({ role: 'app_identity', userId: options.userId }, fn);
+}
+
+/**
+ * Sign-up only: inside a `withIdentity` transaction that has just created a person, continue as
+ * `app_user` in the tenant being created, so the new tenant's rows pass its own RLS policies.
+ */
+export async function enterNewTenant(db: ScopedDb, ids: { tenantId: string; userId: string }): Promise<void> {
+  await db.execute(
+    sql`select set_config('role', 'app_user', true), set_config('app.tenant_id', ${ids.tenantId}, true), set_config('app.user_id', ${ids.userId}, true)`,
+  );
 }

@@ -1,0 +1,72 @@
+import { cors } from '@elysiajs/cors';
+import { openapi } from '@elysiajs/openapi';
+import { Elysia } from 'elysia';
+import type { Database } from '../db/client.ts';
+import type { Config } from './config.ts';
+import type { AccessTokens } from './features/auth/access-tokens.ts';
+import { authRoutes } from './features/auth/routes.ts';
+import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
+import { organizationRoutes } from './features/organizations/routes.ts';
+import type { Logger } from './logger.ts';
+import { bodyLimit } from './plugins/body-limit.ts';
+import { errorHandling } from './plugins/errors.ts';
+import { requestId } from './plugins/request-id.ts';
+import { requestLogging } from './plugins/request-logging.ts';
+import { staticApp } from './plugins/static-app.ts';
+
+export interface AppDeps {
+  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT_BYTES' | 'APP_DIR'>;
+  database: Database;
+  tokens: AccessTokens;
+  logger: Logger;
+  readinessChecks?: ReadinessCheck[];
+}
+
+/** The composition root: the only place that wires plugins, features, the database and (later) the bus. */
+export function createApp(deps: AppDeps) {
+  const origins = deps.config.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  const app = staticApp(deps.config.APP_DIR);
+
+  // The app is served from the API's own origin; CORS is only for origins an operator lists.
+  const crossOrigin =
+    origins.length > 0
+      ? cors({
+          origin: origins,
+          credentials: false,
+          exposeHeaders: ['X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
+        })
+      : new Elysia({ name: 'no-cors' });
+
+  return new Elysia({ normalize: false })
+    .use(requestId)
+    .use(bodyLimit(deps.config.BODY_LIMIT_BYTES))
+    .use(errorHandling(deps.logger))
+    .use(requestLogging(deps.logger))
+    .use(crossOrigin)
+    .use(
+      openapi({
+        path: '/docs',
+        specPath: '/docs/json',
+        documentation: {
+          info: {
+            title: 'Wrapper API',
+            version: '1.0.0',
+            description:
+              'Tenants, organizations, people, access, credits, billing, events and webhooks. Errors are RFC 9457 problem+json.',
+          },
+          components: {
+            securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or wr_ API key' } },
+          },
+        },
+        exclude: { staticFile: true },
+      }),
+    )
+    .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
+    .use(authRoutes(deps))
+    .use(organizationRoutes(deps))
+    .use(app.plugin);
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,56 @@
+import { t } from 'elysia';
+import { Timestamp, Uuid } from '../shared-model.ts';
+
+const Email = t.String({ format: 'email', maxLength: 254 });
+const Password = t.String({ minLength: 8, maxLength: 256 });
+const Name = t.String({ minLength: 1, maxLength: 120, pattern: '\\S' });
+
+export const SignupBody = t.Object(
+  { email: Email, password: Password, name: Name, organizationName: Name },
+  { additionalProperties: false },
+);
+export type SignupBody = typeof SignupBody.static;
+
+export const LoginBody = t.Object(
+  { email: t.String({ minLength: 1, maxLength: 254 }), password: t.String({ minLength: 1, maxLength: 256 }), tenantId: t.Optional(Uuid) },
+  { additionalProperties: false },
+);
+export type LoginBody = typeof LoginBody.static;
+
+export const UserModel = t.Object({ id: Uuid, email: t.String(), name: t.String(), createdAt: Timestamp });
+export const TenantModel = t.Object({ id: Uuid, name: t.String(), slug: t.String(), createdAt: Timestamp });
+export const OrganizationSummary = t.Object({
+  id: Uuid,
+  name: t.String(),
+  parentId: t.Union([Uuid, t.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const MembershipModel = t.Object({ tenantId: Uuid, tenantName: t.String(), tenantSlug: t.String(), role: t.String() });
+
+const TokenFields = {
+  accessToken: t.String(),
+  refreshToken: t.Union([t.String(), t.Null()], { description: 'Refresh tokens arrive with sessions; null until then' }),
+  expiresIn: t.Integer({ description: 'Access-token lifetime in seconds' }),
+};
+
+export const SignupResponse = t.Object({
+  user: UserModel,
+  tenant: TenantModel,
+  organization: OrganizationSummary,
+  ...TokenFields,
+});
+
+export const LoginResponse = t.Object({
+  ...TokenFields,
+  user: UserModel,
+  tenants: t.Array(t.Object({ id: Uuid, name: t.String(), slug: t.String(), role: t.String() })),
+});
+
+export const MeResponse = t.Object({
+  user: UserModel,
+  tenant: TenantModel,
+  memberships: t.Array(MembershipModel),
+  roles: t.Array(t.String()),
+  permissions: t.Array(t.String()),
+});

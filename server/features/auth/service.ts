@@ -1,0 +1,155 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../../../db/client.ts';
+import { isUniqueViolation } from '../../../db/errors.ts';
+import { type BuiltInRole, memberships, type Tenant, tenants, type User, users } from '../../../db/schema/index.ts';
+import { enterNewTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
+import { AppError } from '../../errors.ts';
+import { permissionsOf } from '../access/permissions.ts';
+import { createOrganization, type OrganizationDto } from '../organizations/service.ts';
+import type { LoginBody, SignupBody } from './model.ts';
+
+export const toUserDto = (user: User) => ({
+  id: user.id,
+  email: user.email,
+  name: user.name,
+  createdAt: user.createdAt.toISOString(),
+});
+export const toTenantDto = (tenant: Tenant) => ({
+  id: tenant.id,
+  name: tenant.name,
+  slug: tenant.slug,
+  createdAt: tenant.createdAt.toISOString(),
+});
+
+export type UserDto = ReturnType<typeof toUserDto>;
+export type TenantDto = ReturnType<typeof toTenantDto>;
+
+const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+function slugFor(name: string): string {
+  const base = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return `${base || 'tenant'}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+// Hashing a password for an unknown email too keeps sign-in time from revealing which emails exist.
+const unknownUserHash = Bun.password.hash(crypto.randomUUID(), { algorithm: 'argon2id' });
+
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: 'argon2id' });
+}
+
+/** Creates a person, their tenant, its root organization and their owner membership, all or nothing. */
+export async function signUp(
+  database: Database,
+  input: SignupBody,
+): Promise<{ user: UserDto; tenant: TenantDto; organization: OrganizationDto }> {
+  const passwordHash = await hashPassword(input.password);
+  const tenantId = Bun.randomUUIDv7();
+  try {
+    return await withIdentity(database, async (db) => {
+      const [user] = await db
+        .insert(users)
+        .values({ email: normalizeEmail(input.email), name: input.name.trim(), passwordHash })
+        .returning();
+      if (!user) throw new Error('insert returned no user');
+      await enterNewTenant(db, { tenantId, userId: user.id });
+      const [tenant] = await db
+        .insert(tenants)
+        .values({ id: tenantId, name: input.organizationName.trim(), slug: slugFor(input.organizationName) })
+        .returning();
+      if (!tenant) throw new Error('insert returned no tenant');
+      await db.insert(memberships).values({ tenantId, userId: user.id, role: 'owner' });
+      const organization = await createOrganization(db, { tenantId, name: input.organizationName });
+      return { user: toUserDto(user), tenant: toTenantDto(tenant), organization };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('email-taken', 'Sign in instead, or use another email.');
+    throw error;
+  }
+}
+
+interface TenantChoice {
+  id: string;
+  name: string;
+  slug: string;
+  role: BuiltInRole;
+}
+
+async function activeTenantsOf(database: Database, userId: string): Promise<TenantChoice[]> {
+  return withIdentity(
+    database,
+    (db) =>
+      db
+        .select({ id: tenants.id, name: tenants.name, slug: tenants.slug, role: memberships.role })
+        .from(memberships)
+        .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+        .where(
+          and(eq(memberships.userId, userId), eq(memberships.status, 'active'), eq(tenants.status, 'active')),
+        )
+        .orderBy(asc(memberships.createdAt)),
+    { userId },
+  );
+}
+
+/** Checks email and password; picks the requested tenant or the user's first one. */
+export async function signIn(
+  database: Database,
+  input: LoginBody,
+): Promise<{ user: UserDto; tenantId: string; tenants: TenantChoice[] }> {
+  const [user] = await withIdentity(database, (db) =>
+    db
+      .select()
+      .from(users)
+      .where(sql`lower(${users.email}) = ${normalizeEmail(input.email)}`),
+  );
+  const passwordOk = await Bun.password.verify(input.password, user?.passwordHash ?? (await unknownUserHash));
+  if (!user || !user.passwordHash || !passwordOk) throw new AppError('invalid-credentials');
+  const choices = await activeTenantsOf(database, user.id);
+  const chosen = input.tenantId ? choices.find((choice) => choice.id === input.tenantId) : choices[0];
+  if (!chosen) {
+    throw new AppError(
+      'forbidden',
+      input.tenantId ? 'You are not an active member of that tenant.' : 'You have no active tenant.',
+    );
+  }
+  return { user: toUserDto(user), tenantId: chosen.id, tenants: choices };
+}
+
+/** The caller, their tenant, every tenant they belong to, and what they may do in this one. */
+export async function describeActor(database: Database, actor: { userId: string; tenantId: string }) {
+  const current = await withTenant(
+    database,
+    actor.tenantId,
+    async (db) => {
+      const [user] = await db.select().from(users).where(eq(users.id, actor.userId));
+      const [tenant] = await db.select().from(tenants).where(eq(tenants.id, actor.tenantId));
+      const [membership] = await db
+        .select()
+        .from(memberships)
+        .where(and(eq(memberships.userId, actor.userId), eq(memberships.tenantId, actor.tenantId)));
+      return { user, tenant, membership };
+    },
+    { userId: actor.userId },
+  );
+  if (!current.user || !current.tenant || !current.membership || current.membership.status !== 'active') {
+    throw new AppError('unauthorized', 'The membership behind this token no longer exists.');
+  }
+  const all = await activeTenantsOf(database, actor.userId);
+  return {
+    user: toUserDto(current.user),
+    tenant: toTenantDto(current.tenant),
+    memberships: all.map((choice) => ({
+      tenantId: choice.id,
+      tenantName: choice.name,
+      tenantSlug: choice.slug,
+      role: choice.role,
+    })),
+    roles: [current.membership.role],
+    permissions: [...permissionsOf(current.membership.role)],
+  };
+}

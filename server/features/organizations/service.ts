@@ -1,0 +1,142 @@
+import { asc, eq, gt, sql } from 'drizzle-orm';
+import { type ScopedDb, selectRows } from '../../../db/client.ts';
+import { isForeignKeyViolation } from '../../../db/errors.ts';
+import { type Organization, organizations } from '../../../db/schema/index.ts';
+import { AppError } from '../../errors.ts';
+
+export interface OrganizationDto {
+  id: string;
+  name: string;
+  parentId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toOrganizationDto(row: Organization): OrganizationDto {
+  return {
+    id: row.id,
+    name: row.name,
+    parentId: row.parentId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const parentNotFound = () =>
+  new AppError('validation-failed', 'The parent organization does not exist.', {
+    errors: [{ path: '/parentId', message: 'No organization with this id' }],
+  });
+
+/** Serialises hierarchy changes within one tenant, so two concurrent moves cannot build a cycle. */
+async function lockHierarchy(db: ScopedDb, tenantId: string): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`organizations:${tenantId}`}, 0))`);
+}
+
+async function requireParent(db: ScopedDb, parentId: string): Promise<void> {
+  const [parent] = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.id, parentId));
+  if (!parent) throw parentNotFound();
+}
+
+export async function listOrganizations(
+  db: ScopedDb,
+  options: { limit: number; cursor?: string },
+): Promise<{ items: OrganizationDto[]; nextCursor: string | null }> {
+  // RLS limits the rows to the tenant; ids are UUIDv7, so id order is creation order.
+  const rows = await db
+    .select()
+    .from(organizations)
+    .where(options.cursor ? gt(organizations.id, options.cursor) : undefined)
+    .orderBy(asc(organizations.id))
+    .limit(options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toOrganizationDto),
+    nextCursor: rows.length > options.limit && last ? last.id : null,
+  };
+}
+
+export async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDto> {
+  const [row] = await db.select().from(organizations).where(eq(organizations.id, id));
+  if (!row) throw new AppError('not-found', 'No such organization.');
+  return toOrganizationDto(row);
+}
+
+export async function createOrganization(
+  db: ScopedDb,
+  input: { tenantId: string; name: string; parentId?: string | null },
+): Promise<OrganizationDto> {
+  if (input.parentId) await requireParent(db, input.parentId);
+  try {
+    const [row] = await db
+      .insert(organizations)
+      .values({ tenantId: input.tenantId, name: input.name.trim(), parentId: input.parentId ?? null })
+      .returning();
+    if (!row) throw new Error('insert returned no row');
+    return toOrganizationDto(row);
+  } catch (error) {
+    // The parent was deleted between the check and the insert.
+    if (isForeignKeyViolation(error)) throw parentNotFound();
+    throw error;
+  }
+}
+
+async function wouldCreateCycle(db: ScopedDb, id: string, newParentId: string): Promise<boolean> {
+  // Walk up from the new parent; reaching `id` means `id` would become its own ancestor.
+  const [row] = await selectRows<{ found: boolean }>(db, sql`
+    with recursive ancestors(id, parent_id, depth) as (
+      select id, parent_id, 0 from organizations where id = ${newParentId}
+      union all
+      select o.id, o.parent_id, a.depth + 1
+      from organizations o join ancestors a on o.id = a.parent_id
+      where a.depth < 10000
+    )
+    select exists(select 1 from ancestors where id = ${id}) as found`);
+  return row?.found === true;
+}
+
+export async function updateOrganization(
+  db: ScopedDb,
+  input: { tenantId: string; id: string; name?: string; parentId?: string | null },
+): Promise<OrganizationDto> {
+  const changesParent = input.parentId !== undefined;
+  if (changesParent) await lockHierarchy(db, input.tenantId);
+  const current = await getOrganization(db, input.id);
+  if (changesParent && input.parentId) {
+    if (input.parentId === input.id) {
+      throw new AppError('organization-cycle', 'An organization cannot be its own parent.');
+    }
+    await requireParent(db, input.parentId);
+    if (await wouldCreateCycle(db, input.id, input.parentId)) {
+      throw new AppError('organization-cycle', 'The new parent is a descendant of this organization.');
+    }
+  }
+  const [row] = await db
+    .update(organizations)
+    .set({
+      ...(input.name !== undefined ? { name: input.name.trim() } : {}),
+      ...(changesParent ? { parentId: input.parentId ?? null } : {}),
+      updatedAt: new Date(),
+    })
+    .where(eq(organizations.id, current.id))
+    .returning();
+  if (!row) throw new AppError('not-found', 'No such organization.');
+  return toOrganizationDto(row);
+}
+
+export async function deleteOrganization(db: ScopedDb, input: { tenantId: string; id: string }): Promise<void> {
+  await lockHierarchy(db, input.tenantId);
+  const [child] = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.parentId, input.id))
+    .limit(1);
+  if (child) {
+    throw new AppError('organization-has-children', 'Move or delete its child organizations first.');
+  }
+  const deleted = await db.delete(organizations).where(eq(organizations.id, input.id)).returning({ id: organizations.id });
+  if (deleted.length === 0) throw new AppError('not-found', 'No such organization.');
+}

@@ -1,0 +1,30 @@
+import { t } from 'elysia';
+
+export const Uuid = t.String({ format: 'uuid', examples: ['0193a1a0-7c7e-7d4a-9c1e-2f1c8b2d9e10'] });
+export const Timestamp = t.String({ format: 'date-time' });
+
+export const ProblemModel = t.Object(
+  {
+    type: t.String(),
+    title: t.String(),
+    status: t.Integer(),
+    detail: t.Optional(t.String()),
+    requestId: t.String(),
+    errors: t.Optional(t.Array(t.Object({ path: t.String(), message: t.String() }))),
+  },
+  { description: 'RFC 9457 problem details', additionalProperties: true },
+);
+
+export const PageQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  cursor: t.Optional(Uuid),
+});
+
+export const problemResponses = {
+  400: ProblemModel,
+  401: ProblemModel,
+  403: ProblemModel,
+  404: ProblemModel,
+  409: ProblemModel,
+  422: ProblemModel,
+} as const;

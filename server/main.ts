@@ -1,0 +1,66 @@
+import { openDatabase } from '../db/client.ts';
+import { DataDirInUseError } from '../db/data-dir-lock.ts';
+import { createApp } from './app.ts';
+import { ConfigError, parseConfig } from './config.ts';
+import { createAccessTokens } from './features/auth/access-tokens.ts';
+import { createLogger } from './logger.ts';
+import { loadOrCreateLocalSecret } from './secrets.ts';
+
+function fail(message: string): never {
+  console.error(`wrapper: cannot start.\n${message}`);
+  process.exit(1);
+}
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) fail(`${error.message}\nSee .env.example for every setting.`);
+  throw error;
+}
+
+const logger = createLogger(config);
+const embedded = !config.DATABASE_URL;
+logger.info(
+  {
+    mode: embedded ? 'embedded' : 'services',
+    database: embedded ? `pglite (${config.DATA_DIR})` : 'postgres',
+    bus: config.REDIS_URL ? 'redis' : 'in-process',
+  },
+  embedded
+    ? `Wrapper starting on the embedded default: PGlite in ${config.DATA_DIR}, in-process event bus, no services needed`
+    : 'Wrapper starting with Postgres (DATABASE_URL)',
+);
+
+let database: Awaited<ReturnType<typeof openDatabase>>;
+try {
+  database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX });
+} catch (error) {
+  if (error instanceof DataDirInUseError) fail(error.message);
+  const reason = error instanceof Error ? error.message : String(error);
+  fail(`The database could not be opened${embedded ? '' : ' at DATABASE_URL'}: ${reason}`);
+}
+
+const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
+const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
+const app = createApp({ config, database, tokens, logger });
+
+const server = app.listen({
+  hostname: config.HOST,
+  port: config.PORT,
+  maxRequestBodySize: config.BODY_LIMIT_BYTES + 1,
+  idleTimeout: 60,
+});
+logger.info({ url: `http://${config.HOST}:${server.server?.port}` }, 'Wrapper is listening');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  await app.stop();
+  await database.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,58 @@
+import { Elysia, ValidationError } from 'elysia';
+import { AppError, type FieldError, problemResponse, toProblem } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { requestIdOf } from './request-id.ts';
+
+function fieldErrors(error: ValidationError): FieldError[] {
+  const seen = new Set<string>();
+  const fields: FieldError[] = [];
+  for (const issue of error.all) {
+    const path = 'path' in issue && typeof issue.path === 'string' && issue.path !== '' ? issue.path : '/';
+    const message = 'message' in issue && typeof issue.message === 'string' ? issue.message : 'is not valid';
+    const key = `${path} ${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    fields.push({ path, message });
+  }
+  return fields;
+}
+
+function asAppError(code: string | number, error: unknown): AppError | null {
+  if (error instanceof AppError) return error;
+  if (error instanceof ValidationError) {
+    // A malformed id in the path names nothing that exists: answer as for an unknown id.
+    if (error.type === 'params') return new AppError('not-found');
+    const where = error.type === 'query' ? 'query string' : error.type === 'headers' ? 'headers' : 'body';
+    return new AppError('validation-failed', `The ${where} has invalid fields.`, {
+      errors: fieldErrors(error),
+    });
+  }
+  switch (code) {
+    case 'PARSE':
+      return new AppError('malformed-json', 'The body could not be parsed; send valid JSON.');
+    case 'NOT_FOUND':
+      return new AppError('not-found', 'No such route.');
+    case 'INVALID_COOKIE_SIGNATURE':
+    case 'INVALID_FILE_TYPE':
+      return new AppError('bad-request');
+    default:
+      return null;
+  }
+}
+
+/** One error handler for the whole API: every failure becomes RFC 9457 problem+json. */
+export function errorHandling(logger: Logger) {
+  return new Elysia({ name: 'error-handling' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
+    const requestId = requestIdOf(request);
+    const known = asAppError(code, error);
+    const appError = known ?? new AppError('internal', 'Something went wrong on our side; quote the request id.');
+    if (!known) {
+      logger.error(
+        { err: error, requestId, method: request.method, url: new URL(request.url).pathname },
+        'unhandled error',
+      );
+    }
+    set.status = appError.status;
+    return problemResponse(toProblem(appError, requestId), { 'x-request-id': requestId });
+  });
+}
