@@ -81,7 +81,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     return {
       kind: 'pglite',
       owner: db,
-      transaction(context, fn) {
+      async transaction(context, fn) {
         checkContext(context);
         // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
         return db.transaction(async (tx) => {

@@ -26,7 +26,7 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
   return new Elysia({ name: 'organization-routes', prefix: '/v1/organizations' })
     .use(authentication(deps))
     .get(
-      '/',
+      '',
       ({ actor, query }) =>
         withTenant(database, actor.tenantId, (db) =>
           listOrganizations(db, { limit: query.limit ?? 50, cursor: query.cursor }),
@@ -39,7 +39,7 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
       },
     )
     .post(
-      '/',
+      '',
       async ({ actor, body, set }) => {
         const organization = await withTenant(database, actor.tenantId, (db) =>
           createOrganization(db, { tenantId: actor.tenantId, name: body.name, parentId: body.parentId }),
