@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { createLogger } from './logger.ts';
+import { redisReadiness } from './redis-readiness.ts';
 import { loadOrCreateLocalSecret } from './secrets.ts';
 
 function fail(message: string): never {
@@ -43,7 +44,8 @@ try {
 
 const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
 const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
-const app = createApp({ config, database, tokens, logger });
+const redis = config.REDIS_URL ? redisReadiness(config.REDIS_URL) : null;
+const app = createApp({ config, database, tokens, logger, readinessChecks: redis ? [redis.check] : [] });
 
 const server = app.listen({
   hostname: config.HOST,
@@ -60,6 +62,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   await app.stop();
   await database.close();
+  await redis?.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
