@@ -66,6 +66,8 @@ describe('bad input gets problem+json, never a 500', () => {
     for (const query of ['limit=0', 'limit=101', 'limit=abc', 'cursor=not-a-uuid', 'limit=1.5']) {
       const response = await app.request('GET', `/v1/organizations?${query}`, { token: owner.token });
       expectProblem(response, 422, 'validation-failed');
+      expect(response.body.detail).toBe('The query string has invalid fields.');
+      expect(response.body.errors.map((error: { path: string }) => error.path)).toEqual([`/${query.split('=')[0]}`]);
     }
   });
 

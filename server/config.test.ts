@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'bun:test';
 import { ConfigError, parseConfig } from './config.ts';
-import { runServerExpectingFailure } from './testing/server-process.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runServerExpectingFailure, startServerProcess } from './testing/server-process.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -67,5 +70,20 @@ describe('configuration', () => {
     const unreachable = await runServerExpectingFailure({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(unreachable.exitCode).toBe(1);
     expect(unreachable.stderr).toContain('The database could not be opened at DATABASE_URL');
+  });
+
+  test('a port that is already taken stops start-up instead of sharing it', async () => {
+    const first = await startServerProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'wrapper-port-a-')) });
+    try {
+      const port = new URL(first.baseUrl).port;
+      const second = await runServerExpectingFailure({
+        PORT: port,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'wrapper-port-b-')),
+      });
+      expect(second.exitCode).toBe(1);
+      expect(second.stderr).toContain(`Cannot listen on 127.0.0.1:${port}`);
+    } finally {
+      await first.stop();
+    }
   });
 });

@@ -47,12 +47,21 @@ const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SE
 const redis = config.REDIS_URL ? redisReadiness(config.REDIS_URL) : null;
 const app = createApp({ config, database, tokens, logger, readinessChecks: redis ? [redis.check] : [] });
 
-const server = app.listen({
-  hostname: config.HOST,
-  port: config.PORT,
-  maxRequestBodySize: config.BODY_LIMIT_BYTES + 1,
-  idleTimeout: 60,
-});
+let server: ReturnType<typeof app.listen>;
+try {
+  server = app.listen({
+    hostname: config.HOST,
+    port: config.PORT,
+    maxRequestBodySize: config.BODY_LIMIT_BYTES + 1,
+    idleTimeout: 60,
+    // Two nodes on one port would split traffic silently; a taken port must fail start-up instead.
+    reusePort: false,
+  });
+} catch (error) {
+  await database.close();
+  const reason = error instanceof Error ? error.message : String(error);
+  fail(`Cannot listen on ${config.HOST}:${config.PORT}: ${reason}. Is another process using the port? Set PORT.`);
+}
 logger.info({ url: `http://${config.HOST}:${server.server?.port}` }, 'Wrapper is listening');
 
 let stopping = false;

@@ -15,9 +15,13 @@ export const ProblemModel = t.Object(
   { description: 'RFC 9457 problem details', additionalProperties: true },
 );
 
+/**
+ * Elysia checks a coerced query parameter on its own and does not report which one failed; the `title`
+ * names it, so the problem+json can point at the right field.
+ */
 export const PageQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  cursor: t.Optional(Uuid),
+  limit: t.Optional(t.Integer({ title: 'limit', minimum: 1, maximum: 100, default: 50 })),
+  cursor: t.Optional(t.String({ title: 'cursor', format: 'uuid' })),
 });
 
 export const problemResponses = {

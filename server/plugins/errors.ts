@@ -4,6 +4,12 @@ import type { Logger } from '../logger.ts';
 import { requestIdOf } from './request-id.ts';
 
 function fieldErrors(error: ValidationError): FieldError[] {
+  if (error.type === 'property') {
+    const title = (error.validator as { schema?: { title?: unknown }; title?: unknown }) ?? {};
+    const name = typeof title.title === 'string' ? title.title : title.schema?.title;
+    const message = error.valueError?.message ?? 'is not valid';
+    return [{ path: typeof name === 'string' ? `/${name}` : '/', message }];
+  }
   const seen = new Set<string>();
   const fields: FieldError[] = [];
   for (const issue of error.all) {
@@ -22,7 +28,12 @@ function asAppError(code: string | number, error: unknown): AppError | null {
   if (error instanceof ValidationError) {
     // A malformed id in the path names nothing that exists: answer as for an unknown id.
     if (error.type === 'params') return new AppError('not-found');
-    const where = error.type === 'query' ? 'query string' : error.type === 'headers' ? 'headers' : 'body';
+    const where =
+      error.type === 'query' || error.type === 'property'
+        ? 'query string'
+        : error.type === 'headers'
+          ? 'headers'
+          : 'body';
     return new AppError('validation-failed', `The ${where} has invalid fields.`, {
       errors: fieldErrors(error),
     });

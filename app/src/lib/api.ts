@@ -1,0 +1,372 @@
+/**
+ * Typed client for the Wrapper API (same origin, `/v1`).
+ *
+ * The access and refresh tokens live in localStorage so a reload keeps the session; every request sends
+ * `Authorization: Bearer <accessToken>`. Errors are RFC 9457 problem documents, surfaced as {@link ApiError}.
+ */
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  slug: string;
+  createdAt: string;
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  parentId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A tenant the user can sign in to, as listed by the login call. */
+export interface TenantChoice {
+  id: string;
+  name: string;
+  slug: string;
+  role: string;
+}
+
+export interface Membership {
+  tenantId: string;
+  tenantName: string;
+  role: string;
+}
+
+export interface CurrentIdentity {
+  user: User;
+  tenant: Tenant;
+  memberships: Membership[];
+  roles: string[];
+  permissions: string[];
+}
+
+export interface Page<Item> {
+  items: Item[];
+  nextCursor: string | null;
+}
+
+export interface SignUpInput {
+  email: string;
+  password: string;
+  name: string;
+  organizationName: string;
+}
+
+export interface SignUpResult {
+  user: User;
+  tenant: Tenant;
+  organization: Organization;
+  accessToken: string;
+  refreshToken: string | null;
+  expiresIn: number;
+}
+
+export interface LogInInput {
+  email: string;
+  password: string;
+  tenantId?: string;
+}
+
+export interface LogInResult {
+  accessToken: string;
+  refreshToken: string | null;
+  expiresIn: number;
+  user: User;
+  tenants: TenantChoice[];
+}
+
+export interface CreateOrganizationInput {
+  name: string;
+  parentId?: string | null;
+}
+
+export interface UpdateOrganizationInput {
+  name?: string;
+  parentId?: string | null;
+}
+
+export const passwordMinLength = 8;
+export const passwordMaxLength = 256;
+
+/** One failing field of a validation problem. `path` is normalised to the field name (`email`, `parentId`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** An error answer from the API (or a failure to reach it, with `status` 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly requestId: string | undefined;
+  readonly errors: FieldError[];
+
+  constructor(problem: {
+    status: number;
+    type?: string;
+    title: string;
+    detail?: string;
+    requestId?: string;
+    errors?: FieldError[];
+  }) {
+    super(problem.detail ?? problem.title);
+    this.name = 'ApiError';
+    this.status = problem.status;
+    this.type = problem.type ?? 'about:blank';
+    this.title = problem.title;
+    this.detail = problem.detail;
+    this.requestId = problem.requestId;
+    this.errors = problem.errors ?? [];
+  }
+
+  /** The message for one field of a validation problem, if that field failed. */
+  fieldError(field: string): string | undefined {
+    return this.errors.find((error) => error.path === field)?.message;
+  }
+
+  /** What to show a person: the detail when the server gave one, else the title. */
+  get summary(): string {
+    return this.detail ?? this.title;
+  }
+}
+
+const accessTokenKey = 'wrapper.accessToken';
+const refreshTokenKey = 'wrapper.refreshToken';
+
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string | null;
+}
+
+export function readSessionTokens(): SessionTokens | null {
+  const accessToken = localStorage.getItem(accessTokenKey);
+  if (!accessToken) return null;
+  return { accessToken, refreshToken: localStorage.getItem(refreshTokenKey) };
+}
+
+export function hasSession(): boolean {
+  return readSessionTokens() !== null;
+}
+
+function storeSessionTokens(tokens: SessionTokens): void {
+  localStorage.setItem(accessTokenKey, tokens.accessToken);
+  if (tokens.refreshToken) localStorage.setItem(refreshTokenKey, tokens.refreshToken);
+  else localStorage.removeItem(refreshTokenKey);
+}
+
+export function clearSessionTokens(): void {
+  localStorage.removeItem(accessTokenKey);
+  localStorage.removeItem(refreshTokenKey);
+}
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** Send the stored access token. */
+  authenticated?: boolean;
+}
+
+async function request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  const authenticated = options.authenticated ?? true;
+  let response = await send(method, path, options, authenticated);
+  if (response.status === 401 && authenticated && (await refreshSessionTokens())) {
+    response = await send(method, path, options, authenticated);
+  }
+  if (!response.ok) throw await readProblem(response);
+  return response;
+}
+
+async function requestJson<Result>(
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<Result> {
+  const response = await request(method, path, options);
+  // The server's OpenAPI schema is the contract for these shapes; the client does not re-validate them.
+  return (await response.json()) as Result;
+}
+
+async function send(
+  method: string,
+  path: string,
+  options: RequestOptions,
+  authenticated: boolean,
+): Promise<Response> {
+  const headers = new Headers({ accept: 'application/json, application/problem+json' });
+  if (options.body !== undefined) headers.set('content-type', 'application/json');
+  const tokens = authenticated ? readSessionTokens() : null;
+  if (tokens) headers.set('authorization', `Bearer ${tokens.accessToken}`);
+
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(options.query ?? {})) {
+    if (value !== undefined) url.searchParams.set(name, String(value));
+  }
+
+  try {
+    return await fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch {
+    throw new ApiError({
+      status: 0,
+      title: 'Could not reach the server',
+      detail: 'Check your connection and try again.',
+    });
+  }
+}
+
+let refreshInFlight: Promise<boolean> | null = null;
+
+/** Trades the refresh token for a new pair, once at a time; a failed refresh ends the session. */
+function refreshSessionTokens(): Promise<boolean> {
+  const refreshToken = readSessionTokens()?.refreshToken;
+  if (!refreshToken) return Promise.resolve(false);
+  refreshInFlight ??= (async () => {
+    try {
+      const response = await send('POST', '/v1/auth/refresh', { body: { refreshToken } }, false);
+      if (!response.ok) {
+        clearSessionTokens();
+        return false;
+      }
+      const pair = (await response.json()) as SessionTokens;
+      storeSessionTokens(pair);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshInFlight = null;
+    }
+  })();
+  return refreshInFlight;
+}
+
+async function readProblem(response: Response): Promise<ApiError> {
+  const requestIdHeader = response.headers.get('x-request-id') ?? undefined;
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const problem = isRecord(body) ? body : {};
+  return new ApiError({
+    status: typeof problem.status === 'number' ? problem.status : response.status,
+    type: stringOrUndefined(problem.type),
+    title: stringOrUndefined(problem.title) ?? (response.statusText || `Request failed (${response.status})`),
+    detail: stringOrUndefined(problem.detail),
+    requestId: stringOrUndefined(problem.requestId) ?? requestIdHeader,
+    errors: Array.isArray(problem.errors) ? problem.errors.flatMap(readFieldError) : [],
+  });
+}
+
+function readFieldError(value: unknown): FieldError[] {
+  if (!isRecord(value)) return [];
+  const path = stringOrUndefined(value.path) ?? stringOrUndefined(value.field) ?? '';
+  const message = stringOrUndefined(value.message) ?? 'Invalid value';
+  // Validation paths arrive as JSON pointers ("/email") or dotted paths ("body.email"); forms key by name.
+  const field = path
+    .replace(/^\//, '')
+    .replace(/^body[./]/, '')
+    .replaceAll('/', '.');
+  return [{ path: field, message }];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+export async function signUp(input: SignUpInput): Promise<SignUpResult> {
+  const result = await requestJson<SignUpResult>('POST', '/v1/auth/signup', {
+    body: input,
+    authenticated: false,
+  });
+  storeSessionTokens(result);
+  return result;
+}
+
+export async function logIn(input: LogInInput): Promise<LogInResult> {
+  const result = await requestJson<LogInResult>('POST', '/v1/auth/login', {
+    body: input,
+    authenticated: false,
+  });
+  storeSessionTokens(result);
+  return result;
+}
+
+/** Revokes the session on the server when it can; the local tokens are dropped either way. */
+export async function logOut(): Promise<void> {
+  try {
+    if (hasSession()) await request('POST', '/v1/auth/logout');
+  } catch {
+    // Signing out must always work locally, even when the server is unreachable or the token expired.
+  } finally {
+    clearSessionTokens();
+  }
+}
+
+export function fetchCurrentIdentity(): Promise<CurrentIdentity> {
+  return requestJson<CurrentIdentity>('GET', '/v1/me');
+}
+
+export function listOrganizations(
+  page: { limit?: number; cursor?: string } = {},
+): Promise<Page<Organization>> {
+  return requestJson<Page<Organization>>('GET', '/v1/organizations', {
+    query: { limit: page.limit, cursor: page.cursor },
+  });
+}
+
+/** Every organization of the tenant, following `nextCursor` to the end. */
+export async function listAllOrganizations(): Promise<Organization[]> {
+  const organizations: Organization[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listOrganizations({ limit: 100, cursor });
+    organizations.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return organizations;
+}
+
+export function getOrganization(id: string): Promise<Organization> {
+  return requestJson<Organization>('GET', `/v1/organizations/${encodeURIComponent(id)}`);
+}
+
+export function createOrganization(input: CreateOrganizationInput): Promise<Organization> {
+  return requestJson<Organization>('POST', '/v1/organizations', { body: input });
+}
+
+export function updateOrganization(id: string, input: UpdateOrganizationInput): Promise<Organization> {
+  return requestJson<Organization>('PATCH', `/v1/organizations/${encodeURIComponent(id)}`, { body: input });
+}
+
+export async function deleteOrganization(id: string): Promise<void> {
+  await request('DELETE', `/v1/organizations/${encodeURIComponent(id)}`);
+}
+
+/** Whatever a call threw, as an {@link ApiError} a form can show. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError({
+    status: 0,
+    title: 'Something went wrong',
+    detail: error instanceof Error ? error.message : undefined,
+  });
+}

@@ -1,0 +1,2 @@
+export { default as Button } from './button.svelte';
+export { type ButtonSize, type ButtonVariant, buttonVariants } from './variants';

@@ -1,0 +1,1 @@
+export { default as Field } from './field.svelte';

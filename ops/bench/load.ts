@@ -1,0 +1,49 @@
+/**
+ * A closed-loop HTTP load generator: `connections` concurrent keep-alive loops for `seconds`, after a
+ * warm-up. Prints one JSON line: requests, errors, req/s, p50/p99 latency in ms.
+ * Usage: bun ops/bench/load.ts <url> <connections> <seconds> [bearer-token]
+ */
+const [url, connectionsArg = '64', secondsArg = '10', token] = Bun.argv.slice(2);
+if (!url) throw new Error('usage: load.ts <url> <connections> <seconds> [token]');
+const connections = Number(connectionsArg);
+const seconds = Number(secondsArg);
+const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+
+async function run(durationMs: number, record: boolean) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const until = performance.now() + durationMs;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < until) {
+        const started = performance.now();
+        try {
+          const response = await fetch(url as string, { headers });
+          await response.arrayBuffer();
+          if (response.status !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        if (record) latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  return { latencies, errors };
+}
+
+await run(2000, false);
+const started = performance.now();
+const { latencies, errors } = await run(seconds * 1000, true);
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+console.log(
+  JSON.stringify({
+    requests: latencies.length,
+    errors,
+    rps: latencies.length / elapsed,
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+  }),
+);
+export {};

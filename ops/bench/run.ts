@@ -1,0 +1,106 @@
+/**
+ * `bun run bench`: measures Wrapper against a ceiling taken on the same machine in the same run, and
+ * prints ratios. Needs a Postgres server (BENCH_DATABASE_URL, default the local one) and `pgbench`.
+ *
+ * 1. ceiling: `pgbench -S` (one indexed SELECT per transaction) over TCP with the same client count;
+ * 2. Wrapper: authenticated GET /v1/organizations (JWT check + RLS transaction + query + JSON) on Postgres.
+ */
+import postgres from 'postgres';
+import { startServerProcess } from '../../server/testing/server-process.ts';
+
+const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const clients = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const suffix = crypto.randomUUID().replaceAll('-', '').slice(0, 10);
+const appDb = `wrapper_bench_${suffix}`;
+const pgbenchDb = `wrapper_pgbench_${suffix}`;
+
+const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+const urlFor = (name: string) => Object.assign(new URL(baseUrl), { pathname: `/${name}` });
+
+function pgbench(args: string[]) {
+  const url = urlFor(pgbenchDb);
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(url.password) };
+  const connection = ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username) || 'postgres'];
+  const result = Bun.spawnSync(['pgbench', ...connection, ...args, pgbenchDb], { env });
+  const output = result.stdout.toString() + result.stderr.toString();
+  if (result.exitCode !== 0) throw new Error(`pgbench failed:\n${output}`);
+  return output;
+}
+
+function parsePgbench(output: string) {
+  const tps = Number(/tps = ([\d.]+)/.exec(output)?.[1]);
+  const latency = Number(/latency average = ([\d.]+) ms/.exec(output)?.[1]);
+  return { tps, latencyAverageMs: latency };
+}
+
+const rows: Array<{ name: string; value: string }> = [];
+const server: { stop?: () => Promise<number> } = {};
+
+try {
+  await admin.unsafe(`create database ${appDb}`);
+  await admin.unsafe(`create database ${pgbenchDb}`);
+
+  console.log(`Ceiling: pgbench -S, ${clients} clients, ${seconds}s over TCP...`);
+  pgbench(['-i', '-q', '-s', '10']);
+  const ceiling = parsePgbench(pgbench(['-S', '-n', '-c', String(clients), '-j', '2', '-T', String(seconds)]));
+
+  console.log('Wrapper: starting a server on Postgres...');
+  const started = await startServerProcess({
+    DATABASE_URL: urlFor(appDb).toString(),
+    DATABASE_POOL_MAX: String(Math.min(clients, 32)),
+    REDIS_URL: undefined,
+    LOG_LEVEL: 'info',
+    JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
+  });
+  server.stop = () => started.stop('SIGTERM');
+  const signup = await fetch(`${started.baseUrl}/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.test', password: 'bench password', name: 'Bench', organizationName: 'Bench' }),
+  }).then((response) => response.json() as Promise<{ accessToken: string; organization: { id: string } }>);
+  for (let index = 0; index < 9; index++) {
+    await fetch(`${started.baseUrl}/v1/organizations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${signup.accessToken}` },
+      body: JSON.stringify({ name: `Team ${index}`, parentId: signup.organization.id }),
+    });
+  }
+
+  console.log(`Wrapper: GET /v1/organizations (10 rows), ${clients} connections, ${seconds}s...`);
+  const load = Bun.spawnSync([
+    'bun',
+    `${import.meta.dir}/load.ts`,
+    `${started.baseUrl}/v1/organizations`,
+    String(clients),
+    String(seconds),
+    signup.accessToken,
+  ]);
+  if (load.exitCode !== 0) throw new Error(`load generator failed: ${load.stderr.toString()}`);
+  const wrapper = JSON.parse(load.stdout.toString().trim().split('\n').at(-1) ?? '{}') as {
+    requests: number;
+    errors: number;
+    rps: number;
+    p50: number;
+    p99: number;
+  };
+
+  const ratio = wrapper.rps / ceiling.tps;
+  rows.push(
+    { name: 'pgbench -S TPS (ceiling)', value: ceiling.tps.toFixed(0) },
+    { name: 'pgbench -S latency avg (ms)', value: ceiling.latencyAverageMs.toFixed(2) },
+    { name: 'GET /v1/organizations req/s', value: wrapper.rps.toFixed(0) },
+    { name: 'GET /v1/organizations p50 (ms)', value: wrapper.p50.toFixed(2) },
+    { name: 'GET /v1/organizations p99 (ms)', value: wrapper.p99.toFixed(2) },
+    { name: 'errors', value: String(wrapper.errors) },
+    { name: 'ratio req/s ÷ pgbench TPS', value: `${ratio.toFixed(3)} (target ≥ 0.30)` },
+    { name: 'p99 target ≤ 25 ms', value: wrapper.p99 <= 25 ? 'met' : 'missed' },
+  );
+  console.log('\nresult');
+  for (const row of rows) console.log(`  ${row.name.padEnd(34)} ${row.value}`);
+} finally {
+  await server.stop?.();
+  await admin.unsafe(`drop database if exists ${appDb} with (force)`).catch(() => {});
+  await admin.unsafe(`drop database if exists ${pgbenchDb} with (force)`).catch(() => {});
+  await admin.end();
+}
