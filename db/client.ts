@@ -214,7 +214,10 @@ async function migrateWithLock(client: postgres.Sql, owner: PostgresJsDatabase<S
 }
 
 /** Runs raw SQL and returns its rows; postgres.js answers with an array, PGlite with `{ rows }`. */
-export async function selectRows<Row extends Record<string, unknown>>(db: ScopedDb, query: SQL): Promise<Row[]> {
+export async function selectRows<Row extends Record<string, unknown>>(
+  db: ScopedDb,
+  query: SQL,
+): Promise<Row[]> {
   const result: unknown = await db.execute(query);
   if (Array.isArray(result)) return result as Row[];
   return (result as { rows: Row[] }).rows;

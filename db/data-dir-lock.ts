@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, writeSync, ftruncateSync } from 'node:fs';
-import { join } from 'node:path';
 import { dlopen, FFIType, suffix } from 'bun:ffi';
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -19,7 +19,9 @@ export class DataDirInUseError extends Error {
 function loadFlock(): ((fd: number, operation: number) => number) | null {
   const libraryName = process.platform === 'darwin' ? 'libSystem.B.dylib' : `libc.${suffix}.6`;
   try {
-    const { symbols } = dlopen(libraryName, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+    const { symbols } = dlopen(libraryName, {
+      flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    });
     return (fd, operation) => symbols.flock(fd, operation);
   } catch {
     return null;

@@ -2,7 +2,11 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runServerExpectingFailure, type ServerProcess, startServerProcess } from '../server/testing/server-process.ts';
+import {
+  runServerExpectingFailure,
+  type ServerProcess,
+  startServerProcess,
+} from '../server/testing/server-process.ts';
 
 // Always the embedded engine, whatever the surrounding test run uses.
 const dataDir = mkdtempSync(join(tmpdir(), 'wrapper-embedded-'));
@@ -43,7 +47,9 @@ describe('embedded PGlite', () => {
       organizationName: 'Durable',
     });
     expect(signup.status).toBe(201);
-    const created = await call(first, 'POST', '/v1/organizations', signup.body.accessToken, { name: 'Before restart' });
+    const created = await call(first, 'POST', '/v1/organizations', signup.body.accessToken, {
+      name: 'Before restart',
+    });
     expect(created.status).toBe(201);
 
     // A second process on the same data folder must be refused while the first runs.
@@ -59,9 +65,14 @@ describe('embedded PGlite', () => {
     expect(login.status).toBe(200);
     // The JWT secret generated into the data folder survives too: the old token is still valid.
     const withOldToken = await call(restarted, 'GET', '/v1/organizations', signup.body.accessToken);
-    expect(withOldToken.body.items.map((item: { name: string }) => item.name)).toEqual(['Durable', 'Before restart']);
+    expect(withOldToken.body.items.map((item: { name: string }) => item.name)).toEqual([
+      'Durable',
+      'Before restart',
+    ]);
 
-    const afterWrite = await call(restarted, 'POST', '/v1/organizations', login.body.accessToken, { name: 'Before kill' });
+    const afterWrite = await call(restarted, 'POST', '/v1/organizations', login.body.accessToken, {
+      name: 'Before kill',
+    });
     expect(afterWrite.status).toBe(201);
 
     // kill -9: no shutdown hook runs; the committed write must still be there and the lock released.
@@ -69,6 +80,10 @@ describe('embedded PGlite', () => {
     const recovered = await start();
     const relogin = await call(recovered, 'POST', '/v1/auth/login', undefined, credentials);
     const list = await call(recovered, 'GET', '/v1/organizations', relogin.body.accessToken);
-    expect(list.body.items.map((item: { name: string }) => item.name)).toEqual(['Durable', 'Before restart', 'Before kill']);
+    expect(list.body.items.map((item: { name: string }) => item.name)).toEqual([
+      'Durable',
+      'Before restart',
+      'Before kill',
+    ]);
   }, 90_000);
 });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
+import { openTestDatabase, type TestDatabase } from '../server/testing/harness.ts';
 import { selectRows } from './client.ts';
 import { sqlStateOf } from './errors.ts';
 import { memberships, organizations, tenants, users } from './schema/index.ts';
 import { withTenant } from './tenant.ts';
-import { openTestDatabase, type TestDatabase } from '../server/testing/harness.ts';
 
 let testDb: TestDatabase;
 const tenantA = Bun.randomUUIDv7();
@@ -51,12 +51,15 @@ describe('row-level security', () => {
               where col.table_schema = 'public' and col.table_name = c.relname and col.column_name = 'tenant_id'))
           order by 1`,
     );
-    expect(rows.map((row) => row.table)).toEqual(expect.arrayContaining(['memberships', 'organizations', 'tenants']));
-    for (const row of rows) expect({ table: row.table, enabled: row.enabled, forced: row.forced }).toEqual({
-      table: row.table,
-      enabled: true,
-      forced: true,
-    });
+    expect(rows.map((row) => row.table)).toEqual(
+      expect.arrayContaining(['memberships', 'organizations', 'tenants']),
+    );
+    for (const row of rows)
+      expect({ table: row.table, enabled: row.enabled, forced: row.forced }).toEqual({
+        table: row.table,
+        enabled: true,
+        forced: true,
+      });
   });
 
   test('every column a policy filters on is the leading column of an index', async () => {
@@ -110,7 +113,9 @@ describe('row-level security', () => {
 
   test("writing a row into another tenant is refused by the policy's WITH CHECK", async () => {
     await expect(
-      withTenant(testDb.database, tenantA, (db) => db.insert(organizations).values({ tenantId: tenantB, name: 'x' })),
+      withTenant(testDb.database, tenantA, (db) =>
+        db.insert(organizations).values({ tenantId: tenantB, name: 'x' }),
+      ),
     ).rejects.toThrow();
     const countB = await withTenant(testDb.database, tenantB, (db) => db.select().from(organizations));
     expect(countB).toHaveLength(2);
@@ -118,7 +123,11 @@ describe('row-level security', () => {
 
   test("updating or deleting another tenant's rows touches nothing", async () => {
     const changed = await withTenant(testDb.database, tenantA, async (db) => ({
-      updated: await db.update(organizations).set({ name: 'hijacked' }).where(sql`tenant_id = ${tenantB}`).returning(),
+      updated: await db
+        .update(organizations)
+        .set({ name: 'hijacked' })
+        .where(sql`tenant_id = ${tenantB}`)
+        .returning(),
       deleted: await db.delete(memberships).where(sql`tenant_id = ${tenantB}`).returning(),
     }));
     expect(changed).toEqual({ updated: [], deleted: [] });
@@ -127,7 +136,9 @@ describe('row-level security', () => {
   });
 
   test('the database refuses a parent organization from another tenant', async () => {
-    const [orgOfB] = await withTenant(testDb.database, tenantB, (db) => db.select().from(organizations).limit(1));
+    const [orgOfB] = await withTenant(testDb.database, tenantB, (db) =>
+      db.select().from(organizations).limit(1),
+    );
     await expect(
       withTenant(testDb.database, tenantA, (db) =>
         db.insert(organizations).values({ tenantId: tenantA, name: 'child', parentId: orgOfB?.id }),

@@ -57,7 +57,9 @@ export function createApp(deps: AppDeps) {
               'Tenants, organizations, people, access, credits, billing, events and webhooks. Errors are RFC 9457 problem+json.',
           },
           components: {
-            securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or wr_ API key' } },
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or wr_ API key' },
+            },
           },
         },
         exclude: { staticFile: true },

@@ -10,7 +10,11 @@ beforeAll(async () => {
 });
 afterAll(() => app.dispose());
 
-function expectProblem(response: { status: number; headers: Headers; body: any }, status: number, type?: string) {
+function expectProblem(
+  response: { status: number; headers: Headers; body: any },
+  status: number,
+  type?: string,
+) {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toStartWith('application/problem+json');
   expect(response.body.status).toBe(status);
@@ -22,7 +26,12 @@ function expectProblem(response: { status: number; headers: Headers; body: any }
 
 describe('bad input gets problem+json, never a 500', () => {
   const signup = (body: unknown) => app.request('POST', '/v1/auth/signup', { body });
-  const valid = { email: 'valid@example.test', password: 'long enough', name: 'Val', organizationName: 'Org' };
+  const valid = {
+    email: 'valid@example.test',
+    password: 'long enough',
+    name: 'Val',
+    organizationName: 'Org',
+  };
 
   test('malformed JSON', async () => {
     for (const rawBody of ['{"email":', 'not json', '{"a":1}}', '\u0000']) {
@@ -67,7 +76,9 @@ describe('bad input gets problem+json, never a 500', () => {
       const response = await app.request('GET', `/v1/organizations?${query}`, { token: owner.token });
       expectProblem(response, 422, 'validation-failed');
       expect(response.body.detail).toBe('The query string has invalid fields.');
-      expect(response.body.errors.map((error: { path: string }) => error.path)).toEqual([`/${query.split('=')[0]}`]);
+      expect(response.body.errors.map((error: { path: string }) => error.path)).toEqual([
+        `/${query.split('=')[0]}`,
+      ]);
     }
   });
 
@@ -121,7 +132,13 @@ describe('operations endpoints', () => {
     expect(response.body.openapi).toStartWith('3.1');
     const paths = Object.keys(response.body.paths);
     expect(paths).toEqual(
-      expect.arrayContaining(['/v1/auth/signup', '/v1/auth/login', '/v1/me', '/v1/organizations', '/v1/organizations/{id}']),
+      expect.arrayContaining([
+        '/v1/auth/signup',
+        '/v1/auth/login',
+        '/v1/me',
+        '/v1/organizations',
+        '/v1/organizations/{id}',
+      ]),
     );
     expect(response.body.paths['/v1/organizations'].post.security).toEqual([{ bearer: [] }]);
     expect(response.body.paths['/v1/auth/signup'].post.requestBody).toBeDefined();

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
-import { ConfigError, parseConfig } from './config.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError, parseConfig } from './config.ts';
 import { runServerExpectingFailure, startServerProcess } from './testing/server-process.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -44,7 +44,9 @@ describe('configuration', () => {
       JWT_SECRET: 'short',
     });
     const keys = problems.map((problem) => problem.split(':')[0]);
-    expect(keys).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'JWT_SECRET']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'JWT_SECRET']),
+    );
     expect(problems.join('\n')).not.toContain('hunter2');
     expect(problems.join('\n')).toContain('"eighty"');
   });
@@ -67,7 +69,9 @@ describe('configuration', () => {
     expect(malformed.stderr).toContain('DATABASE_URL');
 
     // Well-formed but unreachable: nothing listens on port 1.
-    const unreachable = await runServerExpectingFailure({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const unreachable = await runServerExpectingFailure({
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
     expect(unreachable.exitCode).toBe(1);
     expect(unreachable.stderr).toContain('The database could not be opened at DATABASE_URL');
   });

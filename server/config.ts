@@ -5,7 +5,10 @@ const postgresUrl = t.String({
   pattern: '^postgres(ql)?://\\S+$',
   description: 'Postgres connection URL; when unset the embedded PGlite database in DATA_DIR is used',
 });
-const redisUrl = t.String({ pattern: '^rediss?://\\S+$', description: 'Redis URL; enables the Redis event bus' });
+const redisUrl = t.String({
+  pattern: '^rediss?://\\S+$',
+  description: 'Redis URL; enables the Redis event bus',
+});
 
 /** Every setting Wrapper reads from the environment. Nothing else reads `process.env`. */
 export const ConfigSchema = t.Object({
@@ -13,13 +16,21 @@ export const ConfigSchema = t.Object({
     default: 'development',
   }),
   HOST: t.String({ minLength: 1, default: '0.0.0.0', description: 'Interface to listen on' }),
-  PORT: t.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port (API, app, realtime)' }),
+  PORT: t.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 3000,
+    description: 'HTTP port (API, app, realtime)',
+  }),
   DATABASE_URL: t.Optional(postgresUrl),
   DATABASE_POOL_MAX: t.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'Postgres pool size' }),
   DATA_DIR: t.String({ minLength: 1, default: './data', description: 'Embedded database and local secrets' }),
   REDIS_URL: t.Optional(redisUrl),
   JWT_SECRET: t.Optional(
-    t.String({ minLength: 32, description: 'HMAC key for access tokens; generated into DATA_DIR when unset' }),
+    t.String({
+      minLength: 32,
+      description: 'HMAC key for access tokens; generated into DATA_DIR when unset',
+    }),
   ),
   JWT_ACCESS_TTL_SECONDS: t.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
   LOG_LEVEL: t.Union(
@@ -27,7 +38,10 @@ export const ConfigSchema = t.Object({
     { default: 'info' },
   ),
   LOG_FORMAT: t.Union([t.Literal('json'), t.Literal('ecs'), t.Literal('pretty')], { default: 'json' }),
-  CORS_ORIGINS: t.String({ default: '', description: 'Comma-separated origins allowed by CORS; empty = same origin' }),
+  CORS_ORIGINS: t.String({
+    default: '',
+    description: 'Comma-separated origins allowed by CORS; empty = same origin',
+  }),
   BODY_LIMIT_BYTES: t.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 256 * 1024 }),
   APP_DIR: t.String({ default: 'app/build', description: 'Built SvelteKit app served on the same port' }),
 });
@@ -56,7 +70,8 @@ export function parseConfig(env: Env): Static<typeof ConfigSchema> {
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, input));
   const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
     const key = error.path.replace(/^\//, '') || '(root)';
-    const shown = key === 'JWT_SECRET' || key === 'DATABASE_URL' || key === 'REDIS_URL' ? '(hidden)' : input[key];
+    const shown =
+      key === 'JWT_SECRET' || key === 'DATABASE_URL' || key === 'REDIS_URL' ? '(hidden)' : input[key];
     return `${key}: ${error.message}${shown === undefined ? '' : ` (got ${JSON.stringify(shown)})`}`;
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);

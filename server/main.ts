@@ -35,7 +35,11 @@ logger.info(
 
 let database: Awaited<ReturnType<typeof openDatabase>>;
 try {
-  database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX });
+  database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolMax: config.DATABASE_POOL_MAX,
+  });
 } catch (error) {
   if (error instanceof DataDirInUseError) fail(error.message);
   const reason = error instanceof Error ? error.message : String(error);
@@ -60,7 +64,9 @@ try {
 } catch (error) {
   await database.close();
   const reason = error instanceof Error ? error.message : String(error);
-  fail(`Cannot listen on ${config.HOST}:${config.PORT}: ${reason}. Is another process using the port? Set PORT.`);
+  fail(
+    `Cannot listen on ${config.HOST}:${config.PORT}: ${reason}. Is another process using the port? Set PORT.`,
+  );
 }
 logger.info({ url: `http://${config.HOST}:${server.server?.port}` }, 'Wrapper is listening');
 

@@ -1,21 +1,34 @@
 import { parseConfig } from '../../server/config.ts';
+import { AppError } from '../../server/errors.ts';
 import { signUp } from '../../server/features/auth/service.ts';
 import { createOrganization } from '../../server/features/organizations/service.ts';
 import { openDatabase } from '../client.ts';
 import { withTenant } from '../tenant.ts';
-import { AppError } from '../../server/errors.ts';
 
 /** `bun run db:seed`: a demo tenant with a small organization tree, and how to sign in to it. */
 const config = parseConfig(process.env);
 const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
-const demo = { email: 'demo@wrapper.test', password: 'demo-password-123', name: 'Demo Owner', organizationName: 'Demo Company' };
+const demo = {
+  email: 'demo@wrapper.test',
+  password: 'demo-password-123',
+  name: 'Demo Owner',
+  organizationName: 'Demo Company',
+};
 
 try {
   const created = await signUp(database, demo);
   await withTenant(database, created.tenant.id, async (db) => {
-    const sales = await createOrganization(db, { tenantId: created.tenant.id, name: 'Sales', parentId: created.organization.id });
+    const sales = await createOrganization(db, {
+      tenantId: created.tenant.id,
+      name: 'Sales',
+      parentId: created.organization.id,
+    });
     await createOrganization(db, { tenantId: created.tenant.id, name: 'Sales EMEA', parentId: sales.id });
-    await createOrganization(db, { tenantId: created.tenant.id, name: 'Engineering', parentId: created.organization.id });
+    await createOrganization(db, {
+      tenantId: created.tenant.id,
+      name: 'Engineering',
+      parentId: created.organization.id,
+    });
   });
   console.log(`Demo tenant "${created.tenant.name}" created.`);
 } catch (error) {

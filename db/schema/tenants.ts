@@ -1,5 +1,5 @@
-import { check, pgTable, text } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
+import { check, pgTable, text } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt } from './columns.ts';
 
 /** A customer of the product. Its `id` is the tenant id every tenant-owned row carries. */

@@ -36,7 +36,8 @@ const started = performance.now();
 const { latencies, errors } = await run(seconds * 1000, true);
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+const quantile = (q: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
 console.log(
   JSON.stringify({
     requests: latencies.length,
@@ -46,4 +47,5 @@ console.log(
     p99: quantile(0.99),
   }),
 );
+
 export {};

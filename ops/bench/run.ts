@@ -21,7 +21,14 @@ const urlFor = (name: string) => Object.assign(new URL(baseUrl), { pathname: `/$
 function pgbench(args: string[]) {
   const url = urlFor(pgbenchDb);
   const env = { ...process.env, PGPASSWORD: decodeURIComponent(url.password) };
-  const connection = ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username) || 'postgres'];
+  const connection = [
+    '-h',
+    url.hostname,
+    '-p',
+    url.port || '5432',
+    '-U',
+    decodeURIComponent(url.username) || 'postgres',
+  ];
   const result = Bun.spawnSync(['pgbench', ...connection, ...args, pgbenchDb], { env });
   const output = result.stdout.toString() + result.stderr.toString();
   if (result.exitCode !== 0) throw new Error(`pgbench failed:\n${output}`);
@@ -43,7 +50,9 @@ try {
 
   console.log(`Ceiling: pgbench -S, ${clients} clients, ${seconds}s over TCP...`);
   pgbench(['-i', '-q', '-s', '10']);
-  const ceiling = parsePgbench(pgbench(['-S', '-n', '-c', String(clients), '-j', '2', '-T', String(seconds)]));
+  const ceiling = parsePgbench(
+    pgbench(['-S', '-n', '-c', String(clients), '-j', '2', '-T', String(seconds)]),
+  );
 
   console.log('Wrapper: starting a server on Postgres...');
   const started = await startServerProcess({
@@ -57,7 +66,12 @@ try {
   const signup = await fetch(`${started.baseUrl}/v1/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'bench@example.test', password: 'bench password', name: 'Bench', organizationName: 'Bench' }),
+    body: JSON.stringify({
+      email: 'bench@example.test',
+      password: 'bench password',
+      name: 'Bench',
+      organizationName: 'Bench',
+    }),
   }).then((response) => response.json() as Promise<{ accessToken: string; organization: { id: string } }>);
   for (let index = 0; index < 9; index++) {
     await fetch(`${started.baseUrl}/v1/organizations`, {

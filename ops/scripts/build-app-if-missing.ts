@@ -5,6 +5,10 @@ import { resolve } from 'node:path';
 const root = resolve(import.meta.dir, '../..');
 if (!existsSync(resolve(root, 'app/build/index.html'))) {
   console.log('Building the app (app/build is missing)...');
-  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: resolve(root, 'app'), stdout: 'inherit', stderr: 'inherit' });
+  const build = Bun.spawnSync(['bun', 'run', 'build'], {
+    cwd: resolve(root, 'app'),
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
   if (build.exitCode !== 0) process.exit(build.exitCode ?? 1);
 }

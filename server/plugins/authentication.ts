@@ -1,11 +1,11 @@
+import { and, eq } from 'drizzle-orm';
 import { Elysia } from 'elysia';
 import type { Database } from '../../db/client.ts';
 import { memberships } from '../../db/schema/index.ts';
 import { withTenant } from '../../db/tenant.ts';
-import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import type { AccessTokens } from '../features/auth/access-tokens.ts';
 import { type Permission, permissionsOf } from '../features/access/permissions.ts';
+import type { AccessTokens } from '../features/auth/access-tokens.ts';
 
 /** Who is calling. The tenant comes from the token, never from the request body or query. */
 export interface Actor {
@@ -26,7 +26,8 @@ function bearerToken(header: string | undefined): string | null {
 export function authentication(deps: { tokens: AccessTokens; database: Database }) {
   async function authenticate(authorization: string | undefined): Promise<Actor> {
     const token = bearerToken(authorization);
-    if (!token) throw new AppError('unauthorized', 'Send an access token as "Authorization: Bearer <token>".');
+    if (!token)
+      throw new AppError('unauthorized', 'Send an access token as "Authorization: Bearer <token>".');
     const claims = await deps.tokens.verify(token);
     if (!claims) throw new AppError('unauthorized', 'The access token is invalid or has expired.');
     return claims;
@@ -40,7 +41,7 @@ export function authentication(deps: { tokens: AccessTokens; database: Database 
         .where(and(eq(memberships.tenantId, actor.tenantId), eq(memberships.userId, actor.userId)));
       return row;
     });
-    if (!membership || membership.status !== 'active') throw new AppError('forbidden', 'No active membership.');
+    if (membership?.status !== 'active') throw new AppError('forbidden', 'No active membership.');
     if (!permissionsOf(membership.role).includes(permission)) {
       throw new AppError('forbidden', `This action needs the "${permission}" permission.`);
     }

@@ -56,7 +56,8 @@ export function errorHandling(logger: Logger) {
   return new Elysia({ name: 'error-handling' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
     const requestId = requestIdOf(request);
     const known = asAppError(code, error);
-    const appError = known ?? new AppError('internal', 'Something went wrong on our side; quote the request id.');
+    const appError =
+      known ?? new AppError('internal', 'Something went wrong on our side; quote the request id.');
     if (!known) {
       logger.error(
         { err: error, requestId, method: request.method, url: new URL(request.url).pathname },

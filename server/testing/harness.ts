@@ -75,7 +75,11 @@ export async function startTestApp(options: { bodyLimitBytes?: number } = {}): P
   const { database, dispose } = await openTestDatabase();
   const tokens = createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 });
   const app = createApp({
-    config: { CORS_ORIGINS: '', BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 256 * 1024, APP_DIR: '/nonexistent' },
+    config: {
+      CORS_ORIGINS: '',
+      BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 256 * 1024,
+      APP_DIR: '/nonexistent',
+    },
     database,
     tokens,
     logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),

@@ -12,7 +12,12 @@ export interface ServerProcess {
 /** Environment for a child server: the parent's, minus database/redis selection unless given. */
 export function childEnv(overrides: Record<string, string | undefined>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...overrides })) {
+  for (const [key, value] of Object.entries({
+    ...process.env,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  })) {
     if (value !== undefined) env[key] = value;
   }
   return env;
@@ -66,5 +71,9 @@ export async function runServerExpectingFailure(env: Record<string, string | und
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const exitCode = await child.exited;
   clearTimeout(timer);
-  return { exitCode, stderr: await new Response(child.stderr).text(), stdout: await new Response(child.stdout).text() };
+  return {
+    exitCode,
+    stderr: await new Response(child.stderr).text(),
+    stdout: await new Response(child.stdout).text(),
+  };
 }

@@ -40,7 +40,8 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
     async verify(token) {
       const remembered = verified.get(token);
       if (remembered) {
-        if (remembered.expiresAt > Date.now()) return { userId: remembered.userId, tenantId: remembered.tenantId };
+        if (remembered.expiresAt > Date.now())
+          return { userId: remembered.userId, tenantId: remembered.tenantId };
         verified.delete(token);
         return null;
       }
@@ -52,7 +53,12 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
           requiredClaims: ['exp', 'sub', 'iat'],
         });
         const { sub, tid, typ, exp } = payload;
-        if (typ !== 'access' || typeof sub !== 'string' || typeof tid !== 'string' || typeof exp !== 'number') {
+        if (
+          typ !== 'access' ||
+          typeof sub !== 'string' ||
+          typeof tid !== 'string' ||
+          typeof exp !== 'number'
+        ) {
           return null;
         }
         if (!UUID.test(sub) || !UUID.test(tid)) return null;

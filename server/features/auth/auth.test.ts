@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { SignJWT } from 'jose';
-import { type SignedUp, startTestApp, TEST_SECRET, type TestApp, uniqueEmail } from '../../testing/harness.ts';
+import {
+  type SignedUp,
+  startTestApp,
+  TEST_SECRET,
+  type TestApp,
+  uniqueEmail,
+} from '../../testing/harness.ts';
 
 let app: TestApp;
 let owner: SignedUp;
@@ -22,7 +28,12 @@ describe('sign-up', () => {
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
       user: { id: expect.any(String), email, name: 'New Person', createdAt: expect.any(String) },
-      tenant: { id: expect.any(String), name: 'Hooli', slug: expect.stringMatching(/^hooli-/), createdAt: expect.any(String) },
+      tenant: {
+        id: expect.any(String),
+        name: 'Hooli',
+        slug: expect.stringMatching(/^hooli-/),
+        createdAt: expect.any(String),
+      },
       organization: expect.objectContaining({ name: 'Hooli', parentId: null }),
       accessToken: expect.any(String),
       refreshToken: null,
@@ -36,7 +47,12 @@ describe('sign-up', () => {
 
   test('the same email, in any letter case, cannot sign up twice', async () => {
     const again = await app.request('POST', '/v1/auth/signup', {
-      body: { email: owner.email.toUpperCase(), password: 'another password', name: 'X', organizationName: 'Y' },
+      body: {
+        email: owner.email.toUpperCase(),
+        password: 'another password',
+        name: 'X',
+        organizationName: 'Y',
+      },
     });
     expect(again.status).toBe(409);
     expect(again.body.type).toBe('/problems/email-taken');
@@ -79,7 +95,7 @@ describe('sign-in', () => {
     expect(wrongPassword.body.detail).toBe(unknownEmail.body.detail);
   });
 
-  test("asking for a tenant one does not belong to is refused", async () => {
+  test('asking for a tenant one does not belong to is refused', async () => {
     const other = await app.signUp();
     const response = await app.request('POST', '/v1/auth/login', {
       body: { email: owner.email, password: owner.password, tenantId: other.tenantId },
@@ -103,7 +119,15 @@ describe('access tokens', () => {
 
   test('garbage, alg none, a wrong key, an expired token and tampered claims all get 401', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: owner.userId, tid: owner.tenantId, typ: 'access', iss: 'wrapper', aud: 'wrapper-api', iat: now, exp: now + 600 };
+    const claims = {
+      sub: owner.userId,
+      tid: owner.tenantId,
+      typ: 'access',
+      iss: 'wrapper',
+      aud: 'wrapper-api',
+      iat: now,
+      exp: now + 600,
+    };
     const [, validPayload, validSignature] = owner.token.split('.');
     const otherTenant = await app.signUp();
     const forged = {
@@ -119,7 +143,9 @@ describe('access tokens', () => {
       wrongType: await new SignJWT({ ...claims, typ: 'refresh' })
         .setProtectedHeader({ alg: 'HS256' })
         .sign(new TextEncoder().encode(TEST_SECRET)),
-      hs512: await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(TEST_SECRET)),
+      hs512: await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS512' })
+        .sign(new TextEncoder().encode(TEST_SECRET)),
     };
     for (const [name, token] of Object.entries(forged)) {
       const response = await attack(token);

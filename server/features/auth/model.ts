@@ -12,7 +12,11 @@ export const SignupBody = t.Object(
 export type SignupBody = typeof SignupBody.static;
 
 export const LoginBody = t.Object(
-  { email: t.String({ minLength: 1, maxLength: 254 }), password: t.String({ minLength: 1, maxLength: 256 }), tenantId: t.Optional(Uuid) },
+  {
+    email: t.String({ minLength: 1, maxLength: 254 }),
+    password: t.String({ minLength: 1, maxLength: 256 }),
+    tenantId: t.Optional(Uuid),
+  },
   { additionalProperties: false },
 );
 export type LoginBody = typeof LoginBody.static;
@@ -26,11 +30,18 @@ export const OrganizationSummary = t.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
-export const MembershipModel = t.Object({ tenantId: Uuid, tenantName: t.String(), tenantSlug: t.String(), role: t.String() });
+export const MembershipModel = t.Object({
+  tenantId: Uuid,
+  tenantName: t.String(),
+  tenantSlug: t.String(),
+  role: t.String(),
+});
 
 const TokenFields = {
   accessToken: t.String(),
-  refreshToken: t.Union([t.String(), t.Null()], { description: 'Refresh tokens arrive with sessions; null until then' }),
+  refreshToken: t.Union([t.String(), t.Null()], {
+    description: 'Refresh tokens arrive with sessions; null until then',
+  }),
   expiresIn: t.Integer({ description: 'Access-token lifetime in seconds' }),
 };
 

@@ -1,7 +1,14 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
-import { type BuiltInRole, memberships, type Tenant, tenants, type User, users } from '../../../db/schema/index.ts';
+import {
+  type BuiltInRole,
+  memberships,
+  type Tenant,
+  tenants,
+  type User,
+  users,
+} from '../../../db/schema/index.ts';
 import { enterNewTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { permissionsOf } from '../access/permissions.ts';
@@ -108,7 +115,7 @@ export async function signIn(
       .where(sql`lower(${users.email}) = ${normalizeEmail(input.email)}`),
   );
   const passwordOk = await Bun.password.verify(input.password, user?.passwordHash ?? (await unknownUserHash));
-  if (!user || !user.passwordHash || !passwordOk) throw new AppError('invalid-credentials');
+  if (!user?.passwordHash || !passwordOk) throw new AppError('invalid-credentials');
   const choices = await activeTenantsOf(database, user.id);
   const chosen = input.tenantId ? choices.find((choice) => choice.id === input.tenantId) : choices[0];
   if (!chosen) {

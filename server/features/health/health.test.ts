@@ -15,7 +15,10 @@ async function readiness(url: string) {
   try {
     const app = new Elysia().use(healthRoutes({ database: testDb.database, checks: [redis.check] }));
     const response = await app.handle(new Request('http://localhost/readyz'));
-    return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { status: string; checks: Record<string, string> },
+    };
   } finally {
     await redis.close();
   }
@@ -31,6 +34,9 @@ describe('readiness with Redis', () => {
 
   test.skipIf(!testConfig.REDIS_URL)('a reachable Redis (REDIS_URL) is ready', async () => {
     const result = await readiness(testConfig.REDIS_URL ?? '');
-    expect(result).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', redis: 'ok' } } });
+    expect(result).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { database: 'ok', redis: 'ok' } },
+    });
   });
 });

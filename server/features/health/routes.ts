@@ -11,12 +11,17 @@ const TIMEOUT_MS = 2000;
 function withTimeout(promise: Promise<void>): Promise<void> {
   return Promise.race([
     promise,
-    new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS)),
+    new Promise<void>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS),
+    ),
   ]);
 }
 
 export function healthRoutes(deps: { database: Database; checks?: ReadinessCheck[] }) {
-  const checks: ReadinessCheck[] = [{ name: 'database', check: () => deps.database.ping() }, ...(deps.checks ?? [])];
+  const checks: ReadinessCheck[] = [
+    { name: 'database', check: () => deps.database.ping() },
+    ...(deps.checks ?? []),
+  ];
   return new Elysia({ name: 'health-routes' })
     .get('/healthz', () => ({ status: 'ok' as const }), {
       response: t.Object({ status: t.Literal('ok') }),
@@ -37,10 +42,16 @@ export function healthRoutes(deps: { database: Database; checks?: ReadinessCheck
         );
         const ready = results.every(([, state]) => state === 'ok');
         if (!ready) set.status = 503;
-        return { status: ready ? ('ready' as const) : ('unavailable' as const), checks: Object.fromEntries(results) };
+        return {
+          status: ready ? ('ready' as const) : ('unavailable' as const),
+          checks: Object.fromEntries(results),
+        };
       },
       {
-        detail: { tags: ['operations'], summary: 'Readiness: the database (and Redis, when configured) answer' },
+        detail: {
+          tags: ['operations'],
+          summary: 'Readiness: the database (and Redis, when configured) answer',
+        },
       },
     );
 }

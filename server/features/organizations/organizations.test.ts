@@ -9,11 +9,15 @@ let bob: SignedUp; // tenant B
 
 beforeAll(async () => {
   app = await startTestApp();
-  [alice, bob] = await Promise.all([app.signUp({ organizationName: 'Acme' }), app.signUp({ organizationName: 'Globex' })]);
+  [alice, bob] = await Promise.all([
+    app.signUp({ organizationName: 'Acme' }),
+    app.signUp({ organizationName: 'Globex' }),
+  ]);
 });
 afterAll(() => app.dispose());
 
-const create = (who: SignedUp, body: unknown) => app.request('POST', '/v1/organizations', { token: who.token, body });
+const create = (who: SignedUp, body: unknown) =>
+  app.request('POST', '/v1/organizations', { token: who.token, body });
 
 describe('organizations', () => {
   test('signup created the root organization', async () => {
@@ -84,8 +88,14 @@ describe('organizations', () => {
     const a = await create(alice, { name: 'Left' });
     const b = await create(alice, { name: 'Right' });
     const results = await Promise.all([
-      app.request('PATCH', `/v1/organizations/${a.body.id}`, { token: alice.token, body: { parentId: b.body.id } }),
-      app.request('PATCH', `/v1/organizations/${b.body.id}`, { token: alice.token, body: { parentId: a.body.id } }),
+      app.request('PATCH', `/v1/organizations/${a.body.id}`, {
+        token: alice.token,
+        body: { parentId: b.body.id },
+      }),
+      app.request('PATCH', `/v1/organizations/${b.body.id}`, {
+        token: alice.token,
+        body: { parentId: a.body.id },
+      }),
     ]);
     expect(results.map((result) => result.status).sort()).toEqual([200, 422]);
   });
@@ -93,13 +103,21 @@ describe('organizations', () => {
   test('an organization with children cannot be deleted; a leaf can', async () => {
     const parent = await create(alice, { name: 'Parent' });
     const child = await create(alice, { name: 'Child', parentId: parent.body.id });
-    const blocked = await app.request('DELETE', `/v1/organizations/${parent.body.id}`, { token: alice.token });
+    const blocked = await app.request('DELETE', `/v1/organizations/${parent.body.id}`, {
+      token: alice.token,
+    });
     expect(blocked.status).toBe(409);
     expect(blocked.body.type).toBe('/problems/organization-has-children');
 
-    expect((await app.request('DELETE', `/v1/organizations/${child.body.id}`, { token: alice.token })).status).toBe(204);
-    expect((await app.request('DELETE', `/v1/organizations/${parent.body.id}`, { token: alice.token })).status).toBe(204);
-    expect((await app.request('GET', `/v1/organizations/${parent.body.id}`, { token: alice.token })).status).toBe(404);
+    expect(
+      (await app.request('DELETE', `/v1/organizations/${child.body.id}`, { token: alice.token })).status,
+    ).toBe(204);
+    expect(
+      (await app.request('DELETE', `/v1/organizations/${parent.body.id}`, { token: alice.token })).status,
+    ).toBe(204);
+    expect(
+      (await app.request('GET', `/v1/organizations/${parent.body.id}`, { token: alice.token })).status,
+    ).toBe(404);
   });
 
   test('pagination walks every organization once, in creation order', async () => {
@@ -187,7 +205,9 @@ describe('organization permissions', () => {
     const denied = await create({ ...viewer, token }, { name: 'Nope' });
     expect(denied.status).toBe(403);
     expect(denied.body.type).toBe('/problems/forbidden');
-    const deleteDenied = await app.request('DELETE', `/v1/organizations/${alice.rootOrganizationId}`, { token });
+    const deleteDenied = await app.request('DELETE', `/v1/organizations/${alice.rootOrganizationId}`, {
+      token,
+    });
     expect(deleteDenied.status).toBe(403);
 
     const after = await app.request('GET', '/v1/organizations?limit=100', { token });

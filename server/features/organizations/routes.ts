@@ -74,7 +74,13 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
         auth: 'org:write',
         params: OrganizationParams,
         body: UpdateOrganizationBody,
-        response: { 200: OrganizationModel, 401: ProblemModel, 403: ProblemModel, 404: ProblemModel, 422: ProblemModel },
+        response: {
+          200: OrganizationModel,
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          422: ProblemModel,
+        },
         detail: { tags, summary: 'Rename or move an organization (cycles are rejected)' },
       },
     )

@@ -86,7 +86,9 @@ export async function createOrganization(
 
 async function wouldCreateCycle(db: ScopedDb, id: string, newParentId: string): Promise<boolean> {
   // Walk up from the new parent; reaching `id` means `id` would become its own ancestor.
-  const [row] = await selectRows<{ found: boolean }>(db, sql`
+  const [row] = await selectRows<{ found: boolean }>(
+    db,
+    sql`
     with recursive ancestors(id, parent_id, depth) as (
       select id, parent_id, 0 from organizations where id = ${newParentId}
       union all
@@ -94,7 +96,8 @@ async function wouldCreateCycle(db: ScopedDb, id: string, newParentId: string): 
       from organizations o join ancestors a on o.id = a.parent_id
       where a.depth < 10000
     )
-    select exists(select 1 from ancestors where id = ${id}) as found`);
+    select exists(select 1 from ancestors where id = ${id}) as found`,
+  );
   return row?.found === true;
 }
 
@@ -127,7 +130,10 @@ export async function updateOrganization(
   return toOrganizationDto(row);
 }
 
-export async function deleteOrganization(db: ScopedDb, input: { tenantId: string; id: string }): Promise<void> {
+export async function deleteOrganization(
+  db: ScopedDb,
+  input: { tenantId: string; id: string },
+): Promise<void> {
   await lockHierarchy(db, input.tenantId);
   const [child] = await db
     .select({ id: organizations.id })
@@ -137,6 +143,9 @@ export async function deleteOrganization(db: ScopedDb, input: { tenantId: string
   if (child) {
     throw new AppError('organization-has-children', 'Move or delete its child organizations first.');
   }
-  const deleted = await db.delete(organizations).where(eq(organizations.id, input.id)).returning({ id: organizations.id });
+  const deleted = await db
+    .delete(organizations)
+    .where(eq(organizations.id, input.id))
+    .returning({ id: organizations.id });
   if (deleted.length === 0) throw new AppError('not-found', 'No such organization.');
 }
