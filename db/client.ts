@@ -36,12 +36,22 @@ export interface RequestContext {
   userId?: string;
 }
 
+/** A Drizzle query that has been built but not run (select, insert, update, delete builders). */
+export interface Statement<T> {
+  execute(): Promise<T>;
+}
+
 export const migrationsFolder = resolve(import.meta.dir, 'migrations');
 
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction as `context.role`, with `app.tenant_id` / `app.user_id` set. */
   transaction<T>(context: RequestContext, fn: (db: ScopedDb) => Promise<T>): Promise<T>;
+  /**
+   * Runs one statement built by `build` in such a transaction. On Postgres, BEGIN, the context, the
+   * statement and COMMIT leave in a single write: one round trip for the whole request.
+   */
+  statement<T>(context: RequestContext, build: (db: ScopedDb) => Statement<T>): Promise<T>;
   /** Owner-level access for migrations, health checks and tests; never for request data. */
   readonly owner: ScopedDb;
   ping(): Promise<void>;
@@ -84,17 +94,19 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     await client.waitReady;
     const db = drizzlePglite(client, { schema });
     if (options.migrate !== false) await migratePglite(db, { migrationsFolder });
+    const transaction: Database['transaction'] = async (context, fn) => {
+      checkContext(context);
+      // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
+      return db.transaction(async (tx) => {
+        await tx.execute(contextStatement(context));
+        return fn(tx);
+      });
+    };
     return {
       kind: 'pglite',
       owner: db,
-      async transaction(context, fn) {
-        checkContext(context);
-        // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
-        return db.transaction(async (tx) => {
-          await tx.execute(contextStatement(context));
-          return fn(tx);
-        });
-      },
+      transaction,
+      statement: (context, build) => transaction(context, (tx) => build(tx).execute()),
       async ping() {
         await client.query('select 1');
       },
@@ -162,6 +174,33 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     tableNamesMap: tables.tableNamesMap,
   };
 
+  const scopedTo = (client: postgres.Sql): ScopedDb =>
+    new PostgresJsDatabase(
+      dialect,
+      new PreparedStatementSession(client, dialect, relational, {}),
+      relational,
+    );
+
+  /**
+   * Queues BEGIN and the context on a reserved connection, in this order, before anything else.
+   * `execute()` queues a postgres.js query now; awaiting it would queue it a microtask later, after
+   * statements the caller issues synchronously.
+   */
+  function openContext(connection: postgres.ReservedSql, context: RequestContext): Promise<unknown> {
+    const begin = connection.unsafe('begin').execute();
+    const setContext = connection
+      .unsafe(
+        "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true)",
+        [context.role, context.tenantId ?? '', context.userId ?? ''],
+        // Unprepared, postgres.js would Describe it in a round trip of its own on every request.
+        { prepare: true },
+      )
+      .execute();
+    const opened = Promise.all([begin, setContext]);
+    opened.catch(() => {}); // awaited by the caller; avoid an unhandled rejection meanwhile
+    return opened;
+  }
+
   return {
     kind: 'postgres',
     owner,
@@ -170,19 +209,43 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
       const connection = await requestClient.reserve();
       try {
         // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
-        const opened = Promise.all([
-          connection.unsafe('begin'),
-          connection.unsafe(
-            "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true)",
-            [context.role, context.tenantId ?? '', context.userId ?? ''],
-          ),
-        ]);
-        opened.catch(() => {});
-        const session = new PreparedStatementSession(connection, dialect, relational, {});
-        const scoped: ScopedDb = new PostgresJsDatabase(dialect, session, relational);
-        const result = await fn(scoped);
+        const opened = openContext(connection, context);
+        const result = await fn(scopedTo(connection));
         await opened;
         await connection.unsafe('commit');
+        return result;
+      } catch (error) {
+        await connection.unsafe('rollback').catch(() => {});
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+    async statement(context, build) {
+      checkContext(context);
+      const connection = await requestClient.reserve();
+      let committed: Promise<unknown> | null = null;
+      // Queue COMMIT the moment the statement is queued, so all four leave in the same write. If the
+      // statement fails, Postgres answers the COMMIT of the aborted transaction with a rollback.
+      const queueCommitAfter = new Proxy(connection, {
+        get(target, property, receiver) {
+          if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+          return (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
+            const query = target.unsafe(...args);
+            if (committed) throw new Error('Database.statement runs exactly one statement');
+            query.execute();
+            committed = target.unsafe('commit').execute();
+            committed.then(undefined, () => {});
+            return query;
+          };
+        },
+      });
+      try {
+        const opened = openContext(connection, context);
+        const result = await build(scopedTo(queueCommitAfter)).execute();
+        await opened;
+        if (!committed) throw new Error('the statement never reached the database');
+        await committed;
         return result;
       } catch (error) {
         await connection.unsafe('rollback').catch(() => {});

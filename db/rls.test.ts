@@ -4,7 +4,7 @@ import { openTestDatabase, type TestDatabase } from '../server/testing/harness.t
 import { selectRows } from './client.ts';
 import { sqlStateOf } from './errors.ts';
 import { memberships, organizations, tenants, users } from './schema/index.ts';
-import { withTenant } from './tenant.ts';
+import { withTenant, withTenantStatement } from './tenant.ts';
 
 let testDb: TestDatabase;
 const tenantA = Bun.randomUUIDv7();
@@ -162,5 +162,47 @@ describe('row-level security', () => {
 
   test('request contexts reject ids that are not UUIDs', async () => {
     await expect(withTenant(testDb.database, "x' or 1=1 --", async () => 1)).rejects.toThrow(/UUID/);
+  });
+
+  test('a single-statement transaction is held to the same tenant', async () => {
+    const rows = await withTenantStatement(testDb.database, tenantA, (db) => db.select().from(organizations));
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((row) => row.tenantId))).toEqual(new Set([tenantA]));
+    const none = await testDb.database.statement({ role: 'app_user' }, (db) =>
+      db.select().from(organizations),
+    );
+    expect(none).toEqual([]);
+  });
+
+  test('a single statement that fails changes nothing and the connection stays usable', async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(
+        withTenantStatement(testDb.database, tenantA, (db) =>
+          db.insert(organizations).values({ tenantId: tenantB, name: 'smuggled' }),
+        ),
+      ).rejects.toThrow();
+    }
+    const inserted = await withTenantStatement(testDb.database, tenantA, (db) =>
+      db.insert(organizations).values({ tenantId: tenantA, name: 'third' }).returning(),
+    );
+    expect(inserted.map((row) => row.name)).toEqual(['third']);
+    const names = await withTenantStatement(testDb.database, tenantA, (db) =>
+      db.select({ name: organizations.name }).from(organizations),
+    );
+    expect(names.map((row) => row.name).sort()).toEqual(['root', 'second', 'third']);
+    const ofB = await withTenant(testDb.database, tenantB, (db) => db.select().from(organizations));
+    expect(ofB.map((row) => row.name).sort()).toEqual(['root', 'second']);
+  });
+
+  test('many concurrent single statements of two tenants never mix', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, index) => {
+        const tenantId = index % 2 === 0 ? tenantA : tenantB;
+        return withTenantStatement(testDb.database, tenantId, (db) => db.select().from(organizations)).then(
+          (rows) => ({ tenantId, seen: new Set(rows.map((row) => row.tenantId)) }),
+        );
+      }),
+    );
+    for (const { tenantId, seen } of results) expect(seen).toEqual(new Set([tenantId]));
   });
 });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database, ScopedDb } from './client.ts';
+import type { Database, ScopedDb, Statement } from './client.ts';
 
 /**
  * The only door to tenant data: runs `fn` in one transaction as the non-owner role `app_user` with
@@ -13,6 +13,19 @@ export function withTenant<T>(
   options: { userId?: string } = {},
 ): Promise<T> {
   return database.transaction({ role: 'app_user', tenantId, userId: options.userId }, fn);
+}
+
+/**
+ * `withTenant` for exactly one statement (a read, or a single insert/update/delete). On Postgres the
+ * whole transaction costs one round trip; use it for the hot single-query paths.
+ */
+export function withTenantStatement<T>(
+  database: Database,
+  tenantId: string,
+  build: (db: ScopedDb) => Statement<T>,
+  options: { userId?: string } = {},
+): Promise<T> {
+  return database.statement({ role: 'app_user', tenantId, userId: options.userId }, build);
 }
 
 /**

@@ -1,5 +1,4 @@
 import { cors } from '@elysiajs/cors';
-import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
 import type { Database } from '../db/client.ts';
 import type { Config } from './config.ts';
@@ -10,6 +9,7 @@ import { organizationRoutes } from './features/organizations/routes.ts';
 import type { Logger } from './logger.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { errorHandling } from './plugins/errors.ts';
+import { openapiDocs } from './plugins/openapi-docs.ts';
 import { requestId } from './plugins/request-id.ts';
 import { requestLogging } from './plugins/request-logging.ts';
 import { staticApp } from './plugins/static-app.ts';
@@ -45,26 +45,7 @@ export function createApp(deps: AppDeps) {
     .use(errorHandling(deps.logger))
     .use(requestLogging(deps.logger))
     .use(crossOrigin)
-    .use(
-      openapi({
-        path: '/docs',
-        specPath: '/docs/json',
-        documentation: {
-          info: {
-            title: 'Wrapper API',
-            version: '1.0.0',
-            description:
-              'Tenants, organizations, people, access, credits, billing, events and webhooks. Errors are RFC 9457 problem+json.',
-          },
-          components: {
-            securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or wr_ API key' },
-            },
-          },
-        },
-        exclude: { staticFile: true },
-      }),
-    )
+    .use(openapiDocs())
     .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
     .use(authRoutes(deps))
     .use(organizationRoutes(deps))

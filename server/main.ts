@@ -3,7 +3,7 @@ import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { createApp } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, flushLogger } from './logger.ts';
 import { redisReadiness } from './redis-readiness.ts';
 import { loadOrCreateLocalSecret } from './secrets.ts';
 
@@ -78,6 +78,7 @@ async function shutdown(signal: string) {
   await app.stop();
   await database.close();
   await redis?.close();
+  flushLogger(logger);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -59,7 +59,7 @@ try {
     DATABASE_URL: urlFor(appDb).toString(),
     DATABASE_POOL_MAX: String(Math.min(clients, 32)),
     REDIS_URL: undefined,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'warn',
     JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
   });
   server.stop = () => started.stop('SIGTERM');

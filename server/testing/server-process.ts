@@ -4,7 +4,7 @@ import type { Subprocess } from 'bun';
 export const projectRoot = resolve(import.meta.dir, '../..');
 
 export interface ServerProcess {
-  process: Subprocess<'ignore', 'pipe', 'pipe'>;
+  process: Subprocess<'ignore', 'ignore', 'pipe'>;
   baseUrl: string;
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
@@ -23,40 +23,45 @@ export function childEnv(overrides: Record<string, string | undefined>): Record<
   return env;
 }
 
-/** Starts `bun server/main.ts` on a free port and waits for its "listening" log line. */
+/** A port that was free a moment ago (the OS picks it; the probe closes before the server binds). */
+export function freePort(): number {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  const { port } = probe;
+  probe.stop(true);
+  return port;
+}
+
+/** Starts `bun server/main.ts` on a free port and waits until `/healthz` answers. */
 export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
+  const port = freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
   const child = Bun.spawn(['bun', 'server/main.ts'], {
     cwd: projectRoot,
-    env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
+    env: childEnv({ LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' }),
     stdin: 'ignore',
-    stdout: 'pipe',
+    stdout: 'ignore',
     stderr: 'pipe',
   });
-  const decoder = new TextDecoder();
-  let seen = '';
-  const reader = child.stdout.getReader();
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += decoder.decode(value);
-    const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(seen);
-    if (match) {
-      reader.releaseLock();
-      void child.stdout.pipeTo(new WritableStream()).catch(() => {});
-      return {
-        process: child,
-        baseUrl: `http://127.0.0.1:${match[1]}`,
-        async stop(signal = 'SIGTERM') {
-          child.kill(signal);
-          return child.exited;
-        },
-      };
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      if ((await fetch(`${baseUrl}/healthz`)).ok) {
+        return {
+          process: child,
+          baseUrl,
+          async stop(signal = 'SIGTERM') {
+            child.kill(signal);
+            return child.exited;
+          },
+        };
+      }
+    } catch {
+      // not listening yet
     }
+    await Bun.sleep(100);
   }
   child.kill('SIGKILL');
-  const stderr = await new Response(child.stderr).text();
-  throw new Error(`server did not start:\n${seen}\n${stderr}`);
+  throw new Error(`server did not start:\n${await new Response(child.stderr).text()}`);
 }
 
 /** Runs the server expecting it to refuse to start; returns its exit code and stderr. */

@@ -14,8 +14,8 @@ import {
 import {
   createOrganization,
   deleteOrganization,
-  getOrganization,
   listOrganizations,
+  readOrganization,
   updateOrganization,
 } from './service.ts';
 
@@ -28,9 +28,7 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
     .get(
       '',
       ({ actor, query }) =>
-        withTenant(database, actor.tenantId, (db) =>
-          listOrganizations(db, { limit: query.limit ?? 50, cursor: query.cursor }),
-        ),
+        listOrganizations(database, actor.tenantId, { limit: query.limit ?? 50, cursor: query.cursor }),
       {
         auth: true,
         query: PageQuery,
@@ -54,16 +52,12 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
         detail: { tags, summary: 'Create an organization, optionally under a parent' },
       },
     )
-    .get(
-      '/:id',
-      ({ actor, params }) => withTenant(database, actor.tenantId, (db) => getOrganization(db, params.id)),
-      {
-        auth: true,
-        params: OrganizationParams,
-        response: { 200: OrganizationModel, 401: ProblemModel, 404: ProblemModel },
-        detail: { tags, summary: 'Get an organization' },
-      },
-    )
+    .get('/:id', ({ actor, params }) => readOrganization(database, actor.tenantId, params.id), {
+      auth: true,
+      params: OrganizationParams,
+      response: { 200: OrganizationModel, 401: ProblemModel, 404: ProblemModel },
+      detail: { tags, summary: 'Get an organization' },
+    })
     .patch(
       '/:id',
       ({ actor, params, body }) =>

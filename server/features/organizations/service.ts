@@ -1,7 +1,8 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
-import { type ScopedDb, selectRows } from '../../../db/client.ts';
+import { type Database, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { isForeignKeyViolation } from '../../../db/errors.ts';
 import { type Organization, organizations } from '../../../db/schema/index.ts';
+import { withTenantStatement } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 
 export interface OrganizationDto {
@@ -41,16 +42,19 @@ async function requireParent(db: ScopedDb, parentId: string): Promise<void> {
 }
 
 export async function listOrganizations(
-  db: ScopedDb,
+  database: Database,
+  tenantId: string,
   options: { limit: number; cursor?: string },
 ): Promise<{ items: OrganizationDto[]; nextCursor: string | null }> {
   // RLS limits the rows to the tenant; ids are UUIDv7, so id order is creation order.
-  const rows = await db
-    .select()
-    .from(organizations)
-    .where(options.cursor ? gt(organizations.id, options.cursor) : undefined)
-    .orderBy(asc(organizations.id))
-    .limit(options.limit + 1);
+  const rows = await withTenantStatement(database, tenantId, (db) =>
+    db
+      .select()
+      .from(organizations)
+      .where(options.cursor ? gt(organizations.id, options.cursor) : undefined)
+      .orderBy(asc(organizations.id))
+      .limit(options.limit + 1),
+  );
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);
   return {
@@ -59,10 +63,26 @@ export async function listOrganizations(
   };
 }
 
-export async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDto> {
-  const [row] = await db.select().from(organizations).where(eq(organizations.id, id));
+const selectOrganization = (db: ScopedDb, id: string) =>
+  db.select().from(organizations).where(eq(organizations.id, id));
+
+function foundOrganization(rows: Organization[]): OrganizationDto {
+  const [row] = rows;
   if (!row) throw new AppError('not-found', 'No such organization.');
   return toOrganizationDto(row);
+}
+
+/** One organization of the tenant, in its own single-statement transaction. */
+export async function readOrganization(
+  database: Database,
+  tenantId: string,
+  id: string,
+): Promise<OrganizationDto> {
+  return foundOrganization(await withTenantStatement(database, tenantId, (db) => selectOrganization(db, id)));
+}
+
+async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDto> {
+  return foundOrganization(await selectOrganization(db, id));
 }
 
 export async function createOrganization(
