@@ -1,10 +1,12 @@
 /**
  * A closed-loop HTTP load generator: `connections` concurrent keep-alive loops for `seconds`, after a
  * warm-up. Prints one JSON line: requests, errors, req/s, p50/p99 latency in ms.
- * Usage: bun ops/bench/load.ts <url> <connections> <seconds> [bearer-token]
+ * Usage: bun ops/bench/load.ts <url[,url...]> <connections> <seconds> [bearer-token]
+ * With several URLs (one per node), connections are spread over them round-robin.
  */
-const [url, connectionsArg = '64', secondsArg = '10', token] = Bun.argv.slice(2);
-if (!url) throw new Error('usage: load.ts <url> <connections> <seconds> [token]');
+const [urlList, connectionsArg = '64', secondsArg = '10', token] = Bun.argv.slice(2);
+if (!urlList) throw new Error('usage: load.ts <url[,url...]> <connections> <seconds> [token]');
+const urls = urlList.split(',');
 const connections = Number(connectionsArg);
 const seconds = Number(secondsArg);
 const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
@@ -14,11 +16,12 @@ async function run(durationMs: number, record: boolean) {
   let errors = 0;
   const until = performance.now() + durationMs;
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    Array.from({ length: connections }, async (_, index) => {
+      const url = urls[index % urls.length] as string;
       while (performance.now() < until) {
         const started = performance.now();
         try {
-          const response = await fetch(url as string, { headers });
+          const response = await fetch(url, { headers });
           await response.arrayBuffer();
           if (response.status !== 200) errors++;
         } catch {

@@ -3,10 +3,11 @@
  * prints ratios. Needs a Postgres server (BENCH_DATABASE_URL, default the local one) and `pgbench`.
  *
  * 1. ceiling: `pgbench -S` (one indexed SELECT per transaction) over TCP with the same client count;
- * 2. Wrapper: authenticated GET /v1/organizations (JWT check + RLS transaction + query + JSON) on Postgres.
+ * 2. Wrapper: authenticated GET /v1/organizations (JWT check + RLS transaction + query + JSON) on Postgres,
+ *    on one node, then on two nodes sharing the database (connections spread over both).
  */
 import postgres from 'postgres';
-import { startServerProcess } from '../../server/testing/server-process.ts';
+import { type ServerProcess, startServerProcess } from '../../server/testing/server-process.ts';
 
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const clients = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -41,8 +42,17 @@ function parsePgbench(output: string) {
   return { tps, latencyAverageMs: latency };
 }
 
+interface LoadResult {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
 const rows: Array<{ name: string; value: string }> = [];
-const server: { stop?: () => Promise<number> } = {};
+const servers: ServerProcess[] = [];
+const jwtSecret = crypto.randomUUID() + crypto.randomUUID();
 
 try {
   await admin.unsafe(`create database ${appDb}`);
@@ -54,16 +64,20 @@ try {
     pgbench(['-S', '-n', '-c', String(clients), '-j', '2', '-T', String(seconds)]),
   );
 
-  console.log('Wrapper: starting a server on Postgres...');
-  const started = await startServerProcess({
-    DATABASE_URL: urlFor(appDb).toString(),
-    DATABASE_POOL_MAX: String(Math.min(clients, 32)),
-    REDIS_URL: undefined,
-    LOG_LEVEL: 'warn',
-    JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
-  });
-  server.stop = () => started.stop('SIGTERM');
-  const signup = await fetch(`${started.baseUrl}/v1/auth/signup`, {
+  const startNode = async () => {
+    const node = await startServerProcess({
+      DATABASE_URL: urlFor(appDb).toString(),
+      DATABASE_POOL_MAX: String(Math.min(clients, 32)),
+      REDIS_URL: undefined,
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: jwtSecret,
+    });
+    servers.push(node);
+    return node;
+  };
+  console.log('Wrapper: starting a node on Postgres...');
+  const first = await startNode();
+  const signup = await fetch(`${first.baseUrl}/v1/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -74,30 +88,31 @@ try {
     }),
   }).then((response) => response.json() as Promise<{ accessToken: string; organization: { id: string } }>);
   for (let index = 0; index < 9; index++) {
-    await fetch(`${started.baseUrl}/v1/organizations`, {
+    await fetch(`${first.baseUrl}/v1/organizations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${signup.accessToken}` },
       body: JSON.stringify({ name: `Team ${index}`, parentId: signup.organization.id }),
     });
   }
 
-  console.log(`Wrapper: GET /v1/organizations (10 rows), ${clients} connections, ${seconds}s...`);
-  const load = Bun.spawnSync([
-    'bun',
-    `${import.meta.dir}/load.ts`,
-    `${started.baseUrl}/v1/organizations`,
-    String(clients),
-    String(seconds),
-    signup.accessToken,
-  ]);
-  if (load.exitCode !== 0) throw new Error(`load generator failed: ${load.stderr.toString()}`);
-  const wrapper = JSON.parse(load.stdout.toString().trim().split('\n').at(-1) ?? '{}') as {
-    requests: number;
-    errors: number;
-    rps: number;
-    p50: number;
-    p99: number;
+  const measure = (nodes: ServerProcess[]) => {
+    const targets = nodes.map((node) => `${node.baseUrl}/v1/organizations`).join(',');
+    const load = Bun.spawnSync([
+      'bun',
+      `${import.meta.dir}/load.ts`,
+      targets,
+      String(clients),
+      String(seconds),
+      signup.accessToken,
+    ]);
+    if (load.exitCode !== 0) throw new Error(`load generator failed: ${load.stderr.toString()}`);
+    return JSON.parse(load.stdout.toString().trim().split('\n').at(-1) ?? '{}') as LoadResult;
   };
+  console.log(`Wrapper: GET /v1/organizations (10 rows), ${clients} connections, ${seconds}s, one node...`);
+  const wrapper = measure([first]);
+  console.log('Wrapper: the same on two nodes...');
+  const second = await startNode();
+  const twoNodes = measure([first, second]);
 
   const ratio = wrapper.rps / ceiling.tps;
   rows.push(
@@ -109,11 +124,15 @@ try {
     { name: 'errors', value: String(wrapper.errors) },
     { name: 'ratio req/s ÷ pgbench TPS', value: `${ratio.toFixed(3)} (target ≥ 0.30)` },
     { name: 'p99 target ≤ 25 ms', value: wrapper.p99 <= 25 ? 'met' : 'missed' },
+    { name: 'two nodes: req/s', value: twoNodes.rps.toFixed(0) },
+    { name: 'two nodes: p50 / p99 (ms)', value: `${twoNodes.p50.toFixed(2)} / ${twoNodes.p99.toFixed(2)}` },
+    { name: 'two nodes: errors', value: String(twoNodes.errors) },
+    { name: 'two nodes: ratio ÷ pgbench TPS', value: (twoNodes.rps / ceiling.tps).toFixed(3) },
   );
   console.log('\nresult');
   for (const row of rows) console.log(`  ${row.name.padEnd(34)} ${row.value}`);
 } finally {
-  await server.stop?.();
+  for (const node of servers) await node.stop();
   await admin.unsafe(`drop database if exists ${appDb} with (force)`).catch(() => {});
   await admin.unsafe(`drop database if exists ${pgbenchDb} with (force)`).catch(() => {});
   await admin.end();
