@@ -201,59 +201,58 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     return opened;
   }
 
+  /** Reserves a connection, opens the context, runs `work`; rolls back on failure; always releases. */
+  async function inContext<T>(
+    context: RequestContext,
+    work: (connection: postgres.ReservedSql, opened: Promise<unknown>) => Promise<T>,
+  ): Promise<T> {
+    checkContext(context);
+    const connection = await requestClient.reserve();
+    try {
+      return await work(connection, openContext(connection, context));
+    } catch (error) {
+      await connection.unsafe('rollback').catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
   return {
     kind: 'postgres',
     owner,
-    async transaction(context, fn) {
-      checkContext(context);
-      const connection = await requestClient.reserve();
-      try {
-        // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
-        const opened = openContext(connection, context);
+    transaction: (context, fn) =>
+      // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
+      inContext(context, async (connection, opened) => {
         const result = await fn(scopedTo(connection));
         await opened;
         await connection.unsafe('commit');
         return result;
-      } catch (error) {
-        await connection.unsafe('rollback').catch(() => {});
-        throw error;
-      } finally {
-        connection.release();
-      }
-    },
-    async statement(context, build) {
-      checkContext(context);
-      const connection = await requestClient.reserve();
-      let committed: Promise<unknown> | null = null;
-      // Queue COMMIT the moment the statement is queued, so all four leave in the same write. If the
-      // statement fails, Postgres answers the COMMIT of the aborted transaction with a rollback.
-      const queueCommitAfter = new Proxy(connection, {
-        get(target, property, receiver) {
-          if (property !== 'unsafe') return Reflect.get(target, property, receiver);
-          return (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
-            const query = target.unsafe(...args);
-            if (committed) throw new Error('Database.statement runs exactly one statement');
-            query.execute();
-            committed = target.unsafe('commit').execute();
-            committed.then(undefined, () => {});
-            return query;
-          };
-        },
-      });
-      try {
-        const opened = openContext(connection, context);
+      }),
+    statement: (context, build) =>
+      inContext(context, async (connection, opened) => {
+        let committed: Promise<unknown> | null = null;
+        // Queue COMMIT the moment the statement is queued, so all four leave in the same write. If the
+        // statement fails, Postgres answers the COMMIT of the aborted transaction with a rollback.
+        const queueCommitAfter = new Proxy(connection, {
+          get(target, property, receiver) {
+            if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+            return (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
+              if (committed) throw new Error('Database.statement runs exactly one statement');
+              const query = target.unsafe(...args);
+              query.execute();
+              committed = target.unsafe('commit').execute();
+              committed.then(undefined, () => {});
+              return query;
+            };
+          },
+        });
         const result = await build(scopedTo(queueCommitAfter)).execute();
         await opened;
         if (!committed) throw new Error('the statement never reached the database');
         await committed;
         return result;
-      } catch (error) {
-        await connection.unsafe('rollback').catch(() => {});
-        throw error;
-      } finally {
-        connection.release();
-      }
-    },
+      }),
     async ping() {
       await ownerClient`select 1`;
     },

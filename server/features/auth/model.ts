@@ -1,4 +1,5 @@
 import { t } from 'elysia';
+import { OrganizationModel } from '../organizations/model.ts';
 import { Timestamp, Uuid } from '../shared-model.ts';
 
 const Email = t.String({ format: 'email', maxLength: 254 });
@@ -23,13 +24,6 @@ export type LoginBody = typeof LoginBody.static;
 
 export const UserModel = t.Object({ id: Uuid, email: t.String(), name: t.String(), createdAt: Timestamp });
 export const TenantModel = t.Object({ id: Uuid, name: t.String(), slug: t.String(), createdAt: Timestamp });
-export const OrganizationSummary = t.Object({
-  id: Uuid,
-  name: t.String(),
-  parentId: t.Union([Uuid, t.Null()]),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
 export const MembershipModel = t.Object({
   tenantId: Uuid,
   tenantName: t.String(),
@@ -48,7 +42,7 @@ const TokenFields = {
 export const SignupResponse = t.Object({
   user: UserModel,
   tenant: TenantModel,
-  organization: OrganizationSummary,
+  organization: OrganizationModel,
   ...TokenFields,
 });
 
