@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { createLogger, flushLogger } from './logger.ts';
+import { transportBodyCap } from './plugins/body-limit.ts';
 import { redisReadiness } from './redis-readiness.ts';
 import { loadOrCreateLocalSecret } from './secrets.ts';
 
@@ -56,7 +57,7 @@ try {
   server = app.listen({
     hostname: config.HOST,
     port: config.PORT,
-    maxRequestBodySize: config.BODY_LIMIT_BYTES + 1,
+    maxRequestBodySize: transportBodyCap(config.BODY_LIMIT_BYTES),
     idleTimeout: 60,
     // Two nodes on one port would split traffic silently; a taken port must fail start-up instead.
     reusePort: false,

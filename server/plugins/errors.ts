@@ -25,6 +25,8 @@ function fieldErrors(error: ValidationError): FieldError[] {
 
 function asAppError(code: string | number, error: unknown): AppError | null {
   if (error instanceof AppError) return error;
+  // Elysia wraps what a parser throws (e.g. the body limit on a streamed body) in a ParseError.
+  if (error instanceof Error && error.cause instanceof AppError) return error.cause;
   if (error instanceof ValidationError) {
     // A malformed id in the path names nothing that exists: answer as for an unknown id.
     if (error.type === 'params') return new AppError('not-found');
