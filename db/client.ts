@@ -41,6 +41,31 @@ export interface Statement<T> {
   execute(): Promise<T>;
 }
 
+/** A Drizzle query with `sql.placeholder(...)` values, turned into a prepared query once. */
+export interface Preparable<T> {
+  prepare(name: string): { execute(values?: Record<string, unknown>): Promise<T> };
+}
+
+/**
+ * A hot single statement whose SQL is built once per database instead of once per request (building
+ * and mapping through Drizzle's builders is about half of a simple request's CPU). Values are passed
+ * as `sql.placeholder(name)` at run time.
+ */
+export interface DefinedStatement<Values extends Record<string, unknown>, Result> {
+  readonly name: string;
+  readonly build: (db: ScopedDb) => Preparable<Result>;
+  /** Type-level only: the placeholder values the statement takes. */
+  readonly values?: Values;
+}
+
+export function defineStatement<Values extends Record<string, unknown>, Result>(
+  name: string,
+  build: (db: ScopedDb) => Preparable<Result>,
+): DefinedStatement<Values, Result> {
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(name)) throw new Error(`statement names are snake_case: ${name}`);
+  return { name, build };
+}
+
 export const migrationsFolder = resolve(import.meta.dir, 'migrations');
 
 export interface Database {
@@ -52,6 +77,12 @@ export interface Database {
    * statement and COMMIT leave in a single write: one round trip for the whole request.
    */
   statement<T>(context: RequestContext, build: (db: ScopedDb) => Statement<T>): Promise<T>;
+  /** `statement` for a `defineStatement`: the same single round trip, without rebuilding the SQL. */
+  run<Values extends Record<string, unknown>, Result>(
+    context: RequestContext,
+    statement: DefinedStatement<Values, Result>,
+    values: Values,
+  ): Promise<Result>;
   /** Owner-level access for migrations, health checks and tests; never for request data. */
   readonly owner: ScopedDb;
   ping(): Promise<void>;
@@ -107,6 +138,9 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       owner: db,
       transaction,
       statement: (context, build) => transaction(context, (tx) => build(tx).execute()),
+      // One connection in process: building per call costs little here.
+      run: (context, statement, values) =>
+        transaction(context, (tx) => statement.build(tx).prepare(statement.name).execute(values)),
       async ping() {
         await client.query('select 1');
       },
@@ -218,6 +252,58 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     }
   }
 
+  /**
+   * Runs one statement in a context transaction that costs a single write: COMMIT is queued the moment
+   * the statement is queued. If the statement fails, Postgres answers the COMMIT of the aborted
+   * transaction with a rollback.
+   */
+  function singleStatement<T>(
+    context: RequestContext,
+    execute: (client: postgres.Sql) => Promise<T>,
+  ): Promise<T> {
+    return inContext(context, async (connection, opened) => {
+      let committed: Promise<unknown> | null = null;
+      const queueCommitAfter = new Proxy(connection, {
+        get(target, property, receiver) {
+          if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+          return (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
+            if (committed) throw new Error('a single-statement transaction ran a second statement');
+            const query = target.unsafe(...args);
+            query.execute();
+            committed = target.unsafe('commit').execute();
+            committed.then(undefined, () => {});
+            return query;
+          };
+        },
+      });
+      const result = await execute(queueCommitAfter);
+      await opened;
+      if (!committed) throw new Error('the statement never reached the database');
+      await committed;
+      return result;
+    });
+  }
+
+  // Prepared Drizzle queries, built once per statement; each request binds one to its own connection.
+  const templates = new WeakMap<object, { execute(values?: Record<string, unknown>): Promise<unknown> }>();
+  function boundTemplate<Values extends Record<string, unknown>, Result>(
+    statement: DefinedStatement<Values, Result>,
+    client: postgres.Sql,
+  ): { execute(values?: Record<string, unknown>): Promise<Result> } {
+    let template = templates.get(statement);
+    if (!template) {
+      template = statement.build(scopedTo(client)).prepare(statement.name);
+      templates.set(statement, template);
+    }
+    // Drizzle's prepared query keeps its connection in `client`; a per-request object inheriting the
+    // built SQL, fields and mappers runs it on this request's connection. Without that property
+    // (another Drizzle version), build afresh: correct, only slower.
+    if (!Object.hasOwn(template, 'client')) return statement.build(scopedTo(client)).prepare(statement.name);
+    return Object.assign(Object.create(template), { client }) as {
+      execute(values?: Record<string, unknown>): Promise<Result>;
+    };
+  }
+
   return {
     kind: 'postgres',
     owner,
@@ -229,30 +315,9 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
         await connection.unsafe('commit');
         return result;
       }),
-    statement: (context, build) =>
-      inContext(context, async (connection, opened) => {
-        let committed: Promise<unknown> | null = null;
-        // Queue COMMIT the moment the statement is queued, so all four leave in the same write. If the
-        // statement fails, Postgres answers the COMMIT of the aborted transaction with a rollback.
-        const queueCommitAfter = new Proxy(connection, {
-          get(target, property, receiver) {
-            if (property !== 'unsafe') return Reflect.get(target, property, receiver);
-            return (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
-              if (committed) throw new Error('Database.statement runs exactly one statement');
-              const query = target.unsafe(...args);
-              query.execute();
-              committed = target.unsafe('commit').execute();
-              committed.then(undefined, () => {});
-              return query;
-            };
-          },
-        });
-        const result = await build(scopedTo(queueCommitAfter)).execute();
-        await opened;
-        if (!committed) throw new Error('the statement never reached the database');
-        await committed;
-        return result;
-      }),
+    statement: (context, build) => singleStatement(context, (client) => build(scopedTo(client)).execute()),
+    run: (context, statement, values) =>
+      singleStatement(context, (client) => boundTemplate(statement, client).execute(values)),
     async ping() {
       await ownerClient`select 1`;
     },

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { openTestDatabase, type TestDatabase } from '../server/testing/harness.ts';
-import { selectRows } from './client.ts';
+import { defineStatement, selectRows } from './client.ts';
 import { sqlStateOf } from './errors.ts';
 import { memberships, organizations, tenants, users } from './schema/index.ts';
-import { withTenant, withTenantStatement } from './tenant.ts';
+import { runInTenant, withTenant, withTenantStatement } from './tenant.ts';
 
 let testDb: TestDatabase;
 const tenantA = Bun.randomUUIDv7();
@@ -204,5 +204,36 @@ describe('row-level security', () => {
       }),
     );
     for (const { tenantId, seen } of results) expect(seen).toEqual(new Set([tenantId]));
+  });
+
+  const organizationsNamed = defineStatement<{ name: string }, Array<{ tenantId: string; name: string }>>(
+    'test_organizations_named',
+    (db) =>
+      db
+        .select({ tenantId: organizations.tenantId, name: organizations.name })
+        .from(organizations)
+        .where(eq(organizations.name, sql.placeholder('name'))),
+  );
+
+  test('a defined statement is held to the tenant, and sees nothing without one', async () => {
+    const rows = await runInTenant(testDb.database, tenantB, organizationsNamed, { name: 'root' });
+    expect(rows).toEqual([{ tenantId: tenantB, name: 'root' }]);
+    const none = await testDb.database.run({ role: 'app_user' }, organizationsNamed, { name: 'root' });
+    expect(none).toEqual([]);
+  });
+
+  test('one defined statement, run concurrently for two tenants on many connections, never mixes them', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 80 }, (_, index) => {
+        const tenantId = index % 2 === 0 ? tenantA : tenantB;
+        const name = index % 3 === 0 ? 'root' : 'second';
+        return runInTenant(testDb.database, tenantId, organizationsNamed, { name }).then((rows) => ({
+          tenantId,
+          name,
+          rows,
+        }));
+      }),
+    );
+    for (const { tenantId, name, rows } of results) expect(rows).toEqual([{ tenantId, name }]);
   });
 });

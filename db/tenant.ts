@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database, ScopedDb, Statement } from './client.ts';
+import type { Database, DefinedStatement, ScopedDb, Statement } from './client.ts';
 
 /**
  * The only door to tenant data: runs `fn` in one transaction as the non-owner role `app_user` with
@@ -26,6 +26,17 @@ export function withTenantStatement<T>(
   options: { userId?: string } = {},
 ): Promise<T> {
   return database.statement({ role: 'app_user', tenantId, userId: options.userId }, build);
+}
+
+/** `withTenantStatement` for a statement made with `defineStatement`: its SQL is built once. */
+export function runInTenant<Values extends Record<string, unknown>, Result>(
+  database: Database,
+  tenantId: string,
+  statement: DefinedStatement<Values, Result>,
+  values: Values,
+  options: { userId?: string } = {},
+): Promise<Result> {
+  return database.run({ role: 'app_user', tenantId, userId: options.userId }, statement, values);
 }
 
 /**

@@ -1,8 +1,8 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
-import { type Database, type ScopedDb, selectRows } from '../../../db/client.ts';
+import { type Database, defineStatement, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { isForeignKeyViolation } from '../../../db/errors.ts';
 import { type Organization, organizations } from '../../../db/schema/index.ts';
-import { withTenantStatement } from '../../../db/tenant.ts';
+import { runInTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 
 export interface OrganizationDto {
@@ -41,20 +41,37 @@ async function requireParent(db: ScopedDb, parentId: string): Promise<void> {
   if (!parent) throw parentNotFound();
 }
 
+/** Lowest possible UUID: `id > NIL` is the first page, so one prepared statement serves every page. */
+const FIRST_PAGE = '00000000-0000-0000-0000-000000000000';
+
+// RLS limits the rows to the tenant; ids are UUIDv7, so id order is creation order.
+const organizationPage = defineStatement<{ after: string; limit: number }, Organization[]>(
+  'organization_page',
+  (db) =>
+    db
+      .select()
+      .from(organizations)
+      .where(gt(organizations.id, sql.placeholder('after')))
+      .orderBy(asc(organizations.id))
+      .limit(sql.placeholder('limit')),
+);
+
+const organizationById = defineStatement<{ id: string }, Organization[]>('organization_by_id', (db) =>
+  db
+    .select()
+    .from(organizations)
+    .where(eq(organizations.id, sql.placeholder('id'))),
+);
+
 export async function listOrganizations(
   database: Database,
   tenantId: string,
   options: { limit: number; cursor?: string },
 ): Promise<{ items: OrganizationDto[]; nextCursor: string | null }> {
-  // RLS limits the rows to the tenant; ids are UUIDv7, so id order is creation order.
-  const rows = await withTenantStatement(database, tenantId, (db) =>
-    db
-      .select()
-      .from(organizations)
-      .where(options.cursor ? gt(organizations.id, options.cursor) : undefined)
-      .orderBy(asc(organizations.id))
-      .limit(options.limit + 1),
-  );
+  const rows = await runInTenant(database, tenantId, organizationPage, {
+    after: options.cursor ?? FIRST_PAGE,
+    limit: options.limit + 1,
+  });
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);
   return {
@@ -62,9 +79,6 @@ export async function listOrganizations(
     nextCursor: rows.length > options.limit && last ? last.id : null,
   };
 }
-
-const selectOrganization = (db: ScopedDb, id: string) =>
-  db.select().from(organizations).where(eq(organizations.id, id));
 
 function foundOrganization(rows: Organization[]): OrganizationDto {
   const [row] = rows;
@@ -78,11 +92,11 @@ export async function readOrganization(
   tenantId: string,
   id: string,
 ): Promise<OrganizationDto> {
-  return foundOrganization(await withTenantStatement(database, tenantId, (db) => selectOrganization(db, id)));
+  return foundOrganization(await runInTenant(database, tenantId, organizationById, { id }));
 }
 
 async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDto> {
-  return foundOrganization(await selectOrganization(db, id));
+  return foundOrganization(await db.select().from(organizations).where(eq(organizations.id, id)));
 }
 
 export async function createOrganization(
