@@ -12,6 +12,7 @@ import { type ServerProcess, startServerProcess } from '../../server/testing/ser
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const clients = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const poolPerNode = Number(process.env.BENCH_POOL ?? 16);
 const suffix = crypto.randomUUID().replaceAll('-', '').slice(0, 10);
 const appDb = `wrapper_bench_${suffix}`;
 const pgbenchDb = `wrapper_pgbench_${suffix}`;
@@ -67,7 +68,7 @@ try {
   const startNode = async () => {
     const node = await startServerProcess({
       DATABASE_URL: urlFor(appDb).toString(),
-      DATABASE_POOL_MAX: String(Math.min(clients, 32)),
+      DATABASE_POOL_MAX: String(poolPerNode),
       REDIS_URL: undefined,
       LOG_LEVEL: 'warn',
       JWT_SECRET: jwtSecret,
