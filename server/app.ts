@@ -6,6 +6,8 @@ import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
 import { organizationRoutes } from './features/organizations/routes.ts';
+import { sessionRoutes } from './features/sessions/routes.ts';
+import type { SessionPolicy } from './features/sessions/service.ts';
 import type { Logger } from './logger.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { errorHandling } from './plugins/errors.ts';
@@ -18,6 +20,7 @@ export interface AppDeps {
   config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT_BYTES' | 'APP_DIR'>;
   database: Database;
   tokens: AccessTokens;
+  sessionPolicy: SessionPolicy;
   logger: Logger;
   readinessChecks?: ReadinessCheck[];
 }
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps) {
     .use(openapiDocs())
     .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
     .use(authRoutes(deps))
+    .use(sessionRoutes(deps))
     .use(organizationRoutes(deps))
     .use(app.plugin);
 }

@@ -33,6 +33,18 @@ export const ConfigSchema = t.Object({
     }),
   ),
   JWT_ACCESS_TTL_SECONDS: t.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_TTL_SECONDS: t.Integer({
+    minimum: 300,
+    maximum: 31_536_000,
+    default: 2_592_000,
+    description: 'A refresh token unused for this long expires (idle timeout)',
+  }),
+  SESSION_MAX_AGE_SECONDS: t.Integer({
+    minimum: 300,
+    maximum: 31_536_000,
+    default: 7_776_000,
+    description: 'A session ends this long after sign-in (absolute timeout)',
+  }),
   LOG_LEVEL: t.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => t.Literal(level)),
     { default: 'info' },

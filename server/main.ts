@@ -50,7 +50,18 @@ try {
 const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
 const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
 const redis = config.REDIS_URL ? redisReadiness(config.REDIS_URL) : null;
-const app = createApp({ config, database, tokens, logger, readinessChecks: redis ? [redis.check] : [] });
+const sessionPolicy = {
+  refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+  maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
+};
+const app = createApp({
+  config,
+  database,
+  tokens,
+  sessionPolicy,
+  logger,
+  readinessChecks: redis ? [redis.check] : [],
+});
 
 let server: ReturnType<typeof app.listen>;
 try {

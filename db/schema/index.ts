@@ -1,4 +1,5 @@
 export * from './memberships.ts';
 export * from './organizations.ts';
+export * from './sessions.ts';
 export * from './tenants.ts';
 export * from './users.ts';

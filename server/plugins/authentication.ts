@@ -11,6 +11,7 @@ import type { AccessTokens } from '../features/auth/access-tokens.ts';
 export interface Actor {
   userId: string;
   tenantId: string;
+  sessionId?: string;
 }
 
 function bearerToken(header: string | undefined): string | null {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createApp } from '../app.ts';
 import { createAccessTokens } from '../features/auth/access-tokens.ts';
 import { createLogger } from '../logger.ts';
-import { openTestDatabase, TEST_SECRET, type TestDatabase } from '../testing/harness.ts';
+import { openTestDatabase, TEST_SECRET, type TestDatabase, testSessionPolicy } from '../testing/harness.ts';
 
 let testDb: TestDatabase;
 beforeAll(async () => {
@@ -15,6 +15,7 @@ const appWithOrigins = (origins: string) =>
     config: { CORS_ORIGINS: origins, BODY_LIMIT_BYTES: 1024 * 1024, APP_DIR: '/nonexistent' },
     database: testDb.database,
     tokens: createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 }),
+    sessionPolicy: testSessionPolicy,
     logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
   });
 

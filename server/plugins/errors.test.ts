@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import pino from 'pino';
 import { createApp } from '../app.ts';
 import { createAccessTokens } from '../features/auth/access-tokens.ts';
-import { openTestDatabase, TEST_SECRET, type TestDatabase } from '../testing/harness.ts';
+import { openTestDatabase, TEST_SECRET, type TestDatabase, testSessionPolicy } from '../testing/harness.ts';
 
 let testDb: TestDatabase;
 const logged: Array<Record<string, unknown>> = [];
@@ -18,6 +18,7 @@ function appWithFailingRoute() {
     config: { CORS_ORIGINS: '', BODY_LIMIT_BYTES: 1024 * 1024, APP_DIR: '/nonexistent' },
     database: testDb.database,
     tokens: createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 }),
+    sessionPolicy: testSessionPolicy,
     logger,
   }).get('/v1/test/explode', () => {
     throw new Error('connection string postgres://admin:hunter2@db leaked');

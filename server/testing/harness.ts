@@ -8,6 +8,7 @@ import { createLogger } from '../logger.ts';
 /** Settings of the test run itself (DATABASE_URL selects Postgres; otherwise PGlite in memory). */
 export const testConfig = parseConfig({ ...process.env, NODE_ENV: 'test' });
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+export const testSessionPolicy = { refreshTtlSeconds: 3600, maxAgeSeconds: 86_400 };
 
 export interface TestDatabase {
   database: Database;
@@ -59,6 +60,7 @@ export interface SignupInput {
 
 export interface SignedUp {
   token: string;
+  refreshToken: string;
   userId: string;
   tenantId: string;
   rootOrganizationId: string;
@@ -82,6 +84,7 @@ export async function startTestApp(options: { bodyLimitBytes?: number } = {}): P
     },
     database,
     tokens,
+    sessionPolicy: testSessionPolicy,
     logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
   });
 
@@ -119,6 +122,7 @@ export async function startTestApp(options: { bodyLimitBytes?: number } = {}): P
       if (response.status !== 201) throw new Error(`signup failed: ${JSON.stringify(response.body)}`);
       return {
         token: response.body.accessToken,
+        refreshToken: response.body.refreshToken,
         userId: response.body.user.id,
         tenantId: response.body.tenant.id,
         rootOrganizationId: response.body.organization.id,

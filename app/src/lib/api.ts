@@ -179,8 +179,9 @@ interface RequestOptions {
 
 async function request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
   const authenticated = options.authenticated ?? true;
+  const sentWith = authenticated ? (readSessionTokens()?.accessToken ?? undefined) : undefined;
   let response = await send(method, path, options, authenticated);
-  if (response.status === 401 && authenticated && (await refreshSessionTokens())) {
+  if (response.status === 401 && authenticated && (await refreshSessionTokens(sentWith))) {
     response = await send(method, path, options, authenticated);
   }
   if (!response.ok) throw await readProblem(response);
@@ -230,13 +231,24 @@ async function send(
 
 let refreshInFlight: Promise<boolean> | null = null;
 
-/** Trades the refresh token for a new pair, once at a time; a failed refresh ends the session. */
-function refreshSessionTokens(): Promise<boolean> {
-  const refreshToken = readSessionTokens()?.refreshToken;
-  if (!refreshToken) return Promise.resolve(false);
-  refreshInFlight ??= (async () => {
+/**
+ * Trades the refresh token for a new pair, once at a time in this tab and, through a Web Lock, across
+ * tabs: every refresh token works once, and presenting a spent one ends the session on the server.
+ * `staleAccessToken` is the token that was refused; if another tab has refreshed meanwhile, the stored
+ * pair is already new and no refresh is needed.
+ */
+function refreshSessionTokens(staleAccessToken?: string): Promise<boolean> {
+  refreshInFlight ??= withRefreshLock(async () => {
     try {
-      const response = await send('POST', '/v1/auth/refresh', { body: { refreshToken } }, false);
+      const stored = readSessionTokens();
+      if (!stored?.refreshToken) return false;
+      if (staleAccessToken && stored.accessToken && stored.accessToken !== staleAccessToken) return true;
+      const response = await send(
+        'POST',
+        '/v1/auth/refresh',
+        { body: { refreshToken: stored.refreshToken } },
+        false,
+      );
       if (!response.ok) {
         clearSessionTokens();
         return false;
@@ -249,8 +261,16 @@ function refreshSessionTokens(): Promise<boolean> {
     } finally {
       refreshInFlight = null;
     }
-  })();
+  });
   return refreshInFlight;
+}
+
+function withRefreshLock(work: () => Promise<boolean>): Promise<boolean> {
+  if (typeof navigator !== 'undefined' && navigator.locks) {
+    // The lock resolves with what `work` resolves with; `then` tells the DOM typings so.
+    return navigator.locks.request('wrapper-token-refresh', work).then((result) => result);
+  }
+  return work();
 }
 
 async function readProblem(response: Response): Promise<ApiError> {

@@ -3,6 +3,8 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 export interface AccessClaims {
   userId: string;
   tenantId: string;
+  /** The session the token was issued for (absent for tokens minted outside a sign-in, e.g. in tests). */
+  sessionId?: string;
 }
 
 export interface AccessTokens {
@@ -24,11 +26,15 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
   const key = new TextEncoder().encode(options.secret);
   // Verifying a signature costs ~80 µs of CPU; a token is immutable, so a verified one is remembered
   // (bounded, oldest evicted) and only its expiry is checked again on later requests.
-  const verified = new Map<string, AccessClaims & { expiresAt: number }>();
+  const verified = new Map<string, { claims: Readonly<AccessClaims>; expiresAt: number }>();
   return {
     ttlSeconds: options.ttlSeconds,
     sign(claims) {
-      return new SignJWT({ tid: claims.tenantId, typ: 'access' })
+      return new SignJWT({
+        tid: claims.tenantId,
+        typ: 'access',
+        ...(claims.sessionId ? { sid: claims.sessionId } : {}),
+      })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(claims.userId)
         .setIssuer(ISSUER)
@@ -40,8 +46,7 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
     async verify(token) {
       const remembered = verified.get(token);
       if (remembered) {
-        if (remembered.expiresAt > Date.now())
-          return { userId: remembered.userId, tenantId: remembered.tenantId };
+        if (remembered.expiresAt > Date.now()) return remembered.claims;
         verified.delete(token);
         return null;
       }
@@ -52,7 +57,7 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
           audience: AUDIENCE,
           requiredClaims: ['exp', 'sub', 'iat'],
         });
-        const { sub, tid, typ, exp } = payload;
+        const { sub, tid, typ, exp, sid } = payload;
         if (
           typ !== 'access' ||
           typeof sub !== 'string' ||
@@ -62,12 +67,15 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
           return null;
         }
         if (!UUID.test(sub) || !UUID.test(tid)) return null;
+        if (sid !== undefined && (typeof sid !== 'string' || !UUID.test(sid))) return null;
+        const sessionId = typeof sid === 'string' ? sid : undefined;
         if (verified.size >= VERIFIED_CACHE_SIZE) {
           const oldest = verified.keys().next().value;
           if (oldest !== undefined) verified.delete(oldest);
         }
-        verified.set(token, { userId: sub, tenantId: tid, expiresAt: exp * 1000 });
-        return { userId: sub, tenantId: tid };
+        const claims: Readonly<AccessClaims> = Object.freeze({ userId: sub, tenantId: tid, sessionId });
+        verified.set(token, { claims, expiresAt: exp * 1000 });
+        return claims;
       } catch (error) {
         if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
         throw error;

@@ -36,7 +36,7 @@ describe('sign-up', () => {
       },
       organization: expect.objectContaining({ name: 'Hooli', parentId: null }),
       accessToken: expect.any(String),
-      refreshToken: null,
+      refreshToken: expect.stringMatching(/^rt_/),
       expiresIn: 900,
     });
     expect(JSON.stringify(response.body)).not.toContain('password');

@@ -1,22 +1,44 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { authentication } from '../../plugins/authentication.ts';
+import { type SessionPolicy, startSession } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
 import { describeActor, signIn, signUp } from './service.ts';
 
-export function authRoutes(deps: { database: Database; tokens: AccessTokens }) {
-  const { database, tokens } = deps;
+/** Who is signing in from where, as recorded on the session (the address as the socket sees it). */
+function sessionClient(
+  request: Request,
+  server: { requestIP(request: Request): { address: string } | null } | null,
+) {
+  return {
+    userAgent: request.headers.get('user-agent'),
+    ipAddress: server?.requestIP(request)?.address ?? null,
+  };
+}
+
+export function authRoutes(deps: { database: Database; tokens: AccessTokens; sessionPolicy: SessionPolicy }) {
+  const { database, tokens, sessionPolicy: policy } = deps;
   return new Elysia({ name: 'auth-routes' })
     .use(authentication(deps))
     .post(
       '/v1/auth/signup',
-      async ({ body, set }) => {
+      async ({ body, set, request, server }) => {
         const created = await signUp(database, body);
-        const accessToken = await tokens.sign({ userId: created.user.id, tenantId: created.tenant.id });
+        const session = await startSession(database, {
+          userId: created.user.id,
+          tenantId: created.tenant.id,
+          policy,
+          client: sessionClient(request, server),
+        });
         set.status = 201;
-        return { ...created, accessToken, refreshToken: null, expiresIn: tokens.ttlSeconds };
+        return {
+          ...created,
+          accessToken: await tokens.sign(session),
+          refreshToken: session.refreshToken,
+          expiresIn: tokens.ttlSeconds,
+        };
       },
       {
         body: SignupBody,
@@ -30,12 +52,17 @@ export function authRoutes(deps: { database: Database; tokens: AccessTokens }) {
     )
     .post(
       '/v1/auth/login',
-      async ({ body }) => {
+      async ({ body, request, server }) => {
         const signedIn = await signIn(database, body);
-        const accessToken = await tokens.sign({ userId: signedIn.user.id, tenantId: signedIn.tenantId });
+        const session = await startSession(database, {
+          userId: signedIn.user.id,
+          tenantId: signedIn.tenantId,
+          policy,
+          client: sessionClient(request, server),
+        });
         return {
-          accessToken,
-          refreshToken: null,
+          accessToken: await tokens.sign(session),
+          refreshToken: session.refreshToken,
           expiresIn: tokens.ttlSeconds,
           user: signedIn.user,
           tenants: signedIn.tenants,

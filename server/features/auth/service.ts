@@ -127,6 +127,20 @@ export async function signIn(
   return { user: toUserDto(user), tenantId: chosen.id, tenants: choices };
 }
 
+/** A tenant the person belongs to, as the API shows it. */
+export async function describeTenant(
+  database: Database,
+  input: { userId: string; tenantId: string },
+): Promise<TenantDto> {
+  const [tenant] = await withIdentity(
+    database,
+    (db) => db.select().from(tenants).where(eq(tenants.id, input.tenantId)),
+    { userId: input.userId },
+  );
+  if (!tenant) throw new AppError('not-found', 'No such tenant.');
+  return toTenantDto(tenant);
+}
+
 /** The caller, their tenant, every tenant they belong to, and what they may do in this one. */
 export async function describeActor(database: Database, actor: { userId: string; tenantId: string }) {
   const current = await withTenant(
