@@ -34,6 +34,13 @@ export interface RequestContext {
   role: RequestRole;
   tenantId?: string;
   userId?: string;
+  /** The session behind the caller's token; an ended session fails the access check. */
+  sessionId?: string;
+  /**
+   * When set, `require_access` runs first in the transaction: the caller must be an active member (and
+   * hold `permission` when it is not null, tenant-wide or on `organizationId` or an ancestor).
+   */
+  access?: { permission: string | null; organizationId?: string };
 }
 
 /** A Drizzle query that has been built but not run (select, insert, update, delete builders). */
@@ -106,13 +113,25 @@ const roles: ReadonlySet<string> = new Set<RequestRole>(['app_user', 'app_identi
 function checkContext(context: RequestContext): void {
   // Defence in depth: values reach Postgres as bind parameters, but a malformed id is a bug upstream.
   if (!roles.has(context.role)) throw new Error(`unknown request role ${String(context.role)}`);
-  for (const value of [context.tenantId, context.userId]) {
+  for (const value of [context.tenantId, context.userId, context.sessionId, context.access?.organizationId]) {
     if (value !== undefined && !UUID.test(value)) throw new Error('request context ids must be UUIDs');
   }
 }
 
-const contextStatement = (context: RequestContext) =>
-  sql`select set_config('role', ${context.role}, true), set_config('app.tenant_id', ${context.tenantId ?? ''}, true), set_config('app.user_id', ${context.userId ?? ''}, true)`;
+const CONTEXT_SQL =
+  "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true), set_config('app.session_id', $4, true)";
+const ACCESS_SQL = 'select require_access($1::text, $2::uuid)';
+
+const contextValues = (context: RequestContext) => [
+  context.role,
+  context.tenantId ?? '',
+  context.userId ?? '',
+  context.sessionId ?? '',
+];
+const accessValues = (access: NonNullable<RequestContext['access']>) => [
+  access.permission,
+  access.organizationId ?? null,
+];
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options) : openPglite(options);
@@ -129,7 +148,16 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       checkContext(context);
       // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
       return db.transaction(async (tx) => {
-        await tx.execute(contextStatement(context));
+        // Through `tx`: PGlite serialises its one connection, so the base client would wait for this very
+        // transaction to end.
+        const [role, tenantId, userId, sessionId] = contextValues(context);
+        await tx.execute(
+          sql`select set_config('role', ${role}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.user_id', ${userId}, true), set_config('app.session_id', ${sessionId}, true)`,
+        );
+        if (context.access) {
+          const { permission, organizationId } = context.access;
+          await tx.execute(sql`select require_access(${permission}::text, ${organizationId ?? null}::uuid)`);
+        }
         return fn(tx);
       });
     };
@@ -221,16 +249,15 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
    * statements the caller issues synchronously.
    */
   function openContext(connection: postgres.ReservedSql, context: RequestContext): Promise<unknown> {
-    const begin = connection.unsafe('begin').execute();
-    const setContext = connection
-      .unsafe(
-        "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true)",
-        [context.role, context.tenantId ?? '', context.userId ?? ''],
-        // Unprepared, postgres.js would Describe it in a round trip of its own on every request.
-        { prepare: true },
-      )
-      .execute();
-    const opened = Promise.all([begin, setContext]);
+    // Unprepared, postgres.js would Describe each of these in a round trip of its own on every request.
+    const queued = [
+      connection.unsafe('begin').execute(),
+      connection.unsafe(CONTEXT_SQL, contextValues(context), { prepare: true }).execute(),
+    ];
+    if (context.access) {
+      queued.push(connection.unsafe(ACCESS_SQL, accessValues(context.access), { prepare: true }).execute());
+    }
+    const opened = Promise.all(queued);
     opened.catch(() => {}); // awaited by the caller; avoid an unhandled rejection meanwhile
     return opened;
   }
@@ -242,11 +269,19 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   ): Promise<T> {
     checkContext(context);
     const connection = await requestClient.reserve();
+    const opened = openContext(connection, context);
     try {
-      return await work(connection, openContext(connection, context));
+      return await work(connection, opened);
     } catch (error) {
       await connection.unsafe('rollback').catch(() => {});
-      throw error;
+      // A failed access check aborts the transaction, so the statements behind it fail too ("current
+      // transaction is aborted"); the check's own error is the one that explains.
+      throw (
+        (await opened.then(
+          () => null,
+          (openError: unknown) => openError,
+        )) ?? error
+      );
     } finally {
       connection.release();
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
+import { addMember } from '../server/features/access/service.ts';
 import { openTestDatabase, type TestDatabase } from '../server/testing/harness.ts';
 import { defineStatement, selectRows } from './client.ts';
 import { sqlStateOf } from './errors.ts';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   ] as const) {
     await withTenant(database, tenantId, async (db) => {
       await db.insert(tenants).values({ id: tenantId, name: tenantId, slug: `slug-${tenantId}` });
-      await db.insert(memberships).values({ tenantId, userId, role: 'owner' });
+      await addMember(db, { tenantId, userId, role: 'owner' });
       await db.insert(organizations).values([
         { tenantId, name: 'root' },
         { tenantId, name: 'second' },

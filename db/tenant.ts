@@ -1,18 +1,46 @@
 import { sql } from 'drizzle-orm';
-import type { Database, DefinedStatement, ScopedDb, Statement } from './client.ts';
+import type { Database, DefinedStatement, RequestContext, ScopedDb, Statement } from './client.ts';
+
+/**
+ * Who acts, for the access check that runs first in every request transaction: an active member of
+ * the tenant, in a live session, holding `permission` (null: membership alone) tenant-wide or on
+ * `organizationId` or one of its ancestors.
+ */
+export interface TenantActor {
+  tenantId: string;
+  userId: string;
+  sessionId?: string;
+  permission: string | null;
+  organizationId?: string;
+}
+
+/** A tenant id alone (system work, seeds, tests) or an actor (requests: checked by Postgres first). */
+export type TenantScope = string | TenantActor;
+
+function requestContext(scope: TenantScope, options: { userId?: string }): RequestContext {
+  if (typeof scope === 'string') return { role: 'app_user', tenantId: scope, userId: options.userId };
+  return {
+    role: 'app_user',
+    tenantId: scope.tenantId,
+    userId: scope.userId,
+    sessionId: scope.sessionId,
+    access: { permission: scope.permission, organizationId: scope.organizationId },
+  };
+}
 
 /**
  * The only door to tenant data: runs `fn` in one transaction as the non-owner role `app_user` with
  * `app.tenant_id` set, so row-level security limits every statement to that tenant, even one that
- * forgets its `where tenant_id = ...`.
+ * forgets its `where tenant_id = ...`. With an actor, `require_access` runs first: if it refuses,
+ * Postgres runs none of `fn`'s statements.
  */
 export function withTenant<T>(
   database: Database,
-  tenantId: string,
+  scope: TenantScope,
   fn: (db: ScopedDb) => Promise<T>,
   options: { userId?: string } = {},
 ): Promise<T> {
-  return database.transaction({ role: 'app_user', tenantId, userId: options.userId }, fn);
+  return database.transaction(requestContext(scope, options), fn);
 }
 
 /**
@@ -21,22 +49,22 @@ export function withTenant<T>(
  */
 export function withTenantStatement<T>(
   database: Database,
-  tenantId: string,
+  scope: TenantScope,
   build: (db: ScopedDb) => Statement<T>,
   options: { userId?: string } = {},
 ): Promise<T> {
-  return database.statement({ role: 'app_user', tenantId, userId: options.userId }, build);
+  return database.statement(requestContext(scope, options), build);
 }
 
 /** `withTenantStatement` for a statement made with `defineStatement`: its SQL is built once. */
 export function runInTenant<Values extends Record<string, unknown>, Result>(
   database: Database,
-  tenantId: string,
+  scope: TenantScope,
   statement: DefinedStatement<Values, Result>,
   values: Values,
   options: { userId?: string } = {},
 ): Promise<Result> {
-  return database.run({ role: 'app_user', tenantId, userId: options.userId }, statement, values);
+  return database.run(requestContext(scope, options), statement, values);
 }
 
 /**
@@ -59,4 +87,12 @@ export async function enterNewTenant(db: ScopedDb, ids: { tenantId: string; user
   await db.execute(
     sql`select set_config('role', 'app_user', true), set_config('app.tenant_id', ${ids.tenantId}, true), set_config('app.user_id', ${ids.userId}, true)`,
   );
+}
+
+/**
+ * Inside a request transaction, checks one more permission on another organization (e.g. the new
+ * parent of a move). Raises like the check at the start of the transaction.
+ */
+export async function requireAccess(db: ScopedDb, permission: string, organizationId: string): Promise<void> {
+  await db.execute(sql`select require_access(${permission}::text, ${organizationId}::uuid)`);
 }

@@ -1,5 +1,6 @@
 export * from './memberships.ts';
 export * from './organizations.ts';
+export * from './roles.ts';
 export * from './sessions.ts';
 export * from './tenants.ts';
 export * from './users.ts';

@@ -4,10 +4,7 @@ import { createdAt, updatedAt } from './columns.ts';
 import { tenants } from './tenants.ts';
 import { users } from './users.ts';
 
-export const builtInRoles = ['owner', 'admin', 'billing', 'member', 'viewer'] as const;
-export type BuiltInRole = (typeof builtInRoles)[number];
-
-/** A person's place in a tenant. */
+/** A person's place in a tenant. What they may do there comes from their role assignments. */
 export const memberships = pgTable(
   'memberships',
   {
@@ -17,7 +14,6 @@ export const memberships = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    role: text('role', { enum: builtInRoles }).notNull().default('member'),
     status: text('status', { enum: ['active', 'suspended'] })
       .notNull()
       .default('active'),
@@ -27,7 +23,6 @@ export const memberships = pgTable(
   (table) => [
     primaryKey({ name: 'memberships_pkey', columns: [table.tenantId, table.userId] }),
     index('memberships_user_id_idx').on(table.userId),
-    check('memberships_role_check', sql`${table.role} in ('owner', 'admin', 'billing', 'member', 'viewer')`),
     check('memberships_status_check', sql`${table.status} in ('active', 'suspended')`),
   ],
 );

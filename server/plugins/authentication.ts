@@ -1,17 +1,16 @@
-import { and, eq } from 'drizzle-orm';
 import { Elysia } from 'elysia';
-import type { Database } from '../../db/client.ts';
-import { memberships } from '../../db/schema/index.ts';
-import { withTenant } from '../../db/tenant.ts';
+import type { TenantActor } from '../../db/tenant.ts';
 import { AppError } from '../errors.ts';
-import { type Permission, permissionsOf } from '../features/access/permissions.ts';
+import type { Permission } from '../features/access/permissions.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
 
-/** Who is calling. The tenant comes from the token, never from the request body or query. */
-export interface Actor {
-  userId: string;
-  tenantId: string;
-  sessionId?: string;
+/**
+ * Who is calling and what the route requires. The tenant comes from the token, never from the request
+ * body or query. Passing the actor to a tenant door (`withTenant` and kin) makes Postgres check, first
+ * in the same transaction, that the membership and session are live and the permission is held.
+ */
+export interface Actor extends TenantActor {
+  permission: Permission | null;
 }
 
 function bearerToken(header: string | undefined): string | null {
@@ -21,11 +20,13 @@ function bearerToken(header: string | undefined): string | null {
 }
 
 /**
- * `auth: true` on a route requires a valid access token; `auth: 'org:write'` also requires that
- * permission. Both resolve `actor` for the handler and mark the route as secured in OpenAPI.
+ * `auth: true` on a route requires a valid access token of a live member; `auth: 'org:write'` also
+ * requires that permission. Both resolve `actor` for the handler and mark the route as secured in
+ * OpenAPI. The membership, session and permission are checked by the database on the request's own
+ * transaction (decision 0007), so a role change or removal applies to the very next request.
  */
-export function authentication(deps: { tokens: AccessTokens; database: Database }) {
-  async function authenticate(authorization: string | undefined): Promise<Actor> {
+export function authentication(deps: { tokens: AccessTokens }) {
+  async function authenticate(authorization: string | undefined) {
     const token = bearerToken(authorization);
     if (!token)
       throw new AppError('unauthorized', 'Send an access token as "Authorization: Bearer <token>".');
@@ -34,27 +35,16 @@ export function authentication(deps: { tokens: AccessTokens; database: Database 
     return claims;
   }
 
-  async function authorize(actor: Actor, permission: Permission): Promise<void> {
-    const membership = await withTenant(deps.database, actor.tenantId, async (db) => {
-      const [row] = await db
-        .select({ role: memberships.role, status: memberships.status })
-        .from(memberships)
-        .where(and(eq(memberships.tenantId, actor.tenantId), eq(memberships.userId, actor.userId)));
-      return row;
-    });
-    if (membership?.status !== 'active') throw new AppError('forbidden', 'No active membership.');
-    if (!permissionsOf(membership.role).includes(permission)) {
-      throw new AppError('forbidden', `This action needs the "${permission}" permission.`);
-    }
-  }
-
   return new Elysia({ name: 'authentication' }).macro({
     auth(requirement: true | Permission) {
       return {
-        detail: { security: [{ bearer: [] }] },
+        detail: {
+          security: [{ bearer: [] }],
+          ...(requirement === true ? {} : { 'x-permission': requirement }),
+        },
         async resolve({ headers }) {
-          const actor = await authenticate(headers.authorization);
-          if (requirement !== true) await authorize(actor, requirement);
+          const claims = await authenticate(headers.authorization);
+          const actor: Actor = { ...claims, permission: requirement === true ? null : requirement };
           return { actor };
         },
       };

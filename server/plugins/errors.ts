@@ -1,4 +1,5 @@
 import { Elysia, ValidationError } from 'elysia';
+import { sqlStateOf } from '../../db/errors.ts';
 import { AppError, type FieldError, problemResponse, toProblem } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { requestIdOf } from './request-id.ts';
@@ -23,8 +24,24 @@ function fieldErrors(error: ValidationError): FieldError[] {
   return fields;
 }
 
+/** The access check in Postgres (`require_access`) speaks in these SQLSTATEs. */
+function accessRefusal(error: unknown): AppError | null {
+  const state = sqlStateOf(error);
+  if (state !== 'WR401' && state !== 'WR403') return null;
+  const reason =
+    error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
+  if (state === 'WR401') return new AppError('unauthorized', `Access ended: ${reason}.`);
+  const permission = /"([a-z:-]+)"/.exec(reason)?.[1];
+  return new AppError(
+    'forbidden',
+    permission ? `This action needs the "${permission}" permission.` : 'Not allowed.',
+  );
+}
+
 function asAppError(code: string | number, error: unknown): AppError | null {
   if (error instanceof AppError) return error;
+  const refused = accessRefusal(error);
+  if (refused) return refused;
   // Elysia wraps what a parser throws (e.g. the body limit on a streamed body) in a ParseError.
   if (error instanceof Error && error.cause instanceof AppError) return error.cause;
   if (error instanceof ValidationError) {

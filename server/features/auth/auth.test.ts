@@ -74,7 +74,7 @@ describe('sign-in', () => {
     expect(response.status).toBe(200);
     expect(response.body.user.id).toBe(owner.userId);
     expect(response.body.tenants).toEqual([
-      { id: owner.tenantId, name: 'Initech', slug: expect.any(String), role: 'owner' },
+      { id: owner.tenantId, name: 'Initech', slug: expect.any(String), role: 'owner', roles: ['owner'] },
     ]);
     const me = await app.request('GET', '/v1/me', { token: response.body.accessToken });
     expect(me.status).toBe(200);

@@ -24,11 +24,13 @@ export type LoginBody = typeof LoginBody.static;
 
 export const UserModel = t.Object({ id: Uuid, email: t.String(), name: t.String(), createdAt: Timestamp });
 export const TenantModel = t.Object({ id: Uuid, name: t.String(), slug: t.String(), createdAt: Timestamp });
+const HeadlineRole = t.Union([t.String(), t.Null()], { description: 'The most powerful tenant-wide role' });
 export const MembershipModel = t.Object({
   tenantId: Uuid,
   tenantName: t.String(),
   tenantSlug: t.String(),
-  role: t.String(),
+  role: HeadlineRole,
+  roles: t.Array(t.String()),
 });
 
 const TokenFields = {
@@ -49,7 +51,15 @@ export const SignupResponse = t.Object({
 export const LoginResponse = t.Object({
   ...TokenFields,
   user: UserModel,
-  tenants: t.Array(t.Object({ id: Uuid, name: t.String(), slug: t.String(), role: t.String() })),
+  tenants: t.Array(
+    t.Object({
+      id: Uuid,
+      name: t.String(),
+      slug: t.String(),
+      role: HeadlineRole,
+      roles: t.Array(t.String()),
+    }),
+  ),
 });
 
 export const MeResponse = t.Object({

@@ -1,17 +1,11 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
-import {
-  type BuiltInRole,
-  memberships,
-  type Tenant,
-  tenants,
-  type User,
-  users,
-} from '../../../db/schema/index.ts';
+import { memberships, type Tenant, tenants, type User, users } from '../../../db/schema/index.ts';
 import { enterNewTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
-import { permissionsOf } from '../access/permissions.ts';
+import type { Actor } from '../../plugins/authentication.ts';
+import { addMember, tenantWidePermissions, tenantWideRoleKeys } from '../access/service.ts';
 import { createOrganization, type OrganizationDto } from '../organizations/service.ts';
 import type { LoginBody, SignupBody } from './model.ts';
 
@@ -70,7 +64,7 @@ export async function signUp(
         .values({ id: tenantId, name: input.organizationName.trim(), slug: slugFor(input.organizationName) })
         .returning();
       if (!tenant) throw new Error('insert returned no tenant');
-      await db.insert(memberships).values({ tenantId, userId: user.id, role: 'owner' });
+      await addMember(db, { tenantId, userId: user.id, role: 'owner' });
       const organization = await createOrganization(db, { tenantId, name: input.organizationName });
       return { user: toUserDto(user), tenant: toTenantDto(tenant), organization };
     });
@@ -84,21 +78,29 @@ interface TenantChoice {
   id: string;
   name: string;
   slug: string;
-  role: BuiltInRole;
+  /** The most powerful tenant-wide role, for display; `roles` lists them all. */
+  role: string | null;
+  roles: string[];
 }
 
 async function activeTenantsOf(database: Database, userId: string): Promise<TenantChoice[]> {
   return withIdentity(
     database,
-    (db) =>
-      db
-        .select({ id: tenants.id, name: tenants.name, slug: tenants.slug, role: memberships.role })
+    async (db) => {
+      const rows = await db
+        .select({ id: tenants.id, name: tenants.name, slug: tenants.slug })
         .from(memberships)
         .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
         .where(
           and(eq(memberships.userId, userId), eq(memberships.status, 'active'), eq(tenants.status, 'active')),
         )
-        .orderBy(asc(memberships.createdAt)),
+        .orderBy(asc(memberships.createdAt));
+      const roleKeys = await tenantWideRoleKeys(db, userId);
+      return rows.map((row) => {
+        const roles = roleKeys.get(row.id) ?? [];
+        return { ...row, role: roles[0] ?? null, roles };
+      });
+    },
     { userId },
   );
 }
@@ -142,24 +144,16 @@ export async function describeTenant(
 }
 
 /** The caller, their tenant, every tenant they belong to, and what they may do in this one. */
-export async function describeActor(database: Database, actor: { userId: string; tenantId: string }) {
-  const current = await withTenant(
-    database,
-    actor.tenantId,
-    async (db) => {
-      const [user] = await db.select().from(users).where(eq(users.id, actor.userId));
-      const [tenant] = await db.select().from(tenants).where(eq(tenants.id, actor.tenantId));
-      const [membership] = await db
-        .select()
-        .from(memberships)
-        .where(and(eq(memberships.userId, actor.userId), eq(memberships.tenantId, actor.tenantId)));
-      return { user, tenant, membership };
-    },
-    { userId: actor.userId },
-  );
-  if (!current.user || !current.tenant || !current.membership || current.membership.status !== 'active') {
-    throw new AppError('unauthorized', 'The membership behind this token no longer exists.');
-  }
+export async function describeActor(database: Database, actor: Actor) {
+  const current = await withTenant(database, actor, async (db) => {
+    const [user] = await db.select().from(users).where(eq(users.id, actor.userId));
+    const [tenant] = await db.select().from(tenants).where(eq(tenants.id, actor.tenantId));
+    const roleKeys = (await tenantWideRoleKeys(db, actor.userId)).get(actor.tenantId) ?? [];
+    const permissions = await tenantWidePermissions(db, actor.userId);
+    return { user, tenant, roleKeys, permissions };
+  });
+  if (!current.user || !current.tenant)
+    throw new AppError('unauthorized', 'The account behind this token is gone.');
   const all = await activeTenantsOf(database, actor.userId);
   return {
     user: toUserDto(current.user),
@@ -169,8 +163,9 @@ export async function describeActor(database: Database, actor: { userId: string;
       tenantName: choice.name,
       tenantSlug: choice.slug,
       role: choice.role,
+      roles: choice.roles,
     })),
-    roles: [current.membership.role],
-    permissions: [...permissionsOf(current.membership.role)],
+    roles: current.roleKeys,
+    permissions: current.permissions,
   };
 }

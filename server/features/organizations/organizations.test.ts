@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { memberships } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import { addMember } from '../access/service.ts';
 
 let app: TestApp;
 let alice: SignedUp; // tenant A
@@ -192,7 +193,7 @@ describe('organization permissions', () => {
   test('a viewer can read but not write; the answer is 403 and nothing changes', async () => {
     const viewer = await app.signUp({ organizationName: 'Viewer Home' });
     await withTenant(app.database, alice.tenantId, (db) =>
-      db.insert(memberships).values({ tenantId: alice.tenantId, userId: viewer.userId, role: 'viewer' }),
+      addMember(db, { tenantId: alice.tenantId, userId: viewer.userId, role: 'viewer' }),
     );
     const login = await app.request('POST', '/v1/auth/login', {
       body: { email: viewer.email, password: viewer.password, tenantId: alice.tenantId },

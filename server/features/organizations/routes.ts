@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { withTenant } from '../../../db/tenant.ts';
+import { requireAccess, withTenant } from '../../../db/tenant.ts';
 import { authentication } from '../../plugins/authentication.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { PageQuery, ProblemModel } from '../shared-model.ts';
@@ -28,9 +28,9 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
     .get(
       '',
       ({ actor, query }) =>
-        listOrganizations(database, actor.tenantId, { limit: query.limit ?? 50, cursor: query.cursor }),
+        listOrganizations(database, actor, { limit: query.limit ?? 50, cursor: query.cursor }),
       {
-        auth: true,
+        auth: 'org:read',
         query: PageQuery,
         response: { 200: OrganizationPage, 401: ProblemModel, 422: ProblemModel },
         detail: { tags, summary: "List the tenant's organizations (oldest first)" },
@@ -39,8 +39,12 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
     .post(
       '',
       async ({ actor, body, set }) => {
-        const organization = await withTenant(database, actor.tenantId, (db) =>
-          createOrganization(db, { tenantId: actor.tenantId, name: body.name, parentId: body.parentId }),
+        // Creating under a parent needs org:write there (or above); a root organization, tenant-wide.
+        const organization = await withTenant(
+          database,
+          { ...actor, organizationId: body.parentId ?? undefined },
+          (db) =>
+            createOrganization(db, { tenantId: actor.tenantId, name: body.name, parentId: body.parentId }),
         );
         set.status = 201;
         return organization;
@@ -52,18 +56,24 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
         detail: { tags, summary: 'Create an organization, optionally under a parent' },
       },
     )
-    .get('/:id', ({ actor, params }) => readOrganization(database, actor.tenantId, params.id), {
-      auth: true,
-      params: OrganizationParams,
-      response: { 200: OrganizationModel, 401: ProblemModel, 404: ProblemModel },
-      detail: { tags, summary: 'Get an organization' },
-    })
+    .get(
+      '/:id',
+      ({ actor, params }) => readOrganization(database, { ...actor, organizationId: params.id }, params.id),
+      {
+        auth: 'org:read',
+        params: OrganizationParams,
+        response: { 200: OrganizationModel, 401: ProblemModel, 404: ProblemModel },
+        detail: { tags, summary: 'Get an organization' },
+      },
+    )
     .patch(
       '/:id',
       ({ actor, params, body }) =>
-        withTenant(database, actor.tenantId, (db) =>
-          updateOrganization(db, { tenantId: actor.tenantId, id: params.id, ...body }),
-        ),
+        withTenant(database, { ...actor, organizationId: params.id }, async (db) => {
+          // Moving also needs org:write on the new parent.
+          if (body.parentId) await requireAccess(db, 'org:write', body.parentId);
+          return updateOrganization(db, { tenantId: actor.tenantId, id: params.id, ...body });
+        }),
       {
         auth: 'org:write',
         params: OrganizationParams,
@@ -81,7 +91,7 @@ export function organizationRoutes(deps: { database: Database; tokens: AccessTok
     .delete(
       '/:id',
       async ({ actor, params, set }) => {
-        await withTenant(database, actor.tenantId, (db) =>
+        await withTenant(database, { ...actor, organizationId: params.id }, (db) =>
           deleteOrganization(db, { tenantId: actor.tenantId, id: params.id }),
         );
         set.status = 204;

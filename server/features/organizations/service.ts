@@ -2,7 +2,7 @@ import { asc, eq, gt, sql } from 'drizzle-orm';
 import { type Database, defineStatement, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { isForeignKeyViolation } from '../../../db/errors.ts';
 import { type Organization, organizations } from '../../../db/schema/index.ts';
-import { runInTenant } from '../../../db/tenant.ts';
+import { runInTenant, type TenantScope } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 
 export interface OrganizationDto {
@@ -65,10 +65,10 @@ const organizationById = defineStatement<{ id: string }, Organization[]>('organi
 
 export async function listOrganizations(
   database: Database,
-  tenantId: string,
+  scope: TenantScope,
   options: { limit: number; cursor?: string },
 ): Promise<{ items: OrganizationDto[]; nextCursor: string | null }> {
-  const rows = await runInTenant(database, tenantId, organizationPage, {
+  const rows = await runInTenant(database, scope, organizationPage, {
     after: options.cursor ?? FIRST_PAGE,
     limit: options.limit + 1,
   });
@@ -89,10 +89,10 @@ function foundOrganization(rows: Organization[]): OrganizationDto {
 /** One organization of the tenant, in its own single-statement transaction. */
 export async function readOrganization(
   database: Database,
-  tenantId: string,
+  scope: TenantScope,
   id: string,
 ): Promise<OrganizationDto> {
-  return foundOrganization(await runInTenant(database, tenantId, organizationById, { id }));
+  return foundOrganization(await runInTenant(database, scope, organizationById, { id }));
 }
 
 async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDto> {

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { memberships, refreshTokens } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import { addMember } from '../access/service.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -75,7 +76,7 @@ describe('refresh-token rotation', () => {
     const owner = await app.signUp();
     const member = await app.signUp();
     await withTenant(app.database, owner.tenantId, (db) =>
-      db.insert(memberships).values({ tenantId: owner.tenantId, userId: member.userId, role: 'member' }),
+      addMember(db, { tenantId: owner.tenantId, userId: member.userId, role: 'member' }),
     );
     const login = await app.request('POST', '/v1/auth/login', {
       body: { email: member.email, password: member.password, tenantId: owner.tenantId },
@@ -160,7 +161,7 @@ describe('switching tenant', () => {
     const bob = await app.signUp({ organizationName: 'Bob Corp' });
     const stranger = await app.signUp({ organizationName: 'Elsewhere' });
     await withTenant(app.database, bob.tenantId, (db) =>
-      db.insert(memberships).values({ tenantId: bob.tenantId, userId: alice.userId, role: 'viewer' }),
+      addMember(db, { tenantId: bob.tenantId, userId: alice.userId, role: 'viewer' }),
     );
 
     const refused = await app.request('POST', '/v1/auth/switch-tenant', {
