@@ -180,8 +180,12 @@ describe('roles granted on one organization', () => {
     const westAfter = await app.request('GET', `/v1/organizations/${west.body.id}`, { token: owner.token });
     expect(westAfter.body.name).toBe('West');
     // Reading inside the subtree is allowed; listing the whole tenant needs a tenant-wide grant.
-    expect((await app.request('GET', `/v1/organizations/${eastTeam.body.id}`, { token: regional.token })).status).toBe(200);
-    expect((await app.request('GET', `/v1/organizations/${west.body.id}`, { token: regional.token })).status).toBe(403);
+    expect(
+      (await app.request('GET', `/v1/organizations/${eastTeam.body.id}`, { token: regional.token })).status,
+    ).toBe(200);
+    expect(
+      (await app.request('GET', `/v1/organizations/${west.body.id}`, { token: regional.token })).status,
+    ).toBe(403);
     expect((await app.request('GET', '/v1/organizations', { token: regional.token })).status).toBe(403);
   });
 });

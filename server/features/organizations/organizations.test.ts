@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { memberships } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
 import { addMember } from '../access/service.ts';
