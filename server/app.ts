@@ -2,9 +2,11 @@ import { cors } from '@elysiajs/cors';
 import { Elysia } from 'elysia';
 import type { Database } from '../db/client.ts';
 import type { Config } from './config.ts';
+import { accessRoutes } from './features/access/routes.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
+import { memberRoutes } from './features/members/routes.ts';
 import { organizationRoutes } from './features/organizations/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import type { SessionPolicy } from './features/sessions/service.ts';
@@ -52,6 +54,8 @@ export function createApp(deps: AppDeps) {
     .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
     .use(authRoutes(deps))
     .use(sessionRoutes(deps))
+    .use(accessRoutes(deps))
+    .use(memberRoutes(deps))
     .use(organizationRoutes(deps))
     .use(app.plugin);
 }

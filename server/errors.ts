@@ -10,6 +10,7 @@ export const problemCatalog = {
   conflict: { status: 409, title: 'Conflict' },
   'email-taken': { status: 409, title: 'An account with this email already exists' },
   'organization-has-children': { status: 409, title: 'The organization still has child organizations' },
+  'last-owner': { status: 409, title: 'A tenant must keep at least one active owner' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'The request is not valid' },

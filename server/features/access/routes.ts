@@ -1,0 +1,94 @@
+import { Elysia } from 'elysia';
+import type { Database } from '../../../db/client.ts';
+import { withTenant } from '../../../db/tenant.ts';
+import { authentication } from '../../plugins/authentication.ts';
+import type { AccessTokens } from '../auth/access-tokens.ts';
+import { ProblemModel } from '../shared-model.ts';
+import { CreateRoleBody, PermissionList, RoleList, RoleModel, RoleParams, UpdateRoleBody } from './model.ts';
+import { permissionCatalog } from './permissions.ts';
+import { createRole, deleteRole, listRoles, updateRole } from './roles.ts';
+
+const tags = ['access'];
+
+export function accessRoutes(deps: { database: Database; tokens: AccessTokens }) {
+  const { database } = deps;
+  return new Elysia({ name: 'access-routes' })
+    .use(authentication(deps))
+    .get(
+      '/v1/permissions',
+      () => ({
+        items: Object.entries(permissionCatalog).map(([key, description]) => ({ key, description })),
+      }),
+      {
+        auth: true,
+        response: { 200: PermissionList, 401: ProblemModel },
+        detail: { tags, summary: 'The permission catalog' },
+      },
+    )
+    .get(
+      '/v1/roles',
+      async ({ actor }) => ({ items: await withTenant(database, actor, listRoles), nextCursor: null }),
+      {
+        auth: 'members:read',
+        response: { 200: RoleList, 401: ProblemModel, 403: ProblemModel },
+        detail: { tags, summary: 'Built-in and custom roles of the tenant' },
+      },
+    )
+    .post(
+      '/v1/roles',
+      async ({ actor, body, set }) => {
+        const role = await withTenant(database, actor, (db) =>
+          createRole(db, { tenantId: actor.tenantId, ...body }),
+        );
+        set.status = 201;
+        return role;
+      },
+      {
+        auth: 'roles:manage',
+        body: CreateRoleBody,
+        response: {
+          201: RoleModel,
+          401: ProblemModel,
+          403: ProblemModel,
+          409: ProblemModel,
+          422: ProblemModel,
+        },
+        detail: { tags, summary: 'Create a custom role' },
+      },
+    )
+    .patch(
+      '/v1/roles/:id',
+      ({ actor, params, body }) =>
+        withTenant(database, actor, (db) => updateRole(db, { id: params.id, ...body })),
+      {
+        auth: 'roles:manage',
+        params: RoleParams,
+        body: UpdateRoleBody,
+        response: {
+          200: RoleModel,
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary:
+            'Rename a custom role or change its permissions (applies to its members on their next request)',
+        },
+      },
+    )
+    .delete(
+      '/v1/roles/:id',
+      async ({ actor, params, set }) => {
+        await withTenant(database, actor, (db) => deleteRole(db, params.id));
+        set.status = 204;
+      },
+      {
+        auth: 'roles:manage',
+        params: RoleParams,
+        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel, 409: ProblemModel },
+        detail: { tags, summary: 'Delete a custom role nobody holds' },
+      },
+    );
+}

@@ -1,0 +1,70 @@
+import { Elysia } from 'elysia';
+import type { Database } from '../../../db/client.ts';
+import { withTenant } from '../../../db/tenant.ts';
+import { authentication } from '../../plugins/authentication.ts';
+import type { AccessTokens } from '../auth/access-tokens.ts';
+import { PageQuery, ProblemModel } from '../shared-model.ts';
+import { MemberModel, MemberPage, MemberParams, UpdateMemberBody } from './model.ts';
+import { listMembers, readMember, removeMember, updateMember } from './service.ts';
+
+const tags = ['members'];
+
+export function memberRoutes(deps: { database: Database; tokens: AccessTokens }) {
+  const { database } = deps;
+  return new Elysia({ name: 'member-routes', prefix: '/v1/members' })
+    .use(authentication(deps))
+    .get(
+      '',
+      ({ actor, query }) =>
+        withTenant(database, actor, (db) =>
+          listMembers(db, { limit: query.limit ?? 50, cursor: query.cursor }),
+        ),
+      {
+        auth: 'members:read',
+        query: PageQuery,
+        response: { 200: MemberPage, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
+        detail: { tags, summary: 'Members of the tenant with their roles' },
+      },
+    )
+    .patch(
+      '/:userId',
+      ({ actor, params, body }) =>
+        withTenant(database, actor, async (db) => {
+          await updateMember(db, { tenantId: actor.tenantId, userId: params.userId, ...body });
+          return readMember(db, params.userId);
+        }),
+      {
+        auth: 'members:manage',
+        params: MemberParams,
+        body: UpdateMemberBody,
+        response: {
+          200: MemberModel,
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+          422: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary:
+            "Replace a member's tenant-wide roles, or suspend / reactivate them (effective on their next request)",
+        },
+      },
+    )
+    .delete(
+      '/:userId',
+      async ({ actor, params, set }) => {
+        await withTenant(database, actor, (db) =>
+          removeMember(db, { tenantId: actor.tenantId, userId: params.userId }),
+        );
+        set.status = 204;
+      },
+      {
+        auth: 'members:manage',
+        params: MemberParams,
+        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel, 409: ProblemModel },
+        detail: { tags, summary: 'Remove a member (the last owner cannot be removed)' },
+      },
+    );
+}

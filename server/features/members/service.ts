@@ -1,0 +1,153 @@
+import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import type { ScopedDb } from '../../../db/client.ts';
+import { memberships, roleAssignments, roles, users } from '../../../db/schema/index.ts';
+import { AppError } from '../../errors.ts';
+import { builtInRoles } from '../access/permissions.ts';
+
+export interface MemberDto {
+  userId: string;
+  name: string;
+  email: string;
+  status: 'active' | 'suspended';
+  joinedAt: string;
+  roles: Array<{ roleId: string; key: string; name: string; organizationId: string | null }>;
+}
+
+export async function listMembers(
+  db: ScopedDb,
+  options: { limit: number; cursor?: string; userId?: string },
+): Promise<{ items: MemberDto[]; nextCursor: string | null }> {
+  const rows = await db
+    .select({
+      userId: memberships.userId,
+      name: users.name,
+      email: users.email,
+      status: memberships.status,
+      joinedAt: memberships.createdAt,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(
+      options.userId
+        ? eq(memberships.userId, options.userId)
+        : options.cursor
+          ? gt(memberships.userId, options.cursor)
+          : undefined,
+    )
+    .orderBy(asc(memberships.userId))
+    .limit(options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  const grants = page.length
+    ? await db
+        .select({
+          userId: roleAssignments.userId,
+          roleId: roles.id,
+          key: roles.key,
+          name: roles.name,
+          organizationId: roleAssignments.organizationId,
+        })
+        .from(roleAssignments)
+        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+        .where(
+          inArray(
+            roleAssignments.userId,
+            page.map((row) => row.userId),
+          ),
+        )
+    : [];
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      ...row,
+      joinedAt: row.joinedAt.toISOString(),
+      roles: grants
+        .filter((grant) => grant.userId === row.userId)
+        .map(({ roleId, key, name, organizationId }) => ({ roleId, key, name, organizationId })),
+    })),
+    nextCursor: rows.length > options.limit && last ? last.userId : null,
+  };
+}
+
+/** Membership changes within a tenant are serialised, so two of them cannot both remove the last owner. */
+async function lockMembers(db: ScopedDb, tenantId: string): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`members:${tenantId}`}, 0))`);
+}
+
+async function requireMember(db: ScopedDb, userId: string): Promise<void> {
+  const [row] = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(eq(memberships.userId, userId));
+  if (!row) throw new AppError('not-found', 'No such member.');
+}
+
+/** Fails the transaction when no active member would hold the owner role tenant-wide. */
+async function requireAnOwner(db: ScopedDb): Promise<void> {
+  const [owner] = await db
+    .select({ userId: roleAssignments.userId })
+    .from(roleAssignments)
+    .innerJoin(
+      memberships,
+      and(eq(memberships.tenantId, roleAssignments.tenantId), eq(memberships.userId, roleAssignments.userId)),
+    )
+    .where(
+      and(
+        eq(roleAssignments.roleId, builtInRoles.owner.id),
+        isNull(roleAssignments.organizationId),
+        eq(memberships.status, 'active'),
+      ),
+    )
+    .limit(1);
+  if (!owner) {
+    throw new AppError(
+      'last-owner',
+      'Make someone else an owner first; the last owner cannot be removed or demoted.',
+    );
+  }
+}
+
+/** Replaces a member's tenant-wide roles and/or changes their status; applies on their next request. */
+export async function updateMember(
+  db: ScopedDb,
+  input: { tenantId: string; userId: string; roleIds?: string[]; status?: 'active' | 'suspended' },
+): Promise<void> {
+  await lockMembers(db, input.tenantId);
+  await requireMember(db, input.userId);
+  if (input.roleIds) {
+    // Only built-in roles and this tenant's own are visible here (RLS), so others read as unknown.
+    const known = await db.select({ id: roles.id }).from(roles).where(inArray(roles.id, input.roleIds));
+    if (known.length !== input.roleIds.length) {
+      throw new AppError('validation-failed', 'Some roles do not exist.', {
+        errors: [{ path: '/roleIds', message: 'Unknown role id' }],
+      });
+    }
+    await db
+      .delete(roleAssignments)
+      .where(and(eq(roleAssignments.userId, input.userId), isNull(roleAssignments.organizationId)));
+    await db
+      .insert(roleAssignments)
+      .values(input.roleIds.map((roleId) => ({ tenantId: input.tenantId, userId: input.userId, roleId })));
+  }
+  if (input.status) {
+    await db
+      .update(memberships)
+      .set({ status: input.status, updatedAt: new Date() })
+      .where(eq(memberships.userId, input.userId));
+  }
+  await requireAnOwner(db);
+}
+
+/** Removes a member (their roles go with them); the last owner cannot leave. */
+export async function removeMember(db: ScopedDb, input: { tenantId: string; userId: string }): Promise<void> {
+  await lockMembers(db, input.tenantId);
+  await requireMember(db, input.userId);
+  await db.delete(memberships).where(eq(memberships.userId, input.userId));
+  await requireAnOwner(db);
+}
+
+export async function readMember(db: ScopedDb, userId: string): Promise<MemberDto> {
+  const { items } = await listMembers(db, { limit: 1, userId });
+  const [member] = items;
+  if (!member) throw new AppError('not-found', 'No such member.');
+  return member;
+}
