@@ -36,6 +36,8 @@ export interface RequestContext {
   userId?: string;
   /** The session behind the caller's token; an ended session fails the access check. */
   sessionId?: string;
+  /** The API key the request was made with; a revoked or expired key, or one without the scope, fails. */
+  apiKeyId?: string;
   /**
    * When set, `require_access` runs first in the transaction: the caller must be an active member (and
    * hold `permission` when it is not null, tenant-wide or on `organizationId` or an ancestor).
@@ -113,13 +115,19 @@ const roles: ReadonlySet<string> = new Set<RequestRole>(['app_user', 'app_identi
 function checkContext(context: RequestContext): void {
   // Defence in depth: values reach Postgres as bind parameters, but a malformed id is a bug upstream.
   if (!roles.has(context.role)) throw new Error(`unknown request role ${String(context.role)}`);
-  for (const value of [context.tenantId, context.userId, context.sessionId, context.access?.organizationId]) {
+  for (const value of [
+    context.tenantId,
+    context.userId,
+    context.sessionId,
+    context.apiKeyId,
+    context.access?.organizationId,
+  ]) {
     if (value !== undefined && !UUID.test(value)) throw new Error('request context ids must be UUIDs');
   }
 }
 
 const CONTEXT_SQL =
-  "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true), set_config('app.session_id', $4, true)";
+  "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true), set_config('app.session_id', $4, true), set_config('app.api_key_id', $5, true)";
 const ACCESS_SQL = 'select require_access($1::text, $2::uuid)';
 
 const contextValues = (context: RequestContext) => [
@@ -127,6 +135,7 @@ const contextValues = (context: RequestContext) => [
   context.tenantId ?? '',
   context.userId ?? '',
   context.sessionId ?? '',
+  context.apiKeyId ?? '',
 ];
 const accessValues = (access: NonNullable<RequestContext['access']>) => [
   access.permission,
@@ -150,9 +159,9 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       return db.transaction(async (tx) => {
         // Through `tx`: PGlite serialises its one connection, so the base client would wait for this very
         // transaction to end.
-        const [role, tenantId, userId, sessionId] = contextValues(context);
+        const [role, tenantId, userId, sessionId, apiKeyId] = contextValues(context);
         await tx.execute(
-          sql`select set_config('role', ${role}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.user_id', ${userId}, true), set_config('app.session_id', ${sessionId}, true)`,
+          sql`select set_config('role', ${role}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.user_id', ${userId}, true), set_config('app.session_id', ${sessionId}, true), set_config('app.api_key_id', ${apiKeyId}, true)`,
         );
         if (context.access) {
           const { permission, organizationId } = context.access;

@@ -10,6 +10,7 @@ export interface TenantActor {
   tenantId: string;
   userId: string;
   sessionId?: string;
+  apiKeyId?: string;
   permission: string | null;
   organizationId?: string;
 }
@@ -24,6 +25,7 @@ function requestContext(scope: TenantScope, options: { userId?: string }): Reque
     tenantId: scope.tenantId,
     userId: scope.userId,
     sessionId: scope.sessionId,
+    apiKeyId: scope.apiKeyId,
     access: { permission: scope.permission, organizationId: scope.organizationId },
   };
 }

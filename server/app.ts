@@ -3,6 +3,8 @@ import { Elysia } from 'elysia';
 import type { Database } from '../db/client.ts';
 import type { Config } from './config.ts';
 import { accessRoutes } from './features/access/routes.ts';
+import { apiKeyRoutes } from './features/api-keys/routes.ts';
+import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
@@ -33,6 +35,7 @@ export function createApp(deps: AppDeps) {
     .map((origin) => origin.trim())
     .filter(Boolean);
   const app = staticApp(deps.config.APP_DIR);
+  const features = { ...deps, apiKeys: createApiKeyResolver(deps.database) };
 
   // The app is served from the API's own origin; CORS is only for origins an operator lists.
   const crossOrigin =
@@ -52,11 +55,12 @@ export function createApp(deps: AppDeps) {
     .use(crossOrigin)
     .use(openapiDocs())
     .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
-    .use(authRoutes(deps))
-    .use(sessionRoutes(deps))
-    .use(accessRoutes(deps))
-    .use(memberRoutes(deps))
-    .use(organizationRoutes(deps))
+    .use(authRoutes(features))
+    .use(sessionRoutes(features))
+    .use(accessRoutes(features))
+    .use(memberRoutes(features))
+    .use(organizationRoutes(features))
+    .use(apiKeyRoutes(features))
     .use(app.plugin);
 }
 

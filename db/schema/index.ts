@@ -1,3 +1,4 @@
+export * from './api-keys.ts';
 export * from './memberships.ts';
 export * from './organizations.ts';
 export * from './roles.ts';

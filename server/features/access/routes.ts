@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant } from '../../../db/tenant.ts';
-import { authentication } from '../../plugins/authentication.ts';
-import type { AccessTokens } from '../auth/access-tokens.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { CreateRoleBody, PermissionList, RoleList, RoleModel, RoleParams, UpdateRoleBody } from './model.ts';
 import { permissionCatalog } from './permissions.ts';
@@ -10,7 +9,7 @@ import { createRole, deleteRole, listRoles, updateRole } from './roles.ts';
 
 const tags = ['access'];
 
-export function accessRoutes(deps: { database: Database; tokens: AccessTokens }) {
+export function accessRoutes(deps: AuthDeps & { database: Database }) {
   const { database } = deps;
   return new Elysia({ name: 'access-routes' })
     .use(authentication(deps))

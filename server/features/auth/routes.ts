@@ -1,9 +1,8 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { authentication } from '../../plugins/authentication.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { type SessionPolicy, startSession } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
-import type { AccessTokens } from './access-tokens.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
 import { describeActor, signIn, signUp } from './service.ts';
 
@@ -18,7 +17,7 @@ function sessionClient(
   };
 }
 
-export function authRoutes(deps: { database: Database; tokens: AccessTokens; sessionPolicy: SessionPolicy }) {
+export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy: SessionPolicy }) {
   const { database, tokens, sessionPolicy: policy } = deps;
   return new Elysia({ name: 'auth-routes' })
     .use(authentication(deps))

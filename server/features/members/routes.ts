@@ -1,15 +1,14 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant } from '../../../db/tenant.ts';
-import { authentication } from '../../plugins/authentication.ts';
-import type { AccessTokens } from '../auth/access-tokens.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { PageQuery, ProblemModel } from '../shared-model.ts';
 import { MemberModel, MemberPage, MemberParams, UpdateMemberBody } from './model.ts';
 import { listMembers, readMember, removeMember, updateMember } from './service.ts';
 
 const tags = ['members'];
 
-export function memberRoutes(deps: { database: Database; tokens: AccessTokens }) {
+export function memberRoutes(deps: AuthDeps & { database: Database }) {
   const { database } = deps;
   return new Elysia({ name: 'member-routes', prefix: '/v1/members' })
     .use(authentication(deps))

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { requireAccess, withTenant } from '../../../db/tenant.ts';
-import { authentication } from '../../plugins/authentication.ts';
-import type { AccessTokens } from '../auth/access-tokens.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { PageQuery, ProblemModel } from '../shared-model.ts';
 import {
   CreateOrganizationBody,
@@ -21,7 +20,7 @@ import {
 
 const tags = ['organizations'];
 
-export function organizationRoutes(deps: { database: Database; tokens: AccessTokens }) {
+export function organizationRoutes(deps: AuthDeps & { database: Database }) {
   const { database } = deps;
   return new Elysia({ name: 'organization-routes', prefix: '/v1/organizations' })
     .use(authentication(deps))

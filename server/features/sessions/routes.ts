@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { AppError } from '../../errors.ts';
-import { authentication } from '../../plugins/authentication.ts';
-import type { AccessTokens } from '../auth/access-tokens.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { describeTenant } from '../auth/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
@@ -28,11 +27,7 @@ function requireSession(actor: { sessionId?: string }): string {
   return actor.sessionId;
 }
 
-export function sessionRoutes(deps: {
-  database: Database;
-  tokens: AccessTokens;
-  sessionPolicy: SessionPolicy;
-}) {
+export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPolicy: SessionPolicy }) {
   const { database, tokens, sessionPolicy: policy } = deps;
   return new Elysia({ name: 'session-routes' })
     .use(authentication(deps))

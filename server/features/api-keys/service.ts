@@ -1,0 +1,152 @@
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import type { Database, ScopedDb } from '../../../db/client.ts';
+import { type ApiKey, apiKeys } from '../../../db/schema/index.ts';
+import { withIdentity } from '../../../db/tenant.ts';
+import { AppError } from '../../errors.ts';
+import { tenantWidePermissions } from '../access/service.ts';
+
+export const API_KEY_PREFIX = 'wr_';
+
+/** API keys carry 256 random bits, so a fast hash is enough: a leaked table yields no usable key. */
+function hashApiKey(secret: string): string {
+  return new Bun.CryptoHasher('sha256').update(secret).digest('hex');
+}
+
+export interface ApiKeyDto {
+  id: string;
+  name: string;
+  scopes: string[];
+  prefix: string;
+  createdBy: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+const toApiKeyDto = (key: ApiKey): ApiKeyDto => ({
+  id: key.id,
+  name: key.name,
+  scopes: key.scopes,
+  prefix: key.prefix,
+  createdBy: key.createdBy,
+  expiresAt: key.expiresAt?.toISOString() ?? null,
+  lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+  createdAt: key.createdAt.toISOString(),
+});
+
+/** Creates a key; its secret is returned here and never again. Scopes must be held by the creator. */
+export async function createApiKey(
+  db: ScopedDb,
+  input: { tenantId: string; createdBy: string; name: string; scopes: string[]; expiresAt?: string },
+): Promise<ApiKeyDto & { secret: string }> {
+  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+  if (expiresAt && expiresAt <= new Date()) {
+    throw new AppError('validation-failed', 'The expiry is in the past.', {
+      errors: [{ path: '/expiresAt', message: 'Must be in the future' }],
+    });
+  }
+  const held = new Set<string>(await tenantWidePermissions(db, input.createdBy));
+  const beyond = input.scopes.filter((scope) => !held.has(scope));
+  if (beyond.length > 0) {
+    throw new AppError('validation-failed', 'A key cannot have scopes its creator does not hold.', {
+      errors: beyond.map((scope) => ({ path: '/scopes', message: `You do not hold "${scope}"` })),
+    });
+  }
+  const secret =
+    API_KEY_PREFIX + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  const [key] = await db
+    .insert(apiKeys)
+    .values({
+      tenantId: input.tenantId,
+      createdBy: input.createdBy,
+      name: input.name.trim(),
+      prefix: secret.slice(0, API_KEY_PREFIX.length + 8),
+      secretHash: hashApiKey(secret),
+      scopes: input.scopes,
+      expiresAt,
+    })
+    .returning();
+  if (!key) throw new Error('insert returned no key');
+  return { ...toApiKeyDto(key), secret };
+}
+
+/** The tenant's keys that have not been revoked, newest first. */
+export async function listApiKeys(db: ScopedDb): Promise<ApiKeyDto[]> {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(isNull(apiKeys.revokedAt))
+    .orderBy(desc(apiKeys.id))
+    .limit(200);
+  return rows.map(toApiKeyDto);
+}
+
+export async function revokeApiKey(db: ScopedDb, id: string): Promise<void> {
+  const revoked = await db
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  if (revoked.length === 0) throw new AppError('not-found', 'No such API key.');
+}
+
+export interface ApiKeyIdentity {
+  apiKeyId: string;
+  tenantId: string;
+  userId: string;
+}
+
+export interface ApiKeyResolver {
+  /** The key's fixed identity, or null for an unknown secret. Liveness and scopes are checked per request. */
+  resolve(secret: string): Promise<ApiKeyIdentity | null>;
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+const RESOLVED_CACHE_SIZE = 10_000;
+
+/**
+ * Finds keys by the hash of their secret. What it caches never changes (id, tenant, creator); whether a
+ * key is revoked, expired or in scope is decided by `require_access` on every request, so revocation
+ * applies at once. Last use is stamped at most once a minute per key.
+ */
+export function createApiKeyResolver(database: Database): ApiKeyResolver {
+  const resolved = new Map<string, ApiKeyIdentity>();
+  const stamped = new Map<string, number>();
+
+  function stampLastUse(apiKeyId: string) {
+    const now = Date.now();
+    if ((stamped.get(apiKeyId) ?? 0) > now - LAST_USED_RESOLUTION_MS) return;
+    stamped.set(apiKeyId, now);
+    withIdentity(database, (db) =>
+      db
+        .update(apiKeys)
+        .set({ lastUsedAt: new Date(now) })
+        .where(eq(apiKeys.id, apiKeyId)),
+    ).catch(() => stamped.delete(apiKeyId));
+  }
+
+  return {
+    async resolve(secret) {
+      if (!secret.startsWith(API_KEY_PREFIX) || secret.length > 100) return null;
+      const hash = hashApiKey(secret);
+      let identity = resolved.get(hash);
+      if (!identity) {
+        const [row] = await withIdentity(database, (db) =>
+          db
+            .select({ apiKeyId: apiKeys.id, tenantId: apiKeys.tenantId, userId: apiKeys.createdBy })
+            .from(apiKeys)
+            .where(eq(apiKeys.secretHash, hash)),
+        );
+        if (!row) return null;
+        identity = row;
+        if (resolved.size >= RESOLVED_CACHE_SIZE) {
+          const oldest = resolved.keys().next().value;
+          if (oldest !== undefined) resolved.delete(oldest);
+        }
+        resolved.set(hash, identity);
+      }
+      stampLastUse(identity.apiKeyId);
+      return identity;
+    },
+  };
+}
