@@ -12,6 +12,7 @@ import { memberRoutes } from './features/members/routes.ts';
 import { organizationRoutes } from './features/organizations/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import type { SessionPolicy } from './features/sessions/service.ts';
+import { tenantRoutes } from './features/tenant/routes.ts';
 import type { Logger } from './logger.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { errorHandling } from './plugins/errors.ts';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(memberRoutes(features))
     .use(organizationRoutes(features))
     .use(apiKeyRoutes(features))
+    .use(tenantRoutes(features))
     .use(app.plugin);
 }
 

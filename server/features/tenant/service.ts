@@ -1,0 +1,64 @@
+import { eq } from 'drizzle-orm';
+import type { ScopedDb } from '../../../db/client.ts';
+import { isUniqueViolation } from '../../../db/errors.ts';
+import { type Tenant, tenants } from '../../../db/schema/index.ts';
+import { AppError } from '../../errors.ts';
+
+export interface TenantSettingsDto {
+  id: string;
+  name: string;
+  slug: string;
+  status: 'active' | 'suspended';
+  branding: { logoUrl: string | null; primaryColor: string | null; customDomain: string | null };
+  createdAt: string;
+  updatedAt: string;
+}
+
+const toSettings = (tenant: Tenant): TenantSettingsDto => ({
+  id: tenant.id,
+  name: tenant.name,
+  slug: tenant.slug,
+  status: tenant.status,
+  branding: { logoUrl: tenant.logoUrl, primaryColor: tenant.primaryColor, customDomain: tenant.customDomain },
+  createdAt: tenant.createdAt.toISOString(),
+  updatedAt: tenant.updatedAt.toISOString(),
+});
+
+export async function readTenantSettings(db: ScopedDb, tenantId: string): Promise<TenantSettingsDto> {
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
+  if (!tenant) throw new AppError('not-found', 'No such tenant.');
+  return toSettings(tenant);
+}
+
+export async function updateTenantSettings(
+  db: ScopedDb,
+  input: {
+    tenantId: string;
+    name?: string;
+    branding?: { logoUrl?: string | null; primaryColor?: string | null; customDomain?: string | null };
+  },
+): Promise<TenantSettingsDto> {
+  const branding = input.branding ?? {};
+  try {
+    const [tenant] = await db
+      .update(tenants)
+      .set({
+        ...(input.name !== undefined ? { name: input.name.trim() } : {}),
+        ...('logoUrl' in branding ? { logoUrl: branding.logoUrl } : {}),
+        ...('primaryColor' in branding ? { primaryColor: branding.primaryColor?.toLowerCase() ?? null } : {}),
+        ...('customDomain' in branding ? { customDomain: branding.customDomain?.toLowerCase() ?? null } : {}),
+        updatedAt: new Date(),
+      })
+      .where(eq(tenants.id, input.tenantId))
+      .returning();
+    if (!tenant) throw new AppError('not-found', 'No such tenant.');
+    return toSettings(tenant);
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new AppError('conflict', 'That custom domain is already in use.', {
+        errors: [{ path: '/branding/customDomain', message: 'Already in use' }],
+      });
+    }
+    throw error;
+  }
+}
