@@ -17,6 +17,7 @@ import type { Logger } from './logger.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { errorHandling } from './plugins/errors.ts';
 import { openapiDocs } from './plugins/openapi-docs.ts';
+import type { RateLimits } from './plugins/rate-limit.ts';
 import { requestId } from './plugins/request-id.ts';
 import { requestLogging } from './plugins/request-logging.ts';
 import { staticApp } from './plugins/static-app.ts';
@@ -26,6 +27,7 @@ export interface AppDeps {
   database: Database;
   tokens: AccessTokens;
   sessionPolicy: SessionPolicy;
+  rateLimits: RateLimits;
   logger: Logger;
   readinessChecks?: ReadinessCheck[];
 }

@@ -45,6 +45,25 @@ export const ConfigSchema = t.Object({
     default: 7_776_000,
     description: 'A session ends this long after sign-in (absolute timeout)',
   }),
+  RATE_LIMIT_AUTH_PER_MINUTE: t.Integer({
+    minimum: 0,
+    default: 20,
+    description: 'Sign-up, sign-in and refresh requests per client IP per minute (0: off)',
+  }),
+  RATE_LIMIT_TENANT_PER_MINUTE: t.Integer({
+    minimum: 0,
+    default: 6000,
+    description: 'Requests per tenant per minute with access tokens (0: off)',
+  }),
+  RATE_LIMIT_API_KEY_PER_MINUTE: t.Integer({
+    minimum: 0,
+    default: 1200,
+    description: 'Requests per API key per minute (0: off)',
+  }),
+  TRUST_PROXY: t.Boolean({
+    default: false,
+    description: 'Take the client IP from X-Forwarded-For (only behind a proxy that sets it)',
+  }),
   LOG_LEVEL: t.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => t.Literal(level)),
     { default: 'info' },

@@ -37,6 +37,8 @@ export class AppError extends Error {
     readonly code: ProblemCode,
     readonly detail?: string,
     readonly extensions: { errors?: FieldError[] } & Record<string, unknown> = {},
+    /** Response headers that belong to the problem, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail ?? problemCatalog[code].title);
     this.name = 'AppError';

@@ -5,7 +5,13 @@ import { ConfigError, parseConfig } from './config.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { createLogger, flushLogger } from './logger.ts';
 import { transportBodyCap } from './plugins/body-limit.ts';
-import { redisReadiness } from './redis-readiness.ts';
+import {
+  createRateLimiter,
+  memoryRateLimitStore,
+  rateLimitsFrom,
+  redisRateLimitStore,
+} from './plugins/rate-limit.ts';
+import { connectRedis, redisReadiness } from './redis-readiness.ts';
 import { loadOrCreateLocalSecret } from './secrets.ts';
 
 function fail(message: string): never {
@@ -49,7 +55,19 @@ try {
 
 const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
 const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
-const redis = config.REDIS_URL ? redisReadiness(config.REDIS_URL) : null;
+const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+const rateLimitStore = redis ? redisRateLimitStore(redis) : memoryRateLimitStore();
+const rateLimits = rateLimitsFrom(
+  createRateLimiter(rateLimitStore, (error) =>
+    logger.warn({ err: error }, 'rate-limit store unavailable; not limiting'),
+  ),
+  {
+    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+    tenantPerMinute: config.RATE_LIMIT_TENANT_PER_MINUTE,
+    apiKeyPerMinute: config.RATE_LIMIT_API_KEY_PER_MINUTE,
+    trustProxy: config.TRUST_PROXY,
+  },
+);
 const sessionPolicy = {
   refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
   maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
@@ -59,8 +77,9 @@ const app = createApp({
   database,
   tokens,
   sessionPolicy,
+  rateLimits,
   logger,
-  readinessChecks: redis ? [redis.check] : [],
+  readinessChecks: redis ? [redisReadiness(redis)] : [],
 });
 
 let server: ReturnType<typeof app.listen>;
@@ -89,7 +108,8 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   await app.stop();
   await database.close();
-  await redis?.close();
+  rateLimitStore.close();
+  redis?.disconnect();
   flushLogger(logger);
   process.exit(0);
 }

@@ -1,21 +1,30 @@
 import Redis from 'ioredis';
 import type { ReadinessCheck } from './features/health/routes.ts';
 
-/** Readiness of Redis when REDIS_URL is set; the event bus that uses it arrives with the events issue. */
-export function redisReadiness(url: string): { check: ReadinessCheck; close(): Promise<void> } {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  redis.on('error', () => {}); // reported through /readyz instead of crashing the process
+/** One Redis client for the node (rate limits now; the event bus next). Errors surface through /readyz. */
+export function connectRedis(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', () => {});
+  return redis;
+}
+
+export function redisReadiness(redis: Redis): ReadinessCheck {
   return {
-    check: {
-      name: 'redis',
-      async check() {
-        if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-        const answer = await redis.ping();
-        if (answer !== 'PONG') throw new Error(`unexpected answer ${answer}`);
-      },
-    },
-    close: async () => {
-      redis.disconnect();
+    name: 'redis',
+    async check() {
+      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+      // Commands are not queued while disconnected (rate limiting fails fast), so wait for the link.
+      if (redis.status !== 'ready') {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`not connected (${redis.status})`)), 1500);
+          redis.once('ready', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      const answer = await redis.ping();
+      if (answer !== 'PONG') throw new Error(`unexpected answer ${answer}`);
     },
   };
 }

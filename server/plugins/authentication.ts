@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts';
 import type { Permission } from '../features/access/permissions.ts';
 import type { ApiKeyResolver } from '../features/api-keys/service.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
+import type { RateLimits } from './rate-limit.ts';
 
 /**
  * Who is calling and what the route requires. The tenant comes from the token or key, never from the
@@ -18,6 +19,7 @@ export interface Actor extends TenantActor {
 export interface AuthDeps {
   tokens: AccessTokens;
   apiKeys: ApiKeyResolver;
+  rateLimits: RateLimits;
 }
 
 function bearerToken(header: string | undefined): string | null {
@@ -58,8 +60,11 @@ export function authentication(deps: AuthDeps) {
           security: [{ bearer: [] }],
           ...(requirement === true ? {} : { 'x-permission': requirement }),
         },
-        async resolve({ headers }) {
+        async resolve({ headers, set }) {
           const identity = await authenticate(headers.authorization);
+          const { limiter, perApiKey, perTenant } = deps.rateLimits;
+          if (identity.apiKeyId) await limiter.check(perApiKey, identity.apiKeyId, set.headers);
+          else await limiter.check(perTenant, identity.tenantId, set.headers);
           const actor: Actor = { ...identity, permission: requirement === true ? null : requirement };
           return { actor };
         },

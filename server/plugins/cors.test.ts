@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createApp } from '../app.ts';
-import { createAccessTokens } from '../features/auth/access-tokens.ts';
-import { createLogger } from '../logger.ts';
-import { openTestDatabase, TEST_SECRET, type TestDatabase, testSessionPolicy } from '../testing/harness.ts';
+import { openTestDatabase, type TestDatabase, testAppDeps } from '../testing/harness.ts';
 
 let testDb: TestDatabase;
 beforeAll(async () => {
@@ -10,14 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => testDb.dispose());
 
-const appWithOrigins = (origins: string) =>
-  createApp({
-    config: { CORS_ORIGINS: origins, BODY_LIMIT_BYTES: 1024 * 1024, APP_DIR: '/nonexistent' },
-    database: testDb.database,
-    tokens: createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 }),
-    sessionPolicy: testSessionPolicy,
-    logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-  });
+const appWithOrigins = (origins: string) => createApp(testAppDeps(testDb.database, { corsOrigins: origins }));
 
 const preflight = (origin: string) =>
   new Request('http://localhost/v1/organizations', {

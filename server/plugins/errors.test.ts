@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import pino from 'pino';
 import { createApp } from '../app.ts';
-import { createAccessTokens } from '../features/auth/access-tokens.ts';
-import { openTestDatabase, TEST_SECRET, type TestDatabase, testSessionPolicy } from '../testing/harness.ts';
+import { openTestDatabase, type TestDatabase, testAppDeps } from '../testing/harness.ts';
 
 let testDb: TestDatabase;
 const logged: Array<Record<string, unknown>> = [];
@@ -14,13 +13,7 @@ afterAll(() => testDb.dispose());
 
 function appWithFailingRoute() {
   const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
-  return createApp({
-    config: { CORS_ORIGINS: '', BODY_LIMIT_BYTES: 1024 * 1024, APP_DIR: '/nonexistent' },
-    database: testDb.database,
-    tokens: createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 }),
-    sessionPolicy: testSessionPolicy,
-    logger,
-  }).get('/v1/test/explode', () => {
+  return createApp(testAppDeps(testDb.database, { logger })).get('/v1/test/explode', () => {
     throw new Error('connection string postgres://admin:hunter2@db leaked');
   });
 }

@@ -84,6 +84,9 @@ export function errorHandling(logger: Logger) {
       );
     }
     set.status = appError.status;
-    return problemResponse(toProblem(appError, requestId), { 'x-request-id': requestId });
+    return problemResponse(toProblem(appError, requestId), {
+      ...appError.headers,
+      'x-request-id': requestId,
+    });
   });
 }

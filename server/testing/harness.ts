@@ -1,9 +1,15 @@
 import postgres from 'postgres';
 import { type Database, openDatabase } from '../../db/client.ts';
-import { createApp } from '../app.ts';
+import { type AppDeps, createApp } from '../app.ts';
 import { parseConfig } from '../config.ts';
 import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import {
+  createRateLimiter,
+  memoryRateLimitStore,
+  type RateLimitStore,
+  rateLimitsFrom,
+} from '../plugins/rate-limit.ts';
 
 /** Settings of the test run itself (DATABASE_URL selects Postgres; otherwise PGlite in memory). */
 export const testConfig = parseConfig({ ...process.env, NODE_ENV: 'test' });
@@ -47,7 +53,7 @@ export interface TestApp {
     path: string,
     options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Headers; body: any }>;
-  signUp(overrides?: Partial<SignupInput>): Promise<SignedUp>;
+  signUp(overrides?: Partial<SignupInput>, headers?: Record<string, string>): Promise<SignedUp>;
   dispose(): Promise<void>;
 }
 
@@ -72,21 +78,51 @@ export function uniqueEmail(label = 'person'): string {
   return `${label}-${crypto.randomUUID().slice(0, 8)}@example.test`;
 }
 
-/** The real app, built by the same `createApp` as production, answering through `app.handle`. */
-export async function startTestApp(options: { bodyLimitBytes?: number } = {}): Promise<TestApp> {
-  const { database, dispose } = await openTestDatabase();
-  const tokens = createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 });
-  const app = createApp({
+export interface TestAppOptions {
+  bodyLimitBytes?: number;
+  corsOrigins?: string;
+  /** Rate limits per minute; all off unless a test sets them. */
+  rateLimits?: {
+    authPerMinute?: number;
+    tenantPerMinute?: number;
+    apiKeyPerMinute?: number;
+    trustProxy?: boolean;
+  };
+  rateLimitStore?: RateLimitStore;
+  logger?: Logger;
+}
+
+/** What `createApp` needs, as production wires it, with test-sized settings. */
+export function testAppDeps(database: Database, options: TestAppOptions = {}): AppDeps {
+  const limits = options.rateLimits ?? {};
+  return {
     config: {
-      CORS_ORIGINS: '',
+      CORS_ORIGINS: options.corsOrigins ?? '',
       BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 256 * 1024,
       APP_DIR: '/nonexistent',
     },
     database,
-    tokens,
+    tokens: createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 }),
     sessionPolicy: testSessionPolicy,
-    logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-  });
+    rateLimits: rateLimitsFrom(
+      createRateLimiter(options.rateLimitStore ?? memoryRateLimitStore(), () => {}),
+      {
+        authPerMinute: limits.authPerMinute ?? 0,
+        tenantPerMinute: limits.tenantPerMinute ?? 0,
+        apiKeyPerMinute: limits.apiKeyPerMinute ?? 0,
+        trustProxy: limits.trustProxy ?? false,
+      },
+    ),
+    logger: options.logger ?? createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+  };
+}
+
+/** The real app, built by the same `createApp` as production, answering through `app.handle`. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const { database, dispose } = await openTestDatabase();
+  const deps = testAppDeps(database, options);
+  const { tokens } = deps;
+  const app = createApp(deps);
 
   const request: TestApp['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -110,7 +146,7 @@ export async function startTestApp(options: { bodyLimitBytes?: number } = {}): P
     database,
     tokens,
     request,
-    async signUp(overrides = {}) {
+    async signUp(overrides = {}, headers = {}) {
       const input = {
         email: uniqueEmail(),
         password: 'correct horse battery',
@@ -118,7 +154,7 @@ export async function startTestApp(options: { bodyLimitBytes?: number } = {}): P
         organizationName: 'Test Org',
         ...overrides,
       };
-      const response = await request('POST', '/v1/auth/signup', { body: input });
+      const response = await request('POST', '/v1/auth/signup', { body: input, headers });
       if (response.status !== 201) throw new Error(`signup failed: ${JSON.stringify(response.body)}`);
       return {
         token: response.body.accessToken,

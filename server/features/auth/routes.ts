@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
+import { clientAddress } from '../../plugins/client-address.ts';
 import { type SessionPolicy, startSession } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
@@ -18,7 +19,28 @@ function sessionClient(
 }
 
 export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy: SessionPolicy }) {
-  const { database, tokens, sessionPolicy: policy } = deps;
+  const { database, tokens, sessionPolicy: policy, rateLimits } = deps;
+  type Server = { requestIP(request: Request): { address: string } | null } | null;
+  /** Who is signing in from where, as recorded on the session. */
+  const sessionClient = (request: Request, server: Server) => ({
+    userAgent: request.headers.get('user-agent'),
+    ipAddress: clientAddress(request, server, rateLimits.trustProxy),
+  });
+  /** Sign-up and sign-in are counted per client IP, against password guessing and sign-up floods. */
+  const limitPerIp = ({
+    request,
+    server,
+    set,
+  }: {
+    request: Request;
+    server: Server;
+    set: { headers: Record<string, string | number> };
+  }) =>
+    rateLimits.limiter.check(
+      rateLimits.authPerIp,
+      clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
+      set.headers,
+    );
   return new Elysia({ name: 'auth-routes' })
     .use(authentication(deps))
     .post(
@@ -40,6 +62,7 @@ export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy:
         };
       },
       {
+        beforeHandle: limitPerIp,
         body: SignupBody,
         response: { 201: SignupResponse, 409: ProblemModel, 422: ProblemModel },
         detail: {
@@ -68,6 +91,7 @@ export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy:
         };
       },
       {
+        beforeHandle: limitPerIp,
         body: LoginBody,
         response: { 200: LoginResponse, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
         detail: { tags: ['auth'], summary: 'Sign in with email and password' },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Elysia } from 'elysia';
-import { redisReadiness } from '../../redis-readiness.ts';
+import { connectRedis, redisReadiness } from '../../redis-readiness.ts';
 import { openTestDatabase, type TestDatabase, testConfig } from '../../testing/harness.ts';
 import { healthRoutes } from './routes.ts';
 
@@ -11,16 +11,18 @@ beforeAll(async () => {
 afterAll(() => testDb.dispose());
 
 async function readiness(url: string) {
-  const redis = redisReadiness(url);
+  const redis = connectRedis(url);
   try {
-    const app = new Elysia().use(healthRoutes({ database: testDb.database, checks: [redis.check] }));
+    const app = new Elysia().use(
+      healthRoutes({ database: testDb.database, checks: [redisReadiness(redis)] }),
+    );
     const response = await app.handle(new Request('http://localhost/readyz'));
     return {
       status: response.status,
       body: (await response.json()) as { status: string; checks: Record<string, string> },
     };
   } finally {
-    await redis.close();
+    redis.disconnect();
   }
 }
 

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
+import { clientAddress } from '../../plugins/client-address.ts';
 import { describeTenant } from '../auth/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
@@ -28,7 +29,7 @@ function requireSession(actor: { sessionId?: string }): string {
 }
 
 export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPolicy: SessionPolicy }) {
-  const { database, tokens, sessionPolicy: policy } = deps;
+  const { database, tokens, sessionPolicy: policy, rateLimits } = deps;
   return new Elysia({ name: 'session-routes' })
     .use(authentication(deps))
     .post(
@@ -42,6 +43,13 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         };
       },
       {
+        // Refresh tokens are guessable by nobody, but the endpoint is public: count it per client IP.
+        beforeHandle: ({ request, server, set }) =>
+          rateLimits.limiter.check(
+            rateLimits.authPerIp,
+            clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
+            set.headers,
+          ),
         body: RefreshBody,
         response: { 200: TokenPair, 401: ProblemModel, 422: ProblemModel },
         detail: {
