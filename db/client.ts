@@ -27,8 +27,8 @@ export type Schema = typeof schema;
 /** A Drizzle handle scoped to one request's transaction (role + tenant already set). */
 export type ScopedDb = PgDatabase<PgQueryResultHKT, Schema>;
 
-/** The database roles requests run as. Both are non-owners without BYPASSRLS. */
-export type RequestRole = 'app_user' | 'app_identity';
+/** The database roles requests run as. All are non-owners without BYPASSRLS. */
+export type RequestRole = 'app_user' | 'app_identity' | 'app_admin';
 
 export interface RequestContext {
   role: RequestRole;
@@ -110,7 +110,7 @@ export interface OpenDatabaseOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const roles: ReadonlySet<string> = new Set<RequestRole>(['app_user', 'app_identity']);
+const roles: ReadonlySet<string> = new Set<RequestRole>(['app_user', 'app_identity', 'app_admin']);
 
 function checkContext(context: RequestContext): void {
   // Defence in depth: values reach Postgres as bind parameters, but a malformed id is a bug upstream.

@@ -98,3 +98,15 @@ export async function enterNewTenant(db: ScopedDb, ids: { tenantId: string; user
 export async function requireAccess(db: ScopedDb, permission: string, organizationId: string): Promise<void> {
   await db.execute(sql`select require_access(${permission}::text, ${organizationId}::uuid)`);
 }
+
+/**
+ * The door for platform administration: role `app_admin`, whose policies admit only a person flagged
+ * as platform admin in the database (`acting_platform_admin()`), across every tenant.
+ */
+export function withPlatformAdmin<T>(
+  database: Database,
+  userId: string,
+  fn: (db: ScopedDb) => Promise<T>,
+): Promise<T> {
+  return database.transaction({ role: 'app_admin', userId }, fn);
+}

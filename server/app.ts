@@ -3,6 +3,7 @@ import { Elysia } from 'elysia';
 import type { Database } from '../db/client.ts';
 import type { Config } from './config.ts';
 import { accessRoutes } from './features/access/routes.ts';
+import { adminRoutes } from './features/admin/routes.ts';
 import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
     .use(organizationRoutes(features))
     .use(apiKeyRoutes(features))
     .use(tenantRoutes(features))
+    .use(adminRoutes(features))
     .use(app.plugin);
 }
 
