@@ -82,10 +82,13 @@ export function withIdentity<T>(
 }
 
 /**
- * Sign-up only: inside a `withIdentity` transaction that has just created a person, continue as
- * `app_user` in the tenant being created, so the new tenant's rows pass its own RLS policies.
+ * Identity flows that make a person a member (sign-up, accepting an invitation): inside a `withIdentity`
+ * transaction, continue as `app_user` in that tenant, so the rows written pass its own RLS policies.
  */
-export async function enterNewTenant(db: ScopedDb, ids: { tenantId: string; userId: string }): Promise<void> {
+export async function continueInTenant(
+  db: ScopedDb,
+  ids: { tenantId: string; userId: string },
+): Promise<void> {
   await db.execute(
     sql`select set_config('role', 'app_user', true), set_config('app.tenant_id', ${ids.tenantId}, true), set_config('app.user_id', ${ids.userId}, true)`,
   );

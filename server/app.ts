@@ -9,12 +9,15 @@ import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
+import { invitationRoutes } from './features/invitations/routes.ts';
 import { memberRoutes } from './features/members/routes.ts';
 import { organizationRoutes } from './features/organizations/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import type { SessionPolicy } from './features/sessions/service.ts';
 import { tenantRoutes } from './features/tenant/routes.ts';
 import type { Logger } from './logger.ts';
+import type { Mailer } from './mail/mailer.ts';
+import { devMailboxRoutes } from './mail/routes.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { errorHandling } from './plugins/errors.ts';
 import { openapiDocs } from './plugins/openapi-docs.ts';
@@ -29,6 +32,12 @@ export interface AppDeps {
   tokens: AccessTokens;
   sessionPolicy: SessionPolicy;
   rateLimits: RateLimits;
+  mailer: Mailer;
+  /** Public URL of the app, for links in mail. */
+  appUrl: string;
+  invitationTtlHours: number;
+  /** Expose the dev mailbox (no SMTP relay, not production). */
+  devMailbox: boolean;
   logger: Logger;
   readinessChecks?: ReadinessCheck[];
 }
@@ -67,6 +76,8 @@ export function createApp(deps: AppDeps) {
     .use(apiKeyRoutes(features))
     .use(tenantRoutes(features))
     .use(adminRoutes(features))
+    .use(invitationRoutes(features))
+    .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(app.plugin);
 }
 

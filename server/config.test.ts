@@ -42,12 +42,15 @@ describe('configuration', () => {
       REDIS_URL: 'http://nope',
       LOG_LEVEL: 'loud',
       JWT_SECRET: 'short',
+      SMTP_URL: 'http://mailer:s3cret@relay',
     });
     const keys = problems.map((problem) => problem.split(':')[0]);
     expect(keys).toEqual(
       expect.arrayContaining(['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'JWT_SECRET']),
     );
     expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problems.join('\n')).not.toContain('s3cret');
+    expect(keys).toContain('SMTP_URL');
     expect(problems.join('\n')).toContain('"eighty"');
   });
 

@@ -64,6 +64,17 @@ export const ConfigSchema = t.Object({
     default: false,
     description: 'Take the client IP from X-Forwarded-For (only behind a proxy that sets it)',
   }),
+  SMTP_URL: t.Optional(
+    t.String({
+      pattern: '^smtps?://\\S+$',
+      description: 'SMTP relay, e.g. smtp://user:pass@mail.example.com:587; unset = log and dev mailbox',
+    }),
+  ),
+  MAIL_FROM: t.String({ minLength: 3, default: 'Wrapper <no-reply@wrapper.localhost>' }),
+  APP_URL: t.Optional(
+    t.String({ pattern: '^https?://\\S+$', description: 'Public URL of the app, for links in emails' }),
+  ),
+  INVITATION_TTL_HOURS: t.Integer({ minimum: 1, maximum: 24 * 90, default: 24 * 7 }),
   LOG_LEVEL: t.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => t.Literal(level)),
     { default: 'info' },
@@ -76,6 +87,8 @@ export const ConfigSchema = t.Object({
   BODY_LIMIT_BYTES: t.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 256 * 1024 }),
   APP_DIR: t.String({ default: 'app/build', description: 'Built SvelteKit app served on the same port' }),
 });
+
+const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']);
 
 export type Config = Static<typeof ConfigSchema> & { jwtSecretSource: 'env' | 'data-dir' };
 type Env = Record<string, string | undefined>;
@@ -101,8 +114,8 @@ export function parseConfig(env: Env): Static<typeof ConfigSchema> {
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, input));
   const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
     const key = error.path.replace(/^\//, '') || '(root)';
-    const shown =
-      key === 'JWT_SECRET' || key === 'DATABASE_URL' || key === 'REDIS_URL' ? '(hidden)' : input[key];
+    // URLs and secrets may carry credentials: name the setting, never echo its value.
+    const shown = SECRET_SETTINGS.has(key) ? '(hidden)' : input[key];
     return `${key}: ${error.message}${shown === undefined ? '' : ` (got ${JSON.stringify(shown)})`}`;
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { createLogger, flushLogger } from './logger.ts';
+import { devMailbox, smtpMailer } from './mail/mailer.ts';
 import { transportBodyCap } from './plugins/body-limit.ts';
 import {
   createRateLimiter,
@@ -72,8 +73,18 @@ const sessionPolicy = {
   refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
   maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
 };
+const mailer = config.SMTP_URL
+  ? smtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM })
+  : devMailbox({ from: config.MAIL_FROM, logger });
+if (!config.SMTP_URL && config.NODE_ENV === 'production') {
+  logger.warn('SMTP_URL is not set: mail is only written to the log');
+}
 const app = createApp({
   config,
+  mailer,
+  appUrl: config.APP_URL ?? `http://localhost:${config.PORT}`,
+  invitationTtlHours: config.INVITATION_TTL_HOURS,
+  devMailbox: !config.SMTP_URL && config.NODE_ENV !== 'production',
   database,
   tokens,
   sessionPolicy,

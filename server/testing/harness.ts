@@ -4,6 +4,7 @@ import { type AppDeps, createApp } from '../app.ts';
 import { parseConfig } from '../config.ts';
 import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { devMailbox, type Mailer } from '../mail/mailer.ts';
 import {
   createRateLimiter,
   memoryRateLimitStore,
@@ -90,6 +91,7 @@ export interface TestAppOptions {
   };
   rateLimitStore?: RateLimitStore;
   logger?: Logger;
+  mailer?: Mailer;
 }
 
 /** What `createApp` needs, as production wires it, with test-sized settings. */
@@ -113,9 +115,15 @@ export function testAppDeps(database: Database, options: TestAppOptions = {}): A
         trustProxy: limits.trustProxy ?? false,
       },
     ),
-    logger: options.logger ?? createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+    mailer: options.mailer ?? devMailbox({ from: 'Wrapper <test@wrapper.test>', logger: silentLogger }),
+    appUrl: 'http://app.wrapper.test',
+    invitationTtlHours: 24,
+    devMailbox: true,
+    logger: options.logger ?? silentLogger,
   };
 }
+
+const silentLogger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 /** The real app, built by the same `createApp` as production, answering through `app.handle`. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {

@@ -8,7 +8,7 @@ import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from
 import { describeActor, signIn, signUp } from './service.ts';
 
 /** Who is signing in from where, as recorded on the session (the address as the socket sees it). */
-function sessionClient(
+function _sessionClient(
   request: Request,
   server: { requestIP(request: Request): { address: string } | null } | null,
 ) {

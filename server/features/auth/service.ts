@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { memberships, type Tenant, tenants, type User, users } from '../../../db/schema/index.ts';
-import { enterNewTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
+import { continueInTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
 import { addMember, tenantWidePermissions, tenantWideRoleKeys } from '../access/service.ts';
@@ -58,7 +58,7 @@ export async function signUp(
         .values({ email: normalizeEmail(input.email), name: input.name.trim(), passwordHash })
         .returning();
       if (!user) throw new Error('insert returned no user');
-      await enterNewTenant(db, { tenantId, userId: user.id });
+      await continueInTenant(db, { tenantId, userId: user.id });
       const [tenant] = await db
         .insert(tenants)
         .values({ id: tenantId, name: input.organizationName.trim(), slug: slugFor(input.organizationName) })

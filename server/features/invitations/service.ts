@@ -1,0 +1,271 @@
+import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database, ScopedDb } from '../../../db/client.ts';
+import { isUniqueViolation } from '../../../db/errors.ts';
+import {
+  type Invitation,
+  invitations,
+  memberships,
+  organizations,
+  roleAssignments,
+  roles,
+  tenants,
+  users,
+} from '../../../db/schema/index.ts';
+import { continueInTenant, withIdentity } from '../../../db/tenant.ts';
+import { AppError } from '../../errors.ts';
+import { tenantWidePermissions } from '../access/service.ts';
+import { hashPassword } from '../auth/service.ts';
+
+const TOKEN_PREFIX = 'inv_';
+
+function newInvitationToken(): { token: string; hash: string } {
+  const token = TOKEN_PREFIX + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  return { token, hash: hashInvitationToken(token) };
+}
+
+function hashInvitationToken(token: string): string {
+  return new Bun.CryptoHasher('sha256').update(token).digest('hex');
+}
+
+const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+export interface InvitationDto {
+  id: string;
+  email: string;
+  roleIds: string[];
+  organizationId: string | null;
+  invitedBy: string;
+  expiresAt: string;
+  createdAt: string;
+}
+
+const toInvitationDto = (invitation: Invitation): InvitationDto => ({
+  id: invitation.id,
+  email: invitation.email,
+  roleIds: invitation.roleIds,
+  organizationId: invitation.organizationId,
+  invitedBy: invitation.invitedBy,
+  expiresAt: invitation.expiresAt.toISOString(),
+  createdAt: invitation.createdAt.toISOString(),
+});
+
+/** The roles must exist for the tenant, and the inviter must hold every permission they carry. */
+async function checkGrantable(db: ScopedDb, inviterId: string, roleIds: string[]): Promise<void> {
+  const found = await db
+    .select({ id: roles.id, permissions: roles.permissions })
+    .from(roles)
+    .where(inArray(roles.id, roleIds));
+  if (found.length !== roleIds.length) {
+    throw new AppError('validation-failed', 'Some roles do not exist.', {
+      errors: [{ path: '/roleIds', message: 'Unknown role id' }],
+    });
+  }
+  const held = new Set<string>(await tenantWidePermissions(db, inviterId));
+  const beyond = [...new Set(found.flatMap((role) => role.permissions))].filter(
+    (permission) => !held.has(permission),
+  );
+  if (beyond.length > 0) {
+    throw new AppError('forbidden', `You cannot grant permissions you do not hold: ${beyond.join(', ')}.`);
+  }
+}
+
+export interface IssuedInvitation {
+  invitation: InvitationDto;
+  token: string;
+  tenantName: string;
+}
+
+/** Invites a person by email; a pending invitation for the same email is replaced. */
+export async function createInvitation(
+  db: ScopedDb,
+  input: {
+    tenantId: string;
+    invitedBy: string;
+    email: string;
+    roleIds: string[];
+    organizationId?: string;
+    ttlHours: number;
+  },
+): Promise<IssuedInvitation> {
+  const email = normalizeEmail(input.email);
+  await checkGrantable(db, input.invitedBy, input.roleIds);
+  if (input.organizationId) {
+    const [organization] = await db
+      .select({ id: organizations.id })
+      .from(organizations)
+      .where(eq(organizations.id, input.organizationId));
+    if (!organization) {
+      throw new AppError('validation-failed', 'No such organization.', {
+        errors: [{ path: '/organizationId', message: 'No organization with this id' }],
+      });
+    }
+  }
+  const [member] = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(sql`lower(${users.email}) = ${email}`);
+  if (member) throw new AppError('already-member', `${email} is already a member.`);
+  await db
+    .update(invitations)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(invitations.email, email), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)));
+  const { token, hash } = newInvitationToken();
+  const [invitation] = await db
+    .insert(invitations)
+    .values({
+      tenantId: input.tenantId,
+      email,
+      roleIds: input.roleIds,
+      organizationId: input.organizationId ?? null,
+      tokenHash: hash,
+      invitedBy: input.invitedBy,
+      expiresAt: new Date(Date.now() + input.ttlHours * 3_600_000),
+    })
+    .returning();
+  if (!invitation) throw new Error('insert returned no invitation');
+  const [tenant] = await db
+    .select({ name: tenants.name })
+    .from(tenants)
+    .where(eq(tenants.id, input.tenantId));
+  return { invitation: toInvitationDto(invitation), token, tenantName: tenant?.name ?? 'your team' };
+}
+
+/** Pending invitations: not accepted, not withdrawn, not expired. */
+export async function listInvitations(db: ScopedDb): Promise<InvitationDto[]> {
+  const rows = await db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        isNull(invitations.acceptedAt),
+        isNull(invitations.revokedAt),
+        gt(invitations.expiresAt, sql`now()`),
+      ),
+    )
+    .orderBy(desc(invitations.id))
+    .limit(200);
+  return rows.map(toInvitationDto);
+}
+
+export async function revokeInvitation(db: ScopedDb, id: string): Promise<void> {
+  const revoked = await db
+    .update(invitations)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
+    .returning({ id: invitations.id });
+  if (revoked.length === 0) throw new AppError('not-found', 'No such pending invitation.');
+}
+
+/** A new token and expiry for a pending invitation (the old link stops working). */
+export async function renewInvitation(
+  db: ScopedDb,
+  input: { id: string; ttlHours: number },
+): Promise<IssuedInvitation> {
+  const { token, hash } = newInvitationToken();
+  const [invitation] = await db
+    .update(invitations)
+    .set({ tokenHash: hash, expiresAt: new Date(Date.now() + input.ttlHours * 3_600_000) })
+    .where(and(eq(invitations.id, input.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
+    .returning();
+  if (!invitation) throw new AppError('not-found', 'No such pending invitation.');
+  const [tenant] = await db
+    .select({ name: tenants.name })
+    .from(tenants)
+    .where(eq(tenants.id, invitation.tenantId));
+  return { invitation: toInvitationDto(invitation), token, tenantName: tenant?.name ?? 'your team' };
+}
+
+/**
+ * Accepts an invitation: as the signed-in person it was sent to, as an existing person with their
+ * password, or as a new person (name and password). Joins them with the invited roles, all or nothing.
+ */
+export async function acceptInvitation(
+  database: Database,
+  input: { token: string; name?: string; password?: string; signedInUserId?: string },
+): Promise<{ userId: string; tenantId: string }> {
+  if (!input.token.startsWith(TOKEN_PREFIX)) throw new AppError('invitation-invalid');
+  const hash = hashInvitationToken(input.token);
+  // A new person's password is hashed before the transaction: argon2id is deliberately slow.
+  const newPasswordHash = input.password ? await hashPassword(input.password) : null;
+  try {
+    return await withIdentity(database, async (db) => {
+      const [invitation] = await db.select().from(invitations).where(eq(invitations.tokenHash, hash));
+      if (!invitation) throw new AppError('invitation-invalid');
+      if (invitation.revokedAt) throw new AppError('invitation-revoked');
+      if (invitation.acceptedAt) throw new AppError('invitation-used');
+      if (invitation.expiresAt <= new Date())
+        throw new AppError('invitation-expired', 'Ask for a new invitation.');
+
+      const [existing] = await db
+        .select()
+        .from(users)
+        .where(sql`lower(${users.email}) = ${invitation.email}`);
+      let userId: string;
+      if (input.signedInUserId) {
+        if (existing?.id !== input.signedInUserId) {
+          throw new AppError(
+            'invitation-email-mismatch',
+            `The invitation was sent to ${invitation.email}; sign in as that person.`,
+          );
+        }
+        userId = existing.id;
+      } else if (existing) {
+        const ok =
+          input.password !== undefined &&
+          existing.passwordHash !== null &&
+          (await Bun.password.verify(input.password, existing.passwordHash));
+        if (!ok)
+          throw new AppError('invalid-credentials', 'Sign in, or give the password of the invited account.');
+        userId = existing.id;
+      } else {
+        if (!input.name?.trim() || !newPasswordHash) {
+          throw new AppError('validation-failed', 'A new account needs a name and a password.', {
+            errors: [
+              ...(input.name?.trim() ? [] : [{ path: '/name', message: 'Required for a new account' }]),
+              ...(newPasswordHash ? [] : [{ path: '/password', message: 'Required for a new account' }]),
+            ],
+          });
+        }
+        const [created] = await db
+          .insert(users)
+          .values({
+            email: invitation.email,
+            name: input.name.trim(),
+            passwordHash: newPasswordHash,
+            // Following the emailed link proves the address.
+            emailVerifiedAt: new Date(),
+          })
+          .returning({ id: users.id });
+        if (!created) throw new Error('insert returned no user');
+        userId = created.id;
+      }
+
+      // Spending the invitation is one conditional update: two concurrent accepts cannot both join.
+      const spent = await db
+        .update(invitations)
+        .set({ acceptedAt: new Date(), acceptedBy: userId })
+        .where(and(eq(invitations.id, invitation.id), isNull(invitations.acceptedAt)))
+        .returning({ id: invitations.id });
+      if (spent.length === 0) throw new AppError('invitation-used');
+
+      await continueInTenant(db, { tenantId: invitation.tenantId, userId });
+      const [already] = await db.select().from(memberships).where(eq(memberships.userId, userId));
+      if (already) throw new AppError('already-member', 'You are already a member of this tenant.');
+      await db.insert(memberships).values({ tenantId: invitation.tenantId, userId });
+      await db.insert(roleAssignments).values(
+        invitation.roleIds.map((roleId) => ({
+          tenantId: invitation.tenantId,
+          userId,
+          roleId,
+          organizationId: invitation.organizationId,
+        })),
+      );
+      return { userId, tenantId: invitation.tenantId };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new AppError('already-member', 'You are already a member of this tenant.');
+    throw error;
+  }
+}
