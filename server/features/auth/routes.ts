@@ -7,17 +7,6 @@ import { ProblemModel } from '../shared-model.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
 import { describeActor, signIn, signUp } from './service.ts';
 
-/** Who is signing in from where, as recorded on the session (the address as the socket sees it). */
-function _sessionClient(
-  request: Request,
-  server: { requestIP(request: Request): { address: string } | null } | null,
-) {
-  return {
-    userAgent: request.headers.get('user-agent'),
-    ipAddress: server?.requestIP(request)?.address ?? null,
-  };
-}
-
 export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy: SessionPolicy }) {
   const { database, tokens, sessionPolicy: policy, rateLimits } = deps;
   type Server = { requestIP(request: Request): { address: string } | null } | null;
