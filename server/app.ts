@@ -3,6 +3,7 @@ import { Elysia } from 'elysia';
 import type { Database } from '../db/client.ts';
 import type { Config } from './config.ts';
 import { accessRoutes } from './features/access/routes.ts';
+import { accountRoutes } from './features/account/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps) {
     .use(tenantRoutes(features))
     .use(adminRoutes(features))
     .use(invitationRoutes(features))
+    .use(accountRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(app.plugin);
 }

@@ -6,4 +6,5 @@ export * from './organizations.ts';
 export * from './roles.ts';
 export * from './sessions.ts';
 export * from './tenants.ts';
+export * from './user-tokens.ts';
 export * from './users.ts';

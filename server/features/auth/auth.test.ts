@@ -27,7 +27,13 @@ describe('sign-up', () => {
     });
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
-      user: { id: expect.any(String), email, name: 'New Person', createdAt: expect.any(String) },
+      user: {
+        id: expect.any(String),
+        email,
+        name: 'New Person',
+        emailVerified: false,
+        createdAt: expect.any(String),
+      },
       tenant: {
         id: expect.any(String),
         name: 'Hooli',

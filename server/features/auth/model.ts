@@ -22,7 +22,13 @@ export const LoginBody = t.Object(
 );
 export type LoginBody = typeof LoginBody.static;
 
-export const UserModel = t.Object({ id: Uuid, email: t.String(), name: t.String(), createdAt: Timestamp });
+export const UserModel = t.Object({
+  id: Uuid,
+  email: t.String(),
+  name: t.String(),
+  emailVerified: t.Boolean(),
+  createdAt: Timestamp,
+});
 export const TenantModel = t.Object({ id: Uuid, name: t.String(), slug: t.String(), createdAt: Timestamp });
 const HeadlineRole = t.Union([t.String(), t.Null()], { description: 'The most powerful tenant-wide role' });
 export const MembershipModel = t.Object({

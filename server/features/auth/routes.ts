@@ -1,14 +1,27 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
+import type { Logger } from '../../logger.ts';
+import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { clientAddress } from '../../plugins/client-address.ts';
+import { accountMail } from '../account/mail.ts';
+import { issueEmailToken } from '../account/service.ts';
 import { type SessionPolicy, startSession } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
 import { describeActor, signIn, signUp } from './service.ts';
 
-export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy: SessionPolicy }) {
+export function authRoutes(
+  deps: AuthDeps & {
+    database: Database;
+    sessionPolicy: SessionPolicy;
+    mailer: Mailer;
+    appUrl: string;
+    logger: Logger;
+  },
+) {
   const { database, tokens, sessionPolicy: policy, rateLimits } = deps;
+  const mail = accountMail(deps);
   type Server = { requestIP(request: Request): { address: string } | null } | null;
   /** Who is signing in from where, as recorded on the session. */
   const sessionClient = (request: Request, server: Server) => ({
@@ -36,6 +49,10 @@ export function authRoutes(deps: AuthDeps & { database: Database; sessionPolicy:
       '/v1/auth/signup',
       async ({ body, set, request, server }) => {
         const created = await signUp(database, body);
+        // The confirmation mail goes out in the background: a slow relay must not slow sign-up down.
+        void issueEmailToken(database, { purpose: 'verify-email', userId: created.user.id })
+          .then((issued) => issued && mail.verification(issued.email, issued.token))
+          .catch((error: unknown) => deps.logger.error({ err: error }, 'confirmation mail failed'));
         const session = await startSession(database, {
           userId: created.user.id,
           tenantId: created.tenant.id,

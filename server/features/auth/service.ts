@@ -13,6 +13,7 @@ export const toUserDto = (user: User) => ({
   id: user.id,
   email: user.email,
   name: user.name,
+  emailVerified: user.emailVerifiedAt !== null,
   createdAt: user.createdAt.toISOString(),
 });
 export const toTenantDto = (tenant: Tenant) => ({

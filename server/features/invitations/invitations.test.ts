@@ -1,47 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
-import { SMTPServer } from 'smtp-server';
 import { invitations } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { createLogger } from '../../logger.ts';
 import { devMailbox, smtpMailer } from '../../mail/mailer.ts';
 import { type SignedUp, startTestApp, type TestApp, uniqueEmail } from '../../testing/harness.ts';
-import { freePort } from '../../testing/server-process.ts';
+import { linkParameter, startSmtpServer } from '../../testing/smtp.ts';
 import { builtInRoles } from '../access/permissions.ts';
 import { addMember } from '../access/service.ts';
 
-/** A real SMTP server on loopback, keeping what it receives. */
-function startSmtpServer() {
-  const received: Array<{ to: string[]; raw: string }> = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (chunk: Buffer) => {
-        raw += chunk.toString('utf8');
-      });
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((recipient) => recipient.address), raw });
-        callback();
-      });
-    },
-  });
-  const port = freePort();
-  return new Promise<{ port: number; received: typeof received; close(): Promise<void> }>((resolve) => {
-    server.listen(port, '127.0.0.1', () =>
-      resolve({ port, received, close: () => new Promise<void>((done) => server.close(() => done())) }),
-    );
-  });
-}
-
-/** Quoted-printable soft line breaks ("=\r\n") may split the link; join them before matching. */
-function tokenIn(raw: string): string {
-  const unfolded = raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-  const match = /token=(inv_[A-Za-z0-9_-]+)/.exec(unfolded);
-  if (!match?.[1]) throw new Error(`no invitation link in:\n${raw}`);
-  return match[1];
-}
+const tokenIn = (raw: string) => linkParameter(raw, 'token', 'inv_');
 
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 let app: TestApp;

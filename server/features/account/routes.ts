@@ -1,0 +1,107 @@
+import { Elysia, t } from 'elysia';
+import type { Database } from '../../../db/client.ts';
+import type { Logger } from '../../logger.ts';
+import type { Mailer } from '../../mail/mailer.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
+import { clientAddress } from '../../plugins/client-address.ts';
+import { ProblemModel } from '../shared-model.ts';
+import { accountMail } from './mail.ts';
+import { issueEmailToken, resetPassword, verifyEmail } from './service.ts';
+
+const tags = ['auth'];
+const Token = t.String({ minLength: 1, maxLength: 200 });
+
+export function accountRoutes(
+  deps: AuthDeps & { database: Database; mailer: Mailer; appUrl: string; logger: Logger },
+) {
+  const { database, rateLimits } = deps;
+  const mail = accountMail(deps);
+  const limitPerIp = ({
+    request,
+    server,
+    set,
+  }: {
+    request: Request;
+    server: { requestIP(request: Request): { address: string } | null } | null;
+    set: { headers: Record<string, string | number> };
+  }) =>
+    rateLimits.limiter.check(
+      rateLimits.authPerIp,
+      clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
+      set.headers,
+    );
+
+  return new Elysia({ name: 'account-routes', prefix: '/v1/auth' })
+    .use(authentication(deps))
+    .post(
+      '/verify-email',
+      async ({ body }) => {
+        await verifyEmail(database, body.token);
+        return { verified: true as const };
+      },
+      {
+        beforeHandle: limitPerIp,
+        body: t.Object({ token: Token }, { additionalProperties: false }),
+        response: { 200: t.Object({ verified: t.Literal(true) }), 400: ProblemModel, 422: ProblemModel },
+        detail: { tags, summary: 'Confirm an email address with the emailed token' },
+      },
+    )
+    .post(
+      '/verify-email/resend',
+      async ({ actor, set }) => {
+        const issued = await issueEmailToken(database, { purpose: 'verify-email', userId: actor.userId });
+        if (issued) await mail.verification(issued.email, issued.token);
+        set.status = 202;
+        return { sent: issued !== null };
+      },
+      {
+        auth: true,
+        response: {
+          202: t.Object({ sent: t.Boolean({ description: 'false when already verified' }) }),
+          401: ProblemModel,
+        },
+        detail: { tags, summary: 'Send the confirmation link again' },
+      },
+    )
+    .post(
+      '/password/forgot',
+      async ({ body, set }) => {
+        const issued = await issueEmailToken(database, { purpose: 'reset-password', email: body.email });
+        if (issued) await mail.passwordReset(issued.email, issued.token);
+        // The same answer whether or not the address has an account: nothing to enumerate.
+        set.status = 202;
+        return { accepted: true as const };
+      },
+      {
+        beforeHandle: limitPerIp,
+        body: t.Object(
+          { email: t.String({ minLength: 3, maxLength: 254 }) },
+          { additionalProperties: false },
+        ),
+        response: { 202: t.Object({ accepted: t.Literal(true) }), 422: ProblemModel, 429: ProblemModel },
+        detail: {
+          tags,
+          summary: 'Email a password-reset link (the answer never tells whether the account exists)',
+        },
+      },
+    )
+    .post(
+      '/password/reset',
+      async ({ body, set }) => {
+        await resetPassword(database, body);
+        set.status = 204;
+      },
+      {
+        beforeHandle: limitPerIp,
+        body: t.Object(
+          { token: Token, password: t.String({ minLength: 8, maxLength: 256 }) },
+          { additionalProperties: false },
+        ),
+        response: { 400: ProblemModel, 422: ProblemModel, 429: ProblemModel },
+        detail: {
+          tags,
+          summary: 'Set a new password with the emailed token (ends every session of the account)',
+        },
+      },
+    );
+}
