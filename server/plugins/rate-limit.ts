@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { AppError } from '../errors.ts';
+import { clientAddress } from './client-address.ts';
 
 /** Counts hits on a key within a fixed window that starts at the key's first hit. */
 export interface RateLimitStore {
@@ -127,4 +128,27 @@ export function rateLimitsFrom(
     perApiKey: { name: 'api-key', limit: settings.apiKeyPerMinute, windowSeconds: 60 },
     trustProxy: settings.trustProxy,
   };
+}
+
+type ServerLike = { requestIP(request: Request): { address: string } | null } | null;
+
+/**
+ * A `beforeHandle` for public routes that prove or create an identity (sign-up, sign-in, refresh,
+ * resets, invitations): counts each request against the per-IP auth limit.
+ */
+export function limitAuthPerIp(rateLimits: RateLimits) {
+  return ({
+    request,
+    server,
+    set,
+  }: {
+    request: Request;
+    server: ServerLike;
+    set: { headers: Record<string, string | number> };
+  }) =>
+    rateLimits.limiter.check(
+      rateLimits.authPerIp,
+      clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
+      set.headers,
+    );
 }

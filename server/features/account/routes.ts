@@ -3,7 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { clientAddress } from '../../plugins/client-address.ts';
+import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { accountMail } from './mail.ts';
 import { issueEmailToken, resetPassword, verifyEmail } from './service.ts';
@@ -16,20 +16,7 @@ export function accountRoutes(
 ) {
   const { database, rateLimits } = deps;
   const mail = accountMail(deps);
-  const limitPerIp = ({
-    request,
-    server,
-    set,
-  }: {
-    request: Request;
-    server: { requestIP(request: Request): { address: string } | null } | null;
-    set: { headers: Record<string, string | number> };
-  }) =>
-    rateLimits.limiter.check(
-      rateLimits.authPerIp,
-      clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
-      set.headers,
-    );
+  const limitPerIp = limitAuthPerIp(rateLimits);
 
   return new Elysia({ name: 'account-routes', prefix: '/v1/auth' })
     .use(authentication(deps))

@@ -3,6 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import { sessions, users, userTokens } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { hashPassword } from '../auth/service.ts';
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
@@ -13,9 +14,7 @@ const LIFETIME_MS: Record<EmailTokenPurpose, number> = {
   'reset-password': 3_600_000,
 };
 
-function hashToken(token: string): string {
-  return new Bun.CryptoHasher('sha256').update(token).digest('hex');
-}
+const hashToken = hashOpaqueToken;
 
 const linkInvalid = () =>
   new AppError('bad-request', 'The link is invalid, expired or already used; ask for a new one.');
@@ -45,12 +44,11 @@ export async function issueEmailToken(
       .where(
         and(eq(userTokens.userId, user.id), eq(userTokens.purpose, input.purpose), isNull(userTokens.usedAt)),
       );
-    const token =
-      PREFIX[input.purpose] + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+    const { token, hash } = newOpaqueToken(PREFIX[input.purpose]);
     await db.insert(userTokens).values({
       userId: user.id,
       purpose: input.purpose,
-      tokenHash: hashToken(token),
+      tokenHash: hash,
       expiresAt: new Date(Date.now() + LIFETIME_MS[input.purpose]),
     });
     return { token, email: user.email, name: user.name };

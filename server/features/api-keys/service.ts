@@ -3,14 +3,12 @@ import type { Database, ScopedDb } from '../../../db/client.ts';
 import { type ApiKey, apiKeys } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { tenantWidePermissions } from '../access/service.ts';
 
 export const API_KEY_PREFIX = 'wr_';
 
-/** API keys carry 256 random bits, so a fast hash is enough: a leaked table yields no usable key. */
-function hashApiKey(secret: string): string {
-  return new Bun.CryptoHasher('sha256').update(secret).digest('hex');
-}
+const hashApiKey = hashOpaqueToken;
 
 export interface ApiKeyDto {
   id: string;
@@ -52,8 +50,7 @@ export async function createApiKey(
       errors: beyond.map((scope) => ({ path: '/scopes', message: `You do not hold "${scope}"` })),
     });
   }
-  const secret =
-    API_KEY_PREFIX + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  const { token: secret, hash: secretHash } = newOpaqueToken(API_KEY_PREFIX);
   const [key] = await db
     .insert(apiKeys)
     .values({
@@ -61,7 +58,7 @@ export async function createApiKey(
       createdBy: input.createdBy,
       name: input.name.trim(),
       prefix: secret.slice(0, API_KEY_PREFIX.length + 8),
-      secretHash: hashApiKey(secret),
+      secretHash,
       scopes: input.scopes,
       expiresAt,
     })

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { clientAddress } from '../../plugins/client-address.ts';
+import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { accountMail } from '../account/mail.ts';
 import { issueEmailToken } from '../account/service.ts';
 import { type SessionPolicy, startSession } from '../sessions/service.ts';
@@ -29,20 +30,7 @@ export function authRoutes(
     ipAddress: clientAddress(request, server, rateLimits.trustProxy),
   });
   /** Sign-up and sign-in are counted per client IP, against password guessing and sign-up floods. */
-  const limitPerIp = ({
-    request,
-    server,
-    set,
-  }: {
-    request: Request;
-    server: Server;
-    set: { headers: Record<string, string | number> };
-  }) =>
-    rateLimits.limiter.check(
-      rateLimits.authPerIp,
-      clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
-      set.headers,
-    );
+  const limitPerIp = limitAuthPerIp(rateLimits);
   return new Elysia({ name: 'auth-routes' })
     .use(authentication(deps))
     .post(

@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { clientAddress } from '../../plugins/client-address.ts';
+import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { TenantModel } from '../auth/model.ts';
 import { describeTenant } from '../auth/service.ts';
 import { TokenPair } from '../sessions/model.ts';
@@ -160,12 +161,7 @@ export function invitationRoutes(deps: InvitationDeps) {
         };
       },
       {
-        beforeHandle: ({ request, server, set }) =>
-          rateLimits.limiter.check(
-            rateLimits.authPerIp,
-            clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
-            set.headers,
-          ),
+        beforeHandle: limitAuthPerIp(rateLimits),
         body: AcceptInvitationBody,
         response: {
           200: t.Object({ ...TokenPair.properties, tenant: TenantModel }),

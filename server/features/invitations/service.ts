@@ -13,19 +13,13 @@ import {
 } from '../../../db/schema/index.ts';
 import { continueInTenant, withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { tenantWidePermissions } from '../access/service.ts';
 import { hashPassword } from '../auth/service.ts';
 
 const TOKEN_PREFIX = 'inv_';
 
-function newInvitationToken(): { token: string; hash: string } {
-  const token = TOKEN_PREFIX + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-  return { token, hash: hashInvitationToken(token) };
-}
-
-function hashInvitationToken(token: string): string {
-  return new Bun.CryptoHasher('sha256').update(token).digest('hex');
-}
+const newInvitationToken = () => newOpaqueToken(TOKEN_PREFIX);
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -185,7 +179,7 @@ export async function acceptInvitation(
   input: { token: string; name?: string; password?: string; signedInUserId?: string },
 ): Promise<{ userId: string; tenantId: string }> {
   if (!input.token.startsWith(TOKEN_PREFIX)) throw new AppError('invitation-invalid');
-  const hash = hashInvitationToken(input.token);
+  const hash = hashOpaqueToken(input.token);
   // A new person's password is hashed before the transaction: argon2id is deliberately slow.
   const newPasswordHash = input.password ? await hashPassword(input.password) : null;
   try {

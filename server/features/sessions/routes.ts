@@ -2,7 +2,7 @@ import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { clientAddress } from '../../plugins/client-address.ts';
+import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { describeTenant } from '../auth/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
@@ -44,12 +44,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       },
       {
         // Refresh tokens are guessable by nobody, but the endpoint is public: count it per client IP.
-        beforeHandle: ({ request, server, set }) =>
-          rateLimits.limiter.check(
-            rateLimits.authPerIp,
-            clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
-            set.headers,
-          ),
+        beforeHandle: limitAuthPerIp(rateLimits),
         body: RefreshBody,
         response: { 200: TokenPair, 401: ProblemModel, 422: ProblemModel },
         detail: {

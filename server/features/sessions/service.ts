@@ -3,6 +3,7 @@ import type { Database, ScopedDb } from '../../../db/client.ts';
 import { memberships, refreshTokens, sessions, tenants } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 
 export interface SessionPolicy {
   /** A refresh token not used for this long expires (idle timeout). */
@@ -25,16 +26,7 @@ export interface IssuedSession {
 
 const REFRESH_TOKEN_PREFIX = 'rt_';
 
-function newRefreshToken(): { token: string; hash: string } {
-  const token =
-    REFRESH_TOKEN_PREFIX + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-  return { token, hash: hashRefreshToken(token) };
-}
-
-/** Refresh tokens carry 256 random bits, so a fast hash is enough: a leaked table yields no usable token. */
-function hashRefreshToken(token: string): string {
-  return new Bun.CryptoHasher('sha256').update(token).digest('hex');
-}
+const newRefreshToken = () => newOpaqueToken(REFRESH_TOKEN_PREFIX);
 
 const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000);
 
@@ -109,7 +101,7 @@ export async function rotateRefreshToken(
   input: { refreshToken: string; policy: SessionPolicy },
 ): Promise<IssuedSession> {
   if (!input.refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) throw invalidRefreshToken();
-  const hash = hashRefreshToken(input.refreshToken);
+  const hash = hashOpaqueToken(input.refreshToken);
   const outcome = await withIdentity(database, async (db) => {
     // Spending is one conditional update, so two concurrent refreshes with one token cannot both win.
     const [spent] = await db
