@@ -32,13 +32,18 @@ export interface TenantChoice {
   id: string;
   name: string;
   slug: string;
-  role: string;
+  /** The most powerful tenant-wide role, if any. */
+  role: string | null;
+  roles: string[];
 }
 
 export interface Membership {
   tenantId: string;
   tenantName: string;
-  role: string;
+  tenantSlug: string;
+  /** The most powerful tenant-wide role, if any. */
+  role: string | null;
+  roles: string[];
 }
 
 export interface CurrentIdentity {
@@ -84,6 +89,128 @@ export interface LogInResult {
   tenants: TenantChoice[];
 }
 
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface SwitchTenantResult extends TokenPair {
+  tenant: Tenant;
+}
+
+/** One signed-in device or browser of the caller. */
+export interface Session {
+  id: string;
+  tenantId: string;
+  userAgent: string | null;
+  ipAddress: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  /** The session of the token that asked. */
+  current: boolean;
+}
+
+export interface Permission {
+  key: string;
+  description: string;
+}
+
+export interface Role {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  /** Built-in roles (owner, admin, billing, member, viewer) are shared by every tenant and read-only. */
+  builtIn: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreateRoleInput {
+  name: string;
+  description?: string;
+  permissions: string[];
+}
+
+export interface UpdateRoleInput {
+  name?: string;
+  description?: string;
+  permissions?: string[];
+}
+
+export type MemberStatus = 'active' | 'suspended';
+
+export interface MemberRole {
+  roleId: string;
+  key: string;
+  name: string;
+  /** `null` for a tenant-wide role; otherwise the organization the role is limited to. */
+  organizationId: string | null;
+}
+
+export interface Member {
+  userId: string;
+  name: string;
+  email: string;
+  status: MemberStatus;
+  joinedAt: string;
+  roles: MemberRole[];
+}
+
+export interface UpdateMemberInput {
+  /** Replaces the member's tenant-wide roles; at least one. */
+  roleIds?: string[];
+  status?: MemberStatus;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: string[];
+  /** The first characters of the secret, to recognise a key. */
+  prefix: string;
+  createdBy: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** The whole key (`wr_…`); the server returns it from the create call only. */
+  secret: string;
+}
+
+export interface CreateApiKeyInput {
+  name: string;
+  scopes: string[];
+  expiresAt?: string;
+}
+
+export interface Branding {
+  logoUrl: string | null;
+  primaryColor: string | null;
+  customDomain: string | null;
+}
+
+export interface TenantSettings {
+  id: string;
+  name: string;
+  slug: string;
+  status: 'active' | 'suspended';
+  branding: Branding;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface UpdateTenantSettingsInput {
+  name?: string;
+  /** Only the fields given change; `null` clears one. */
+  branding?: Partial<Branding>;
+}
+
 export interface CreateOrganizationInput {
   name: string;
   parentId?: string | null;
@@ -111,6 +238,8 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   readonly requestId: string | undefined;
   readonly errors: FieldError[];
+  /** Seconds to wait before trying again, from a rate-limited answer's `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(problem: {
     status: number;
@@ -119,6 +248,7 @@ export class ApiError extends Error {
     detail?: string;
     requestId?: string;
     errors?: FieldError[];
+    retryAfterSeconds?: number;
   }) {
     super(problem.detail ?? problem.title);
     this.name = 'ApiError';
@@ -128,6 +258,12 @@ export class ApiError extends Error {
     this.detail = problem.detail;
     this.requestId = problem.requestId;
     this.errors = problem.errors ?? [];
+    this.retryAfterSeconds = problem.retryAfterSeconds;
+  }
+
+  /** Whether the problem has this code (`type` is `/problems/<code>`), e.g. `last-owner`. */
+  is(code: string): boolean {
+    return this.type === `/problems/${code}`;
   }
 
   /** The message for one field of a validation problem, if that field failed. */
@@ -168,6 +304,19 @@ function storeSessionTokens(tokens: SessionTokens): void {
 export function clearSessionTokens(): void {
   localStorage.removeItem(accessTokenKey);
   localStorage.removeItem(refreshTokenKey);
+}
+
+/**
+ * Calls `listener` when another tab changes the stored session: signs out (`signedIn` false), refreshes or
+ * switches tenant. The tokens are shared, so this tab then acts with them too. Returns the unsubscribe.
+ */
+export function onSessionChangedElsewhere(listener: (change: { signedIn: boolean }) => void): () => void {
+  const handleStorage = (event: StorageEvent) => {
+    if (event.key !== accessTokenKey && event.key !== null) return;
+    listener({ signedIn: hasSession() });
+  };
+  window.addEventListener('storage', handleStorage);
+  return () => window.removeEventListener('storage', handleStorage);
 }
 
 interface RequestOptions {
@@ -289,7 +438,17 @@ async function readProblem(response: Response): Promise<ApiError> {
     detail: stringOrUndefined(problem.detail),
     requestId: stringOrUndefined(problem.requestId) ?? requestIdHeader,
     errors: Array.isArray(problem.errors) ? problem.errors.flatMap(readFieldError) : [],
+    retryAfterSeconds: readRetryAfterSeconds(response.headers.get('retry-after')),
   });
+}
+
+/** `Retry-After` is either a number of seconds or an HTTP date. */
+function readRetryAfterSeconds(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 function readFieldError(value: unknown): FieldError[] {
@@ -379,6 +538,96 @@ export function updateOrganization(id: string, input: UpdateOrganizationInput): 
 
 export async function deleteOrganization(id: string): Promise<void> {
   await request('DELETE', `/v1/organizations/${encodeURIComponent(id)}`);
+}
+
+/**
+ * Moves this session to another tenant the user belongs to. The new pair replaces the stored one, so every
+ * later call (and every other tab) acts in that tenant; the caller reloads the identity afterwards.
+ */
+export async function switchTenant(tenantId: string): Promise<SwitchTenantResult> {
+  const result = await requestJson<SwitchTenantResult>('POST', '/v1/auth/switch-tenant', {
+    body: { tenantId },
+  });
+  storeSessionTokens(result);
+  return result;
+}
+
+export function listSessions(): Promise<Page<Session>> {
+  return requestJson<Page<Session>>('GET', '/v1/auth/sessions');
+}
+
+export async function revokeSession(id: string): Promise<void> {
+  await request('DELETE', `/v1/auth/sessions/${encodeURIComponent(id)}`);
+}
+
+export async function listPermissions(): Promise<Permission[]> {
+  const catalog = await requestJson<{ items: Permission[] }>('GET', '/v1/permissions');
+  return catalog.items;
+}
+
+/** Built-in roles first, then the tenant's custom roles. */
+export async function listRoles(): Promise<Role[]> {
+  const page = await requestJson<Page<Role>>('GET', '/v1/roles');
+  return page.items;
+}
+
+export function createRole(input: CreateRoleInput): Promise<Role> {
+  return requestJson<Role>('POST', '/v1/roles', { body: input });
+}
+
+export function updateRole(id: string, input: UpdateRoleInput): Promise<Role> {
+  return requestJson<Role>('PATCH', `/v1/roles/${encodeURIComponent(id)}`, { body: input });
+}
+
+export async function deleteRole(id: string): Promise<void> {
+  await request('DELETE', `/v1/roles/${encodeURIComponent(id)}`);
+}
+
+export function listMembers(page: { limit?: number; cursor?: string } = {}): Promise<Page<Member>> {
+  return requestJson<Page<Member>>('GET', '/v1/members', {
+    query: { limit: page.limit, cursor: page.cursor },
+  });
+}
+
+/** Every member of the tenant, following `nextCursor` to the end. */
+export async function listAllMembers(): Promise<Member[]> {
+  const members: Member[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listMembers({ limit: 100, cursor });
+    members.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return members;
+}
+
+export function updateMember(userId: string, input: UpdateMemberInput): Promise<Member> {
+  return requestJson<Member>('PATCH', `/v1/members/${encodeURIComponent(userId)}`, { body: input });
+}
+
+export async function removeMember(userId: string): Promise<void> {
+  await request('DELETE', `/v1/members/${encodeURIComponent(userId)}`);
+}
+
+export async function listApiKeys(): Promise<ApiKey[]> {
+  const page = await requestJson<Page<ApiKey>>('GET', '/v1/api-keys');
+  return page.items;
+}
+
+export function createApiKey(input: CreateApiKeyInput): Promise<CreatedApiKey> {
+  return requestJson<CreatedApiKey>('POST', '/v1/api-keys', { body: input });
+}
+
+export async function revokeApiKey(id: string): Promise<void> {
+  await request('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`);
+}
+
+export function getTenantSettings(): Promise<TenantSettings> {
+  return requestJson<TenantSettings>('GET', '/v1/tenant');
+}
+
+export function updateTenantSettings(input: UpdateTenantSettingsInput): Promise<TenantSettings> {
+  return requestJson<TenantSettings>('PATCH', '/v1/tenant', { body: input });
 }
 
 /** Whatever a call threw, as an {@link ApiError} a form can show. */

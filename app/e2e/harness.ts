@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { startServerProcess } from '../../server/testing/server-process.ts';
+
+// The whole product, end to end: the real server (embedded PGlite, or Postgres when DATABASE_URL is set)
+// serving the built app, driven by a real Chromium.
+
+const projectRoot = path.resolve(import.meta.dir, '../..');
+const appBuildIndex = path.join(projectRoot, 'app/build/index.html');
+
+export interface RunningProduct {
+  baseUrl: string;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+/** Builds the app if needed, starts the server on a fresh data folder and launches Chromium. */
+export async function startProduct(): Promise<RunningProduct> {
+  if (!existsSync(appBuildIndex)) {
+    // `bun run test` builds the app first; this keeps `bun test app/e2e` working on a fresh clone too.
+    const build = Bun.spawnSync([process.execPath, 'run', 'build'], {
+      cwd: path.join(projectRoot, 'app'),
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (build.exitCode !== 0) throw new Error('building the app failed');
+  }
+
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'wrapper-e2e-'));
+  const server = await startServerProcess({ DATA_DIR: dataDir });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    baseUrl: server.baseUrl,
+    browser,
+    async stop() {
+      await browser.close();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A name no other test run has used, for emails and tenant names. */
+export function uniqueSuffix(): string {
+  return `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Signs up through the form and waits for the first page of the app. */
+export async function signUpThroughTheApp(
+  page: Page,
+  baseUrl: string,
+  account: { name: string; email: string; organizationName: string },
+): Promise<void> {
+  await page.goto(`${baseUrl}/signup`);
+  await page.getByLabel('Your name').fill(account.name);
+  await page.getByLabel('Work email').fill(account.email);
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel('Organization name').fill(account.organizationName);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(`${baseUrl}/organizations`);
+}

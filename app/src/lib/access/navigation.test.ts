@@ -1,0 +1,45 @@
+import { describe, expect, test } from 'bun:test';
+import { homePathFor, isInSection, navigationFor } from './navigation';
+
+const labels = (permissions: string[]) => navigationFor(permissions).map((item) => item.label);
+
+describe('navigationFor', () => {
+  test('an owner sees every section', () => {
+    expect(labels(['org:read', 'members:read', 'api-keys:manage', 'tenant:manage'])).toEqual([
+      'Organizations',
+      'Members',
+      'Roles',
+      'API keys',
+      'Settings',
+    ]);
+  });
+
+  test('a viewer sees organizations, people and settings but not API keys', () => {
+    expect(labels(['org:read', 'members:read', 'credits:read'])).toEqual([
+      'Organizations',
+      'Members',
+      'Roles',
+      'Settings',
+    ]);
+  });
+
+  test('someone without any read permission still sees the settings', () => {
+    expect(labels([])).toEqual(['Settings']);
+  });
+});
+
+describe('homePathFor', () => {
+  test('is the first section the person can open', () => {
+    expect(homePathFor(['org:read'])).toBe('/organizations');
+    expect(homePathFor(['members:read'])).toBe('/members');
+    expect(homePathFor([])).toBe('/settings');
+  });
+});
+
+describe('isInSection', () => {
+  test('matches the section and the pages beneath it only', () => {
+    expect(isInSection('/members', '/members')).toBe(true);
+    expect(isInSection('/members/123', '/members')).toBe(true);
+    expect(isInSection('/membership', '/members')).toBe(false);
+  });
+});

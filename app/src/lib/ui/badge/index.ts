@@ -1,0 +1,2 @@
+export { default as Badge } from './badge.svelte';
+export { type BadgeTone, badgeVariants } from './variants';

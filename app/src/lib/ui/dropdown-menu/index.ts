@@ -1,0 +1,2 @@
+export { default as DropdownMenu } from './dropdown-menu.svelte';
+export { menuItemClass } from './variants';
