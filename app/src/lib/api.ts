@@ -9,6 +9,8 @@ export interface User {
   id: string;
   email: string;
   name: string;
+  /** Whether the person has confirmed their email address (absent from older answers). */
+  emailVerified?: boolean;
   createdAt: string;
 }
 
@@ -221,6 +223,39 @@ export interface UpdateOrganizationInput {
   parentId?: string | null;
 }
 
+export interface Invitation {
+  id: string;
+  email: string;
+  roleIds: string[];
+  organizationId: string | null;
+  invitedBy: string;
+  expiresAt: string;
+  createdAt: string;
+}
+
+export interface CreatedInvitation extends Invitation {
+  /** `false` when the invitation email could not be sent; the invitation exists all the same. */
+  emailSent: boolean;
+}
+
+export interface CreateInvitationInput {
+  email: string;
+  roleIds: string[];
+  organizationId?: string;
+}
+
+export interface AcceptInvitationInput {
+  token: string;
+  /** For a person new to Wrapper, with `password`. */
+  name?: string;
+  /** A new person's chosen password, or an existing person's current one. */
+  password?: string;
+}
+
+export interface AcceptInvitationResult extends TokenPair {
+  tenant: Tenant;
+}
+
 export const passwordMinLength = 8;
 export const passwordMaxLength = 256;
 
@@ -333,8 +368,35 @@ async function request(method: string, path: string, options: RequestOptions = {
   if (response.status === 401 && authenticated && (await refreshSessionTokens(sentWith))) {
     response = await send(method, path, options, authenticated);
   }
-  if (!response.ok) throw await readProblem(response);
+  if (!response.ok) {
+    const problem = await readProblem(response);
+    if (problem.status === 403 && authenticated) notifyForbidden(problem, method, path);
+    throw problem;
+  }
   return response;
+}
+
+type ForbiddenListener = (refusal: { problem: ApiError; method: string; path: string }) => void;
+
+const forbiddenListeners = new Set<ForbiddenListener>();
+
+/**
+ * Calls `listener` whenever a signed-in call is refused with 403: the person's roles may have changed since
+ * the identity was loaded, so the app reloads it and hides what is no longer allowed. Returns the unsubscribe.
+ */
+export function onForbidden(listener: ForbiddenListener): () => void {
+  forbiddenListeners.add(listener);
+  return () => forbiddenListeners.delete(listener);
+}
+
+function notifyForbidden(problem: ApiError, method: string, path: string): void {
+  for (const listener of forbiddenListeners) {
+    try {
+      listener({ problem, method, path });
+    } catch {
+      // A listener's failure must not hide the refusal from the caller.
+    }
+  }
 }
 
 async function requestJson<Result>(
@@ -628,6 +690,61 @@ export function getTenantSettings(): Promise<TenantSettings> {
 
 export function updateTenantSettings(input: UpdateTenantSettingsInput): Promise<TenantSettings> {
   return requestJson<TenantSettings>('PATCH', '/v1/tenant', { body: input });
+}
+
+export function createInvitation(input: CreateInvitationInput): Promise<CreatedInvitation> {
+  return requestJson<CreatedInvitation>('POST', '/v1/invitations', { body: input });
+}
+
+/** The pending invitations of the tenant. */
+export async function listInvitations(): Promise<Invitation[]> {
+  const page = await requestJson<Page<Invitation>>('GET', '/v1/invitations');
+  return page.items;
+}
+
+/** Withdraws a pending invitation: its link stops working. */
+export async function withdrawInvitation(id: string): Promise<void> {
+  await request('DELETE', `/v1/invitations/${encodeURIComponent(id)}`);
+}
+
+/** Sends the invitation again with a new link; the old link stops working. */
+export function resendInvitation(id: string): Promise<CreatedInvitation> {
+  return requestJson<CreatedInvitation>('POST', `/v1/invitations/${encodeURIComponent(id)}/resend`);
+}
+
+/**
+ * Joins the inviting tenant. `asSignedInPerson` sends the stored access token (the invited person is signed
+ * in); otherwise `name` + `password` (new person) or `password` (existing person) identify them. The
+ * returned pair, for the joined tenant, replaces the stored one.
+ */
+export async function acceptInvitation(
+  input: AcceptInvitationInput,
+  options: { asSignedInPerson?: boolean } = {},
+): Promise<AcceptInvitationResult> {
+  const result = await requestJson<AcceptInvitationResult>('POST', '/v1/invitations/accept', {
+    body: input,
+    authenticated: options.asSignedInPerson ?? false,
+  });
+  storeSessionTokens(result);
+  return result;
+}
+
+export async function verifyEmail(token: string): Promise<void> {
+  await request('POST', '/v1/auth/verify-email', { body: { token }, authenticated: false });
+}
+
+export async function resendEmailVerification(): Promise<{ sent: boolean }> {
+  return requestJson<{ sent: boolean }>('POST', '/v1/auth/verify-email/resend');
+}
+
+/** Always accepted, whether or not an account has this email: the answer reveals nothing. */
+export async function requestPasswordReset(email: string): Promise<void> {
+  await request('POST', '/v1/auth/password/forgot', { body: { email }, authenticated: false });
+}
+
+/** Sets a new password from an emailed link; every session of the account ends. */
+export async function resetPassword(token: string, password: string): Promise<void> {
+  await request('POST', '/v1/auth/password/reset', { body: { token, password }, authenticated: false });
 }
 
 /** Whatever a call threw, as an {@link ApiError} a form can show. */

@@ -6,6 +6,7 @@ export const alertVariants = tv({
     tone: {
       error: 'bg-red-50 text-red-800 ring-red-200',
       success: 'bg-emerald-50 text-emerald-800 ring-emerald-200',
+      warning: 'bg-amber-50 text-amber-900 ring-amber-200',
       info: 'bg-brand-50 text-brand-700 ring-brand-200',
     },
   },
