@@ -244,6 +244,14 @@ export interface CreateInvitationInput {
   organizationId?: string;
 }
 
+export interface InvitationPreview {
+  tenantName: string;
+  email: string;
+  expiresAt: string;
+  /** Whether an account already exists for the invited address. */
+  accountExists: boolean;
+}
+
 export interface AcceptInvitationInput {
   token: string;
   /** For a person new to Wrapper, with `password`. */
@@ -700,6 +708,14 @@ export function createInvitation(input: CreateInvitationInput): Promise<CreatedI
 export async function listInvitations(): Promise<Invitation[]> {
   const page = await requestJson<Page<Invitation>>('GET', '/v1/invitations');
   return page.items;
+}
+
+/** What an invitation link is for, before accepting it (the token is the key; no sign-in needed). */
+export function previewInvitation(token: string): Promise<InvitationPreview> {
+  return requestJson<InvitationPreview>('GET', '/v1/invitations/preview', {
+    query: { token },
+    authenticated: false,
+  });
 }
 
 /** Withdraws a pending invitation: its link stops working. */

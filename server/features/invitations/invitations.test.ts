@@ -210,6 +210,36 @@ describe('invitations', () => {
   });
 });
 
+describe('invitation preview', () => {
+  const preview = (token: string) =>
+    app.request('GET', `/v1/invitations/preview?token=${encodeURIComponent(token)}`);
+
+  test('shows the workspace and address to the token holder, until the invitation is spent', async () => {
+    const email = uniqueEmail('preview');
+    const { token, invitation } = await invitedToken(email);
+    const shown = await preview(token);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toEqual({
+      tenantName: 'Inviting Inc',
+      email,
+      expiresAt: invitation.expiresAt,
+      accountExists: false,
+    });
+    await accept({ token, name: 'Previewed', password: 'a long password' });
+    expect((await preview(token)).body.type).toBe('/problems/invitation-used');
+
+    const existing = await app.signUp();
+    const forExisting = await invitedToken(existing.email);
+    expect((await preview(forExisting.token)).body.accountExists).toBe(true);
+    await app.request('DELETE', `/v1/invitations/${forExisting.invitation.id}`, { token: owner.token });
+    expect((await preview(forExisting.token)).status).toBe(410);
+
+    expect((await preview('inv_unknown')).status).toBe(404);
+    expect((await preview('nope')).status).toBe(404);
+    expect((await app.request('GET', '/v1/invitations/preview')).status).toBe(422);
+  });
+});
+
 describe('dev mailbox', () => {
   test('without SMTP, mail is kept in the dev mailbox', async () => {
     const local = await startTestApp({ mailer: mailbox });

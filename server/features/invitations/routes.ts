@@ -23,6 +23,7 @@ import {
   createInvitation,
   type IssuedInvitation,
   listInvitations,
+  previewInvitation,
   renewInvitation,
   revokeInvitation,
 } from './service.ts';
@@ -137,6 +138,23 @@ export function invitationRoutes(deps: InvitationDeps) {
         },
       },
     )
+    .get('/preview', ({ query }) => previewInvitation(database, query.token), {
+      beforeHandle: limitAuthPerIp(rateLimits),
+      query: t.Object({ token: t.String({ title: 'token', minLength: 1, maxLength: 200 }) }),
+      response: {
+        200: t.Object({
+          tenantName: t.String(),
+          email: t.String(),
+          expiresAt: t.String({ format: 'date-time' }),
+          accountExists: t.Boolean(),
+        }),
+        404: ProblemModel,
+        409: ProblemModel,
+        410: ProblemModel,
+        422: ProblemModel,
+      },
+      detail: { tags, summary: 'What an invitation link is for, before accepting it (the token is the key)' },
+    })
     .post(
       '/accept',
       async ({ body, headers, request, server }) => {

@@ -171,6 +171,46 @@ export async function renewInvitation(
 }
 
 /**
+ * What an invitation link is for, shown to whoever holds the token before they accept: the workspace,
+ * the address it was sent to, and whether an account already exists for it (so the page can offer
+ * "sign in" or "create an account"). The token is the authorisation; nothing else is revealed.
+ */
+export async function previewInvitation(
+  database: Database,
+  token: string,
+): Promise<{ tenantName: string; email: string; expiresAt: string; accountExists: boolean }> {
+  if (!token.startsWith(TOKEN_PREFIX)) throw new AppError('invitation-invalid');
+  return withIdentity(database, async (db) => {
+    const [invitation] = await db
+      .select()
+      .from(invitations)
+      .where(eq(invitations.tokenHash, hashOpaqueToken(token)));
+    if (!invitation) throw new AppError('invitation-invalid');
+    if (invitation.revokedAt) throw new AppError('invitation-revoked');
+    if (invitation.acceptedAt) throw new AppError('invitation-used');
+    if (invitation.expiresAt <= new Date())
+      throw new AppError('invitation-expired', 'Ask for a new invitation.');
+    const [account] = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(sql`lower(${users.email}) = ${invitation.email}`);
+    // The identity role may read a tenant only through its person's memberships, so the name is read as
+    // the invited tenant itself.
+    await continueInTenant(db, { tenantId: invitation.tenantId, userId: invitation.invitedBy });
+    const [tenant] = await db
+      .select({ name: tenants.name })
+      .from(tenants)
+      .where(eq(tenants.id, invitation.tenantId));
+    return {
+      tenantName: tenant?.name ?? 'the workspace',
+      email: invitation.email,
+      expiresAt: invitation.expiresAt.toISOString(),
+      accountExists: account !== undefined,
+    };
+  });
+}
+
+/**
  * Accepts an invitation: as the signed-in person it was sent to, as an existing person with their
  * password, or as a new person (name and password). Joins them with the invited roles, all or nothing.
  */
