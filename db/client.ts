@@ -126,21 +126,36 @@ function checkContext(context: RequestContext): void {
   }
 }
 
-const CONTEXT_SQL =
-  "select set_config('role', $1, true), set_config('app.tenant_id', $2, true), set_config('app.user_id', $3, true), set_config('app.session_id', $4, true), set_config('app.api_key_id', $5, true)";
-const ACCESS_SQL = 'select require_access($1::text, $2::uuid)';
-
-const contextValues = (context: RequestContext) => [
+/** The settings a request transaction starts with, in one statement; `require_access` reads them. */
+const CONTEXT_SETTINGS = [
+  'role',
+  'app.tenant_id',
+  'app.user_id',
+  'app.session_id',
+  'app.api_key_id',
+] as const;
+const contextValues = (context: RequestContext): string[] => [
   context.role,
   context.tenantId ?? '',
   context.userId ?? '',
   context.sessionId ?? '',
   context.apiKeyId ?? '',
 ];
+const CONTEXT_SQL = `select ${CONTEXT_SETTINGS.map((name, index) => `set_config('${name}', $${index + 1}, true)`).join(', ')}`;
+const ACCESS_SQL = 'select require_access($1::text, $2::uuid)';
 const accessValues = (access: NonNullable<RequestContext['access']>) => [
   access.permission,
   access.organizationId ?? null,
 ];
+
+/** The same two statements for Drizzle (PGlite), values bound as parameters. */
+const contextStatement = (context: RequestContext): SQL => {
+  const values = contextValues(context);
+  const settings = CONTEXT_SETTINGS.map((name, index) => sql`set_config(${name}, ${values[index]}, true)`);
+  return sql`select ${sql.join(settings, sql`, `)}`;
+};
+const accessStatement = (access: NonNullable<RequestContext['access']>): SQL =>
+  sql`select require_access(${access.permission}::text, ${access.organizationId ?? null}::uuid)`;
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options) : openPglite(options);
@@ -159,14 +174,8 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       return db.transaction(async (tx) => {
         // Through `tx`: PGlite serialises its one connection, so the base client would wait for this very
         // transaction to end.
-        const [role, tenantId, userId, sessionId, apiKeyId] = contextValues(context);
-        await tx.execute(
-          sql`select set_config('role', ${role}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.user_id', ${userId}, true), set_config('app.session_id', ${sessionId}, true), set_config('app.api_key_id', ${apiKeyId}, true)`,
-        );
-        if (context.access) {
-          const { permission, organizationId } = context.access;
-          await tx.execute(sql`select require_access(${permission}::text, ${organizationId ?? null}::uuid)`);
-        }
+        await tx.execute(contextStatement(context));
+        if (context.access) await tx.execute(accessStatement(context.access));
         return fn(tx);
       });
     };

@@ -12,7 +12,7 @@ import {
   rateLimitsFrom,
   redisRateLimitStore,
 } from './plugins/rate-limit.ts';
-import { connectRedis, redisReadiness } from './redis-readiness.ts';
+import { connectRedis, redisReadiness } from './redis.ts';
 import { loadOrCreateLocalSecret } from './secrets.ts';
 
 function fail(message: string): never {

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { AppError } from '../errors.ts';
-import { clientAddress } from './client-address.ts';
+import { clientAddress, type PeerServer } from './client-address.ts';
 
 /** Counts hits on a key within a fixed window that starts at the key's first hit. */
 export interface RateLimitStore {
@@ -130,8 +130,6 @@ export function rateLimitsFrom(
   };
 }
 
-type ServerLike = { requestIP(request: Request): { address: string } | null } | null;
-
 /**
  * A `beforeHandle` for public routes that prove or create an identity (sign-up, sign-in, refresh,
  * resets, invitations): counts each request against the per-IP auth limit.
@@ -143,7 +141,7 @@ export function limitAuthPerIp(rateLimits: RateLimits) {
     set,
   }: {
     request: Request;
-    server: ServerLike;
+    server: PeerServer;
     set: { headers: Record<string, string | number> };
   }) =>
     rateLimits.limiter.check(

@@ -3,7 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { clientAddress } from '../../plugins/client-address.ts';
+import { sessionClient } from '../../plugins/client-address.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { accountMail } from '../account/mail.ts';
 import { issueEmailToken } from '../account/service.ts';
@@ -23,12 +23,6 @@ export function authRoutes(
 ) {
   const { database, tokens, sessionPolicy: policy, rateLimits } = deps;
   const mail = accountMail(deps);
-  type Server = { requestIP(request: Request): { address: string } | null } | null;
-  /** Who is signing in from where, as recorded on the session. */
-  const sessionClient = (request: Request, server: Server) => ({
-    userAgent: request.headers.get('user-agent'),
-    ipAddress: clientAddress(request, server, rateLimits.trustProxy),
-  });
   /** Sign-up and sign-in are counted per client IP, against password guessing and sign-up floods. */
   const limitPerIp = limitAuthPerIp(rateLimits);
   return new Elysia({ name: 'auth-routes' })
@@ -45,7 +39,7 @@ export function authRoutes(
           userId: created.user.id,
           tenantId: created.tenant.id,
           policy,
-          client: sessionClient(request, server),
+          client: sessionClient(request, server, rateLimits.trustProxy),
         });
         set.status = 201;
         return {
@@ -74,7 +68,7 @@ export function authRoutes(
           userId: signedIn.user.id,
           tenantId: signedIn.tenantId,
           policy,
-          client: sessionClient(request, server),
+          client: sessionClient(request, server, rateLimits.trustProxy),
         });
         return {
           accessToken: await tokens.sign(session),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Elysia } from 'elysia';
-import { connectRedis, redisReadiness } from '../../redis-readiness.ts';
+import { connectRedis, redisReadiness } from '../../redis.ts';
 import { openTestDatabase, type TestDatabase, testConfig } from '../../testing/harness.ts';
 import { healthRoutes } from './routes.ts';
 

@@ -4,7 +4,7 @@ import { withTenant } from '../../../db/tenant.ts';
 import type { Logger } from '../../logger.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { clientAddress } from '../../plugins/client-address.ts';
+import { sessionClient } from '../../plugins/client-address.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { TenantModel } from '../auth/model.ts';
 import { describeTenant } from '../auth/service.ts';
@@ -166,10 +166,7 @@ export function invitationRoutes(deps: InvitationDeps) {
           userId: joined.userId,
           tenantId: joined.tenantId,
           policy: deps.sessionPolicy,
-          client: {
-            userAgent: request.headers.get('user-agent'),
-            ipAddress: clientAddress(request, server, rateLimits.trustProxy),
-          },
+          client: sessionClient(request, server, rateLimits.trustProxy),
         });
         return {
           accessToken: await tokens.sign(session),
