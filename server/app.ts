@@ -12,6 +12,8 @@ import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
 import { invitationRoutes } from './features/invitations/routes.ts';
 import { memberRoutes } from './features/members/routes.ts';
+import type { OidcSignIn } from './features/oidc/flow.ts';
+import { oidcRoutes } from './features/oidc/routes.ts';
 import { organizationRoutes } from './features/organizations/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import type { SessionPolicy } from './features/sessions/service.ts';
@@ -40,6 +42,8 @@ export interface AppDeps {
   /** Expose the dev mailbox (no SMTP relay, not production). */
   devMailbox: boolean;
   logger: Logger;
+  /** Sign-in through OpenID Connect providers (none configured: the routes answer with no providers). */
+  oidc: OidcSignIn;
   readinessChecks?: ReadinessCheck[];
 }
 
@@ -70,6 +74,7 @@ export function createApp(deps: AppDeps) {
     .use(openapiDocs())
     .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
     .use(authRoutes(features))
+    .use(oidcRoutes(features))
     .use(sessionRoutes(features))
     .use(accessRoutes(features))
     .use(memberRoutes(features))

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from './config.ts';
+import { ConfigError, parseConfig, parseOidcProviders } from './config.ts';
 import { runServerExpectingFailure, startServerProcess } from './testing/server-process.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -92,5 +92,91 @@ describe('configuration', () => {
     } finally {
       await first.stop();
     }
+  });
+});
+
+describe('OpenID Connect providers in the configuration', () => {
+  const oidcProblems = (env: Record<string, string>) => {
+    try {
+      parseOidcProviders(env, env.OIDC_PROVIDERS ?? '');
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  test('each listed provider is read from its own OIDC_<ID>_* settings', () => {
+    const providers = parseOidcProviders(
+      {
+        OIDC_GOOGLE_ISSUER: 'https://accounts.google.com',
+        OIDC_GOOGLE_CLIENT_ID: 'g-id',
+        OIDC_GOOGLE_CLIENT_SECRET: 'g-secret',
+        OIDC_MY_KINDE_ISSUER: 'https://acme.kinde.com',
+        OIDC_MY_KINDE_CLIENT_ID: 'k-id',
+        OIDC_MY_KINDE_CLIENT_SECRET: 'k-secret',
+        OIDC_MY_KINDE_NAME: 'Acme SSO',
+        OIDC_MY_KINDE_SCOPES: 'openid email',
+      },
+      'google, my-kinde',
+    );
+    expect(providers).toEqual([
+      {
+        id: 'google',
+        name: 'Google',
+        issuer: 'https://accounts.google.com',
+        clientId: 'g-id',
+        clientSecret: 'g-secret',
+        scopes: 'openid email profile',
+      },
+      {
+        id: 'my-kinde',
+        name: 'Acme SSO',
+        issuer: 'https://acme.kinde.com',
+        clientId: 'k-id',
+        clientSecret: 'k-secret',
+        scopes: 'openid email',
+      },
+    ]);
+    expect(parseOidcProviders({}, '')).toEqual([]);
+  });
+
+  test('every missing or bad setting is reported at once, never echoing a secret', () => {
+    const problems = oidcProblems({
+      OIDC_PROVIDERS: 'acme,Bad_Id,plain',
+      OIDC_ACME_CLIENT_SECRET: 'super-secret-value',
+      OIDC_ACME_SCOPES: 'email',
+      OIDC_PLAIN_ISSUER: 'http://idp.example.com',
+      OIDC_PLAIN_CLIENT_ID: 'id',
+      OIDC_PLAIN_CLIENT_SECRET: 'another-secret',
+    });
+    expect(problems).toEqual([
+      'OIDC_ACME_ISSUER: required for the "acme" provider',
+      'OIDC_ACME_CLIENT_ID: required for the "acme" provider',
+      'OIDC_ACME_SCOPES: must include openid (got "email")',
+      'OIDC_PROVIDERS: "Bad_Id" is not a valid id (a-z, 0-9 and -, at most 32 characters)',
+      'OIDC_PLAIN_ISSUER: must be an https URL (got "http://idp.example.com")',
+    ]);
+    expect(problems.join('\n')).not.toContain('secret-value');
+    // Plain http is accepted on loopback only.
+    expect(
+      oidcProblems({
+        OIDC_PROVIDERS: 'local',
+        OIDC_LOCAL_ISSUER: 'http://127.0.0.1:9000',
+        OIDC_LOCAL_CLIENT_ID: 'id',
+        OIDC_LOCAL_CLIENT_SECRET: 'secret',
+      }),
+    ).toEqual([]);
+  });
+
+  test('a server with a half-configured provider does not start and names the setting', async () => {
+    const result = await runServerExpectingFailure({
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'wrapper-oidc-config-')),
+      OIDC_PROVIDERS: 'google',
+      OIDC_GOOGLE_ISSUER: 'https://accounts.google.com',
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('OIDC_GOOGLE_CLIENT_ID: required');
+    expect(result.stderr).toContain('OIDC_GOOGLE_CLIENT_SECRET: required');
   });
 });

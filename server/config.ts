@@ -75,6 +75,12 @@ export const ConfigSchema = t.Object({
     t.String({ pattern: '^https?://\\S+$', description: 'Public URL of the app, for links in emails' }),
   ),
   INVITATION_TTL_HOURS: t.Integer({ minimum: 1, maximum: 24 * 90, default: 24 * 7 }),
+  OIDC_PROVIDERS: t.String({
+    default: '',
+    pattern: '^[a-z0-9-,\\s]*$',
+    description:
+      'Comma-separated ids of OpenID Connect providers for sign-in, e.g. `google,kinde`; each id needs OIDC_<ID>_ISSUER, OIDC_<ID>_CLIENT_ID and OIDC_<ID>_CLIENT_SECRET (optional OIDC_<ID>_NAME, OIDC_<ID>_SCOPES)',
+  }),
   LOG_LEVEL: t.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => t.Literal(level)),
     { default: 'info' },
@@ -91,6 +97,74 @@ export const ConfigSchema = t.Object({
 const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']);
 
 export type Config = Static<typeof ConfigSchema> & { jwtSecretSource: 'env' | 'data-dir' };
+
+/** An OpenID Connect provider people may sign in with. */
+export interface OidcProviderConfig {
+  /** Lower-case id used in URLs: `/v1/auth/oidc/<id>/start`. */
+  id: string;
+  /** Shown on the sign-in button. */
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+}
+
+const OIDC_ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The providers listed in OIDC_PROVIDERS, each from its own OIDC_<ID>_* settings (`-` in an id becomes
+ * `_`). Every problem is reported at once; secrets are never echoed. Issuers must be https, except on
+ * loopback (a provider on the same machine, e.g. in development).
+ */
+export function parseOidcProviders(env: Env, list: string): OidcProviderConfig[] {
+  const ids = list
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  const problems: string[] = [];
+  const providers: OidcProviderConfig[] = [];
+  for (const id of new Set(ids)) {
+    if (!OIDC_ID.test(id)) {
+      problems.push(`OIDC_PROVIDERS: "${id}" is not a valid id (a-z, 0-9 and -, at most 32 characters)`);
+      continue;
+    }
+    const prefix = `OIDC_${id.toUpperCase().replaceAll('-', '_')}_`;
+    const read = (name: string) => env[prefix + name]?.trim() || undefined;
+    const issuer = read('ISSUER');
+    const clientId = read('CLIENT_ID');
+    const clientSecret = read('CLIENT_SECRET');
+    if (!issuer) problems.push(`${prefix}ISSUER: required for the "${id}" provider`);
+    else {
+      let url: URL | null = null;
+      try {
+        url = new URL(issuer);
+      } catch {
+        problems.push(`${prefix}ISSUER: not a URL (got ${JSON.stringify(issuer)})`);
+      }
+      if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))
+        problems.push(`${prefix}ISSUER: must be an https URL (got ${JSON.stringify(issuer)})`);
+    }
+    if (!clientId) problems.push(`${prefix}CLIENT_ID: required for the "${id}" provider`);
+    if (!clientSecret) problems.push(`${prefix}CLIENT_SECRET: required for the "${id}" provider`);
+    const scopes = read('SCOPES') ?? 'openid email profile';
+    if (!scopes.split(/\s+/).includes('openid'))
+      problems.push(`${prefix}SCOPES: must include openid (got ${JSON.stringify(scopes)})`);
+    if (issuer && clientId && clientSecret) {
+      providers.push({
+        id,
+        name: read('NAME') ?? id.charAt(0).toUpperCase() + id.slice(1),
+        issuer,
+        clientId,
+        clientSecret,
+        scopes,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return providers;
+}
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {

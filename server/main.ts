@@ -1,8 +1,9 @@
 import { openDatabase } from '../db/client.ts';
 import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { createApp } from './app.ts';
-import { ConfigError, parseConfig } from './config.ts';
+import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders } from './config.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
+import { createOidcSignIn } from './features/oidc/flow.ts';
 import { createLogger, flushLogger } from './logger.ts';
 import { devMailbox, smtpMailer } from './mail/mailer.ts';
 import { transportBodyCap } from './plugins/body-limit.ts';
@@ -21,8 +22,10 @@ function fail(message: string): never {
 }
 
 let config: ReturnType<typeof parseConfig>;
+let oidcProviders: OidcProviderConfig[];
 try {
   config = parseConfig(process.env);
+  oidcProviders = parseOidcProviders(process.env, config.OIDC_PROVIDERS);
 } catch (error) {
   if (error instanceof ConfigError) fail(`${error.message}\nSee .env.example for every setting.`);
   throw error;
@@ -79,10 +82,19 @@ const mailer = config.SMTP_URL
 if (!config.SMTP_URL && config.NODE_ENV === 'production') {
   logger.warn('SMTP_URL is not set: mail is only written to the log');
 }
+const appUrl = config.APP_URL ?? `http://localhost:${config.PORT}`;
+const oidc = createOidcSignIn({ providers: oidcProviders, appUrl, secret, logger });
+if (oidcProviders.length > 0) {
+  logger.info(
+    { providers: oidcProviders.map((provider) => provider.id), callback: oidc.callbackUrl('<id>') },
+    'OpenID Connect sign-in enabled; register the callback URL with each provider',
+  );
+}
 const app = createApp({
   config,
   mailer,
-  appUrl: config.APP_URL ?? `http://localhost:${config.PORT}`,
+  appUrl,
+  oidc,
   invitationTtlHours: config.INVITATION_TTL_HOURS,
   devMailbox: !config.SMTP_URL && config.NODE_ENV !== 'production',
   database,

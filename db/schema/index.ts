@@ -6,5 +6,6 @@ export * from './organizations.ts';
 export * from './roles.ts';
 export * from './sessions.ts';
 export * from './tenants.ts';
+export * from './user-identities.ts';
 export * from './user-tokens.ts';
 export * from './users.ts';

@@ -1,8 +1,9 @@
 import postgres from 'postgres';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { type AppDeps, createApp } from '../app.ts';
-import { parseConfig } from '../config.ts';
+import { type OidcProviderConfig, parseConfig } from '../config.ts';
 import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
+import { createOidcSignIn } from '../features/oidc/flow.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { devMailbox, type Mailer } from '../mail/mailer.ts';
 import {
@@ -15,6 +16,8 @@ import {
 /** Settings of the test run itself (DATABASE_URL selects Postgres; otherwise PGlite in memory). */
 export const testConfig = parseConfig({ ...process.env, NODE_ENV: 'test' });
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+/** The public URL the test app believes it has (links in mail, OpenID Connect callbacks). */
+export const TEST_APP_URL = 'http://app.wrapper.test';
 export const testSessionPolicy = { refreshTtlSeconds: 3600, maxAgeSeconds: 86_400 };
 
 export interface TestDatabase {
@@ -49,6 +52,8 @@ export async function openTestDatabase(): Promise<TestDatabase> {
 export interface TestApp {
   database: Database;
   tokens: AccessTokens;
+  /** The app's own handler, for a request built by the test (any URL host is accepted). */
+  handle(request: Request): Promise<Response>;
   request(
     method: string,
     path: string,
@@ -92,6 +97,7 @@ export interface TestAppOptions {
   rateLimitStore?: RateLimitStore;
   logger?: Logger;
   mailer?: Mailer;
+  oidcProviders?: OidcProviderConfig[];
 }
 
 /** What `createApp` needs, as production wires it, with test-sized settings. */
@@ -116,10 +122,16 @@ export function testAppDeps(database: Database, options: TestAppOptions = {}): A
       },
     ),
     mailer: options.mailer ?? devMailbox({ from: 'Wrapper <test@wrapper.test>', logger: silentLogger }),
-    appUrl: 'http://app.wrapper.test',
+    appUrl: TEST_APP_URL,
     invitationTtlHours: 24,
     devMailbox: true,
     logger: options.logger ?? silentLogger,
+    oidc: createOidcSignIn({
+      providers: options.oidcProviders ?? [],
+      appUrl: TEST_APP_URL,
+      secret: TEST_SECRET,
+      logger: options.logger ?? silentLogger,
+    }),
   };
 }
 
@@ -153,6 +165,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     database,
     tokens,
+    handle: (incoming) => app.handle(incoming),
     request,
     async signUp(overrides = {}, headers = {}) {
       const input = {

@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { Database } from '../../../db/client.ts';
+import type { Database, ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { memberships, type Tenant, tenants, type User, users } from '../../../db/schema/index.ts';
 import { continueInTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
@@ -45,13 +45,32 @@ export function hashPassword(password: string): Promise<string> {
   return Bun.password.hash(password, { algorithm: 'argon2id' });
 }
 
+/**
+ * Creates a tenant with its root organization and makes `user` its owner, inside the caller's identity
+ * transaction (sign-up, or a first sign-in through a provider).
+ */
+export async function createWorkspace(
+  db: ScopedDb,
+  input: { user: User; name: string },
+): Promise<{ tenant: TenantDto; organization: OrganizationDto }> {
+  const tenantId = Bun.randomUUIDv7();
+  await continueInTenant(db, { tenantId, userId: input.user.id });
+  const [tenant] = await db
+    .insert(tenants)
+    .values({ id: tenantId, name: input.name.trim(), slug: slugFor(input.name) })
+    .returning();
+  if (!tenant) throw new Error('insert returned no tenant');
+  await addMember(db, { tenantId, userId: input.user.id, role: 'owner' });
+  const organization = await createOrganization(db, { tenantId, name: input.name });
+  return { tenant: toTenantDto(tenant), organization };
+}
+
 /** Creates a person, their tenant, its root organization and their owner membership, all or nothing. */
 export async function signUp(
   database: Database,
   input: SignupBody,
 ): Promise<{ user: UserDto; tenant: TenantDto; organization: OrganizationDto }> {
   const passwordHash = await hashPassword(input.password);
-  const tenantId = Bun.randomUUIDv7();
   try {
     return await withIdentity(database, async (db) => {
       const [user] = await db
@@ -59,15 +78,8 @@ export async function signUp(
         .values({ email: normalizeEmail(input.email), name: input.name.trim(), passwordHash })
         .returning();
       if (!user) throw new Error('insert returned no user');
-      await continueInTenant(db, { tenantId, userId: user.id });
-      const [tenant] = await db
-        .insert(tenants)
-        .values({ id: tenantId, name: input.organizationName.trim(), slug: slugFor(input.organizationName) })
-        .returning();
-      if (!tenant) throw new Error('insert returned no tenant');
-      await addMember(db, { tenantId, userId: user.id, role: 'owner' });
-      const organization = await createOrganization(db, { tenantId, name: input.organizationName });
-      return { user: toUserDto(user), tenant: toTenantDto(tenant), organization };
+      const workspace = await createWorkspace(db, { user, name: input.organizationName });
+      return { user: toUserDto(user), ...workspace };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('email-taken', 'Sign in instead, or use another email.');
@@ -75,7 +87,7 @@ export async function signUp(
   }
 }
 
-interface TenantChoice {
+export interface TenantChoice {
   id: string;
   name: string;
   slug: string;
@@ -84,7 +96,7 @@ interface TenantChoice {
   roles: string[];
 }
 
-async function activeTenantsOf(database: Database, userId: string): Promise<TenantChoice[]> {
+export async function activeTenantsOf(database: Database, userId: string): Promise<TenantChoice[]> {
   return withIdentity(
     database,
     async (db) => {
@@ -119,15 +131,31 @@ export async function signIn(
   );
   const passwordOk = await Bun.password.verify(input.password, user?.passwordHash ?? (await unknownUserHash));
   if (!user?.passwordHash || !passwordOk) throw new AppError('invalid-credentials');
-  const choices = await activeTenantsOf(database, user.id);
-  const chosen = input.tenantId ? choices.find((choice) => choice.id === input.tenantId) : choices[0];
+  return { user: toUserDto(user), ...(await chooseTenant(database, user.id, input.tenantId)) };
+}
+
+/** The tenant a sign-in lands in: the requested one if the person is active there, else their first. */
+export async function chooseTenant(
+  database: Database,
+  userId: string,
+  requested?: string,
+): Promise<{ tenantId: string; tenants: TenantChoice[] }> {
+  const choices = await activeTenantsOf(database, userId);
+  const chosen = requested ? choices.find((choice) => choice.id === requested) : choices[0];
   if (!chosen) {
     throw new AppError(
       'forbidden',
-      input.tenantId ? 'You are not an active member of that tenant.' : 'You have no active tenant.',
+      requested ? 'You are not an active member of that tenant.' : 'You have no active tenant.',
     );
   }
-  return { user: toUserDto(user), tenantId: chosen.id, tenants: choices };
+  return { tenantId: chosen.id, tenants: choices };
+}
+
+/** A person, as the API shows them. */
+export async function describeUser(database: Database, userId: string): Promise<UserDto> {
+  const [user] = await withIdentity(database, (db) => db.select().from(users).where(eq(users.id, userId)));
+  if (!user) throw new AppError('unauthorized', 'The account is gone.');
+  return toUserDto(user);
 }
 
 /** A tenant the person belongs to, as the API shows it. */
