@@ -43,6 +43,8 @@ export interface RequestContext {
    * hold `permission` when it is not null, tenant-wide or on `organizationId` or an ancestor).
    */
   access?: { permission: string | null; organizationId?: string };
+  /** When the credential stops working by itself (an API key's expiry), in ms; bounds a remembered pass. */
+  credentialExpiresAt?: number;
 }
 
 /** A Drizzle query that has been built but not run (select, insert, update, delete builders). */
@@ -94,6 +96,11 @@ export interface Database {
   ): Promise<Result>;
   /** Owner-level access for migrations, health checks and tests; never for request data. */
   readonly owner: ScopedDb;
+  /**
+   * Access in these tenants changed (committed): checks remembered before must not count any more
+   * (`db/access-cache.ts`). Without an access cache there is nothing to forget.
+   */
+  invalidateAccess(tenantIds: readonly string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -182,6 +189,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     return {
       kind: 'pglite',
       owner: db,
+      invalidateAccess: async () => {},
       transaction,
       statement: (context, build) => transaction(context, (tx) => build(tx).execute()),
       // One connection in process: building per call costs little here.
@@ -360,6 +368,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   return {
     kind: 'postgres',
     owner,
+    invalidateAccess: async () => {},
     transaction: (context, fn) =>
       // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
       inContext(context, async (connection, opened) => {

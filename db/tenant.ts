@@ -13,6 +13,8 @@ export interface TenantActor {
   apiKeyId?: string;
   permission: string | null;
   organizationId?: string;
+  /** When the credential ends by itself (an API key's expiry), in ms. */
+  credentialExpiresAt?: number;
 }
 
 /** A tenant id alone (system work, seeds, tests) or an actor (requests: checked by Postgres first). */
@@ -27,6 +29,7 @@ function requestContext(scope: TenantScope, options: { userId?: string }): Reque
     sessionId: scope.sessionId,
     apiKeyId: scope.apiKeyId,
     access: { permission: scope.permission, organizationId: scope.organizationId },
+    credentialExpiresAt: scope.credentialExpiresAt,
   };
 }
 
@@ -43,6 +46,22 @@ export function withTenant<T>(
   options: { userId?: string } = {},
 ): Promise<T> {
   return database.transaction(requestContext(scope, options), fn);
+}
+
+/**
+ * `withTenant` for a change to who may do what in the tenant (roles, grants, membership, credentials,
+ * the organization tree): once it commits, access checks remembered for the tenant stop counting, on
+ * every node, before the change is reported done.
+ */
+export async function withTenantAccessChange<T>(
+  database: Database,
+  scope: TenantScope,
+  fn: (db: ScopedDb) => Promise<T>,
+  options: { userId?: string } = {},
+): Promise<T> {
+  const result = await withTenant(database, scope, fn, options);
+  await database.invalidateAccess([typeof scope === 'string' ? scope : scope.tenantId]);
+  return result;
 }
 
 /**

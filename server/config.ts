@@ -75,6 +75,11 @@ export const ConfigSchema = t.Object({
     t.String({ pattern: '^https?://\\S+$', description: 'Public URL of the app, for links in emails' }),
   ),
   INVITATION_TTL_HOURS: t.Integer({ minimum: 1, maximum: 24 * 90, default: 24 * 7 }),
+  ACCESS_CACHE: t.Boolean({
+    default: true,
+    description:
+      'Remember passed access checks (in process on the embedded database, in Redis with REDIS_URL; off with Postgres and no Redis)',
+  }),
   OIDC_PROVIDERS: t.String({
     default: '',
     pattern: '^[a-z0-9-,\\s]*$',

@@ -1,3 +1,4 @@
+import { memoryAccessCacheStore, redisAccessCacheStore, withAccessCache } from '../db/access-cache.ts';
 import { openDatabase } from '../db/client.ts';
 import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { createApp } from './app.ts';
@@ -57,9 +58,24 @@ try {
   fail(`The database could not be opened${embedded ? '' : ' at DATABASE_URL'}: ${reason}`);
 }
 
+const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+// Remembered access checks need one place every node sees: Redis, or the one process of the embedded
+// database. Postgres without Redis may have several nodes, so every check runs in Postgres there.
+const accessCacheStore = !config.ACCESS_CACHE
+  ? null
+  : redis
+    ? redisAccessCacheStore(redis)
+    : embedded
+      ? memoryAccessCacheStore()
+      : null;
+if (accessCacheStore) {
+  database = withAccessCache(database, accessCacheStore, (error) =>
+    logger.warn({ err: error }, 'access cache unavailable; checking in Postgres'),
+  );
+}
+
 const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
 const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
-const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
 const rateLimitStore = redis ? redisRateLimitStore(redis) : memoryRateLimitStore();
 const rateLimits = rateLimitsFrom(
   createRateLimiter(rateLimitStore, (error) =>
@@ -122,7 +138,10 @@ try {
     `Cannot listen on ${config.HOST}:${config.PORT}: ${reason}. Is another process using the port? Set PORT.`,
   );
 }
-logger.info({ url: `http://${config.HOST}:${server.server?.port}` }, 'Wrapper is listening');
+logger.info(
+  { url: `http://${config.HOST}:${server.server?.port}`, accessCache: accessCacheStore?.kind ?? 'off' },
+  'Wrapper is listening',
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

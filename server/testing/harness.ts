@@ -1,4 +1,11 @@
+import Redis from 'ioredis';
 import postgres from 'postgres';
+import {
+  type AccessCacheStore,
+  memoryAccessCacheStore,
+  redisAccessCacheStore,
+  withAccessCache,
+} from '../../db/access-cache.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { type AppDeps, createApp } from '../app.ts';
 import { type OidcProviderConfig, parseConfig } from '../config.ts';
@@ -98,6 +105,24 @@ export interface TestAppOptions {
   logger?: Logger;
   mailer?: Mailer;
   oidcProviders?: OidcProviderConfig[];
+  /**
+   * Where passed access checks are remembered. By default as production does it: in Redis when the run
+   * has REDIS_URL, else in process; `null` turns the cache off.
+   */
+  accessCacheStore?: AccessCacheStore | null;
+}
+
+/** The access cache production would use for this run's engines. */
+export function defaultTestAccessCacheStore(): AccessCacheStore {
+  return testConfig.REDIS_URL ? redisAccessCacheStore(testRedis()) : memoryAccessCacheStore();
+}
+
+let sharedRedis: Redis | null = null;
+/** One Redis connection for the test file (REDIS_URL of the run). */
+export function testRedis(): Redis {
+  if (!testConfig.REDIS_URL) throw new Error('REDIS_URL is not set');
+  sharedRedis ??= new Redis(testConfig.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  return sharedRedis;
 }
 
 /** What `createApp` needs, as production wires it, with test-sized settings. */
@@ -139,7 +164,15 @@ const silentLogger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 /** The real app, built by the same `createApp` as production, answering through `app.handle`. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { database, dispose } = await openTestDatabase();
+  const opened = await openTestDatabase();
+  const store =
+    options.accessCacheStore === undefined ? defaultTestAccessCacheStore() : options.accessCacheStore;
+  const database = store
+    ? withAccessCache(opened.database, store, (error) => {
+        throw error;
+      })
+    : opened.database;
+  const dispose = opened.dispose;
   const deps = testAppDeps(database, options);
   const { tokens } = deps;
   const app = createApp(deps);

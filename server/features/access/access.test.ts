@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { selectRows } from '../../../db/client.ts';
 import { sqlStateOf } from '../../../db/errors.ts';
 import { memberships, roleAssignments, roles } from '../../../db/schema/index.ts';
-import { withTenant } from '../../../db/tenant.ts';
+import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
 import { builtInRoleKeys, builtInRoles } from './permissions.ts';
 import { addMember } from './service.ts';
@@ -96,7 +96,8 @@ describe('changes take effect on the very next request, with the same token', ()
   test('a demoted admin loses write access at once', async () => {
     const admin = await memberWithRole('admin');
     expect((await createOrg(admin.token, { name: 'Before demotion' })).status).toBe(201);
-    await withTenant(app.database, owner.tenantId, (db) =>
+    // Written directly, through the door the product uses for access changes.
+    await withTenantAccessChange(app.database, owner.tenantId, (db) =>
       db
         .update(roleAssignments)
         .set({ roleId: builtInRoles.viewer.id })

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { withTenant } from '../../../db/tenant.ts';
+import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { CreateRoleBody, PermissionList, RoleList, RoleModel, RoleParams, UpdateRoleBody } from './model.ts';
@@ -58,7 +58,7 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
     .patch(
       '/v1/roles/:id',
       ({ actor, params, body }) =>
-        withTenant(database, actor, (db) => updateRole(db, { id: params.id, ...body })),
+        withTenantAccessChange(database, actor, (db) => updateRole(db, { id: params.id, ...body })),
       {
         auth: 'roles:manage',
         params: RoleParams,
@@ -80,7 +80,7 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
     .delete(
       '/v1/roles/:id',
       async ({ actor, params, set }) => {
-        await withTenant(database, actor, (db) => deleteRole(db, params.id));
+        await withTenantAccessChange(database, actor, (db) => deleteRole(db, params.id));
         set.status = 204;
       },
       {

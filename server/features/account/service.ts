@@ -97,7 +97,7 @@ export async function resetPassword(
   input: { token: string; password: string },
 ): Promise<void> {
   const passwordHash = await hashPassword(input.password);
-  await withIdentity(database, async (db) => {
+  const ended = await withIdentity(database, async (db) => {
     const userId = await spendToken(db, 'reset-password', input.token);
     await db
       .update(users)
@@ -107,9 +107,11 @@ export async function resetPassword(
         updatedAt: new Date(),
       })
       .where(eq(users.id, userId));
-    await db
+    return db
       .update(sessions)
       .set({ revokedAt: new Date(), revokedReason: 'revoked' })
-      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+      .returning({ tenantId: sessions.tenantId });
   });
+  await database.invalidateAccess(ended.map((session) => session.tenantId));
 }

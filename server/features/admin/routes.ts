@@ -40,15 +40,19 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
     )
     .patch(
       '/tenants/:id',
-      ({ actor, params, body }) =>
-        withPlatformAdmin(database, actor.userId, (db) =>
+      async ({ actor, params, body }) => {
+        const tenant = await withPlatformAdmin(database, actor.userId, (db) =>
           setTenantStatus(db, {
             adminUserId: actor.userId,
             sessionId: actor.sessionId,
             tenantId: params.id,
             status: body.status,
           }),
-        ),
+        );
+        // A suspension stops the tenant's tokens and keys on their next request, remembered checks too.
+        await database.invalidateAccess([params.id]);
+        return tenant;
+      },
       {
         auth: true,
         params: t.Object({ id: Uuid }),

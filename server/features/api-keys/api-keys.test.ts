@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
 import { apiKeys, memberships } from '../../../db/schema/index.ts';
-import { withTenant } from '../../../db/tenant.ts';
+import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
 import { type BuiltInRoleKey, builtInRoles } from '../access/permissions.ts';
 import { addMember } from '../access/service.ts';
@@ -89,7 +89,8 @@ describe('API keys', () => {
         .status,
     ).toBe(403);
     expect((await app.request('GET', '/v1/organizations', { token: key })).status).toBe(200);
-    await withTenant(app.database, owner.tenantId, (db) =>
+    // Written directly, through the door the product uses for access changes.
+    await withTenantAccessChange(app.database, owner.tenantId, (db) =>
       db.delete(memberships).where(eq(memberships.userId, admin.userId)),
     );
     expect((await app.request('GET', '/v1/organizations', { token: key })).status).toBe(401);
@@ -108,7 +109,8 @@ describe('API keys', () => {
     }
     expect(lastUsedAt).not.toBeNull();
 
-    await withTenant(app.database, owner.tenantId, (db) =>
+    // Written directly, through the door the product uses for access changes.
+    await withTenantAccessChange(app.database, owner.tenantId, (db) =>
       db
         .update(apiKeys)
         .set({ expiresAt: new Date(Date.now() - 1000) })

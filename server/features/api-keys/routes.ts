@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { withTenant } from '../../../db/tenant.ts';
+import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { ApiKeyList, ApiKeyParams, CreateApiKeyBody, CreatedApiKey } from './model.ts';
@@ -45,7 +45,7 @@ export function apiKeyRoutes(deps: AuthDeps & { database: Database }) {
     .delete(
       '/:id',
       async ({ actor, params, set }) => {
-        await withTenant(database, actor, (db) => revokeApiKey(db, params.id));
+        await withTenantAccessChange(database, actor, (db) => revokeApiKey(db, params.id));
         set.status = 204;
       },
       {

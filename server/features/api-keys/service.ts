@@ -91,6 +91,8 @@ export interface ApiKeyIdentity {
   apiKeyId: string;
   tenantId: string;
   userId: string;
+  /** The key's expiry (fixed at creation), in ms. */
+  credentialExpiresAt?: number;
 }
 
 export interface ApiKeyResolver {
@@ -102,7 +104,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const RESOLVED_CACHE_SIZE = 10_000;
 
 /**
- * Finds keys by the hash of their secret. What it caches never changes (id, tenant, creator); whether a
+ * Finds keys by the hash of their secret. What it caches never changes (id, tenant, creator, expiry); whether a
  * key is revoked, expired or in scope is decided by `require_access` on every request, so revocation
  * applies at once. Last use is stamped at most once a minute per key.
  */
@@ -130,12 +132,22 @@ export function createApiKeyResolver(database: Database): ApiKeyResolver {
       if (!identity) {
         const [row] = await withIdentity(database, (db) =>
           db
-            .select({ apiKeyId: apiKeys.id, tenantId: apiKeys.tenantId, userId: apiKeys.createdBy })
+            .select({
+              apiKeyId: apiKeys.id,
+              tenantId: apiKeys.tenantId,
+              userId: apiKeys.createdBy,
+              expiresAt: apiKeys.expiresAt,
+            })
             .from(apiKeys)
             .where(eq(apiKeys.secretHash, hash)),
         );
         if (!row) return null;
-        identity = row;
+        identity = {
+          apiKeyId: row.apiKeyId,
+          tenantId: row.tenantId,
+          userId: row.userId,
+          ...(row.expiresAt ? { credentialExpiresAt: row.expiresAt.getTime() } : {}),
+        };
         if (resolved.size >= RESOLVED_CACHE_SIZE) {
           const oldest = resolved.keys().next().value;
           if (oldest !== undefined) resolved.delete(oldest);

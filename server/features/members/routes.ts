@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { withTenant } from '../../../db/tenant.ts';
+import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { PageQuery, ProblemModel } from '../shared-model.ts';
 import { MemberModel, MemberPage, MemberParams, UpdateMemberBody } from './model.ts';
@@ -28,7 +28,7 @@ export function memberRoutes(deps: AuthDeps & { database: Database }) {
     .patch(
       '/:userId',
       ({ actor, params, body }) =>
-        withTenant(database, actor, async (db) => {
+        withTenantAccessChange(database, actor, async (db) => {
           await updateMember(db, { tenantId: actor.tenantId, userId: params.userId, ...body });
           return readMember(db, params.userId);
         }),
@@ -54,7 +54,7 @@ export function memberRoutes(deps: AuthDeps & { database: Database }) {
     .delete(
       '/:userId',
       async ({ actor, params, set }) => {
-        await withTenant(database, actor, (db) =>
+        await withTenantAccessChange(database, actor, (db) =>
           removeMember(db, { tenantId: actor.tenantId, userId: params.userId }),
         );
         set.status = 204;

@@ -16,7 +16,8 @@ export interface LinkedPerson {
 }
 
 async function linkOnce(database: Database, person: OidcPerson): Promise<LinkedPerson> {
-  return withIdentity(database, async (db) => {
+  const endedIn: string[] = [];
+  const linked = await withIdentity(database, async (db) => {
     const [linked] = await db
       .update(userIdentities)
       .set({ lastSignInAt: new Date(), email: person.email })
@@ -48,10 +49,12 @@ async function linkOnce(database: Database, person: OidcPerson): Promise<LinkedP
           .update(users)
           .set({ emailVerifiedAt: new Date(), passwordHash: null, updatedAt: new Date() })
           .where(eq(users.id, userId));
-        await db
+        const ended = await db
           .update(sessions)
           .set({ revokedAt: new Date(), revokedReason: 'revoked' })
-          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+          .returning({ tenantId: sessions.tenantId });
+        endedIn.push(...ended.map((session) => session.tenantId));
       }
     } else {
       const [created] = await db
@@ -75,6 +78,8 @@ async function linkOnce(database: Database, person: OidcPerson): Promise<LinkedP
     });
     return { userId, via };
   });
+  await database.invalidateAccess(endedIn);
+  return linked;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { requireAccess, withTenant } from '../../../db/tenant.ts';
+import { requireAccess, withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { PageQuery, ProblemModel } from '../shared-model.ts';
 import {
@@ -68,11 +68,16 @@ export function organizationRoutes(deps: AuthDeps & { database: Database }) {
     .patch(
       '/:id',
       ({ actor, params, body }) =>
-        withTenant(database, { ...actor, organizationId: params.id }, async (db) => {
-          // Moving also needs org:write on the new parent.
-          if (body.parentId) await requireAccess(db, 'org:write', body.parentId);
-          return updateOrganization(db, { tenantId: actor.tenantId, id: params.id, ...body });
-        }),
+        // A move changes which organization-scoped grants reach the subtree; a rename changes no access.
+        (body.parentId === undefined ? withTenant : withTenantAccessChange)(
+          database,
+          { ...actor, organizationId: params.id },
+          async (db) => {
+            // Moving also needs org:write on the new parent.
+            if (body.parentId) await requireAccess(db, 'org:write', body.parentId);
+            return updateOrganization(db, { tenantId: actor.tenantId, id: params.id, ...body });
+          },
+        ),
       {
         auth: 'org:write',
         params: OrganizationParams,

@@ -115,11 +115,12 @@ export async function rotateRefreshToken(
         .from(refreshTokens)
         .where(eq(refreshTokens.tokenHash, hash));
       if (known) {
-        await db
+        const revoked = await db
           .update(sessions)
           .set({ revokedAt: new Date(), revokedReason: 'refresh-token-reuse' })
-          .where(and(eq(sessions.id, known.sessionId), isNull(sessions.revokedAt)));
-        return { kind: 'reused' as const };
+          .where(and(eq(sessions.id, known.sessionId), isNull(sessions.revokedAt)))
+          .returning({ tenantId: sessions.tenantId });
+        return { kind: 'reused' as const, tenantIds: revoked.map((row) => row.tenantId) };
       }
       return { kind: 'unknown' as const };
     }
@@ -141,6 +142,7 @@ export async function rotateRefreshToken(
     };
   });
   // The revocation of a reused token must persist, so the answer is given after the commit.
+  if (outcome.kind === 'reused') await database.invalidateAccess(outcome.tenantIds);
   if (outcome.kind !== 'rotated') throw invalidRefreshToken();
   return outcome.issued;
 }
@@ -199,10 +201,11 @@ export async function endSession(
             isNull(sessions.revokedAt),
           ),
         )
-        .returning({ id: sessions.id }),
+        .returning({ id: sessions.id, tenantId: sessions.tenantId }),
     { userId: input.userId },
   );
   if (ended.length === 0) throw new AppError('not-found', 'No such active session.');
+  await database.invalidateAccess(ended.map((session) => session.tenantId));
 }
 
 export interface SessionDto {
