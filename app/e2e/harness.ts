@@ -17,8 +17,26 @@ export interface RunningProduct {
   stop(): Promise<void>;
 }
 
-/** Builds the app if needed, starts the server on a fresh data folder and launches Chromium. */
-export async function startProduct(): Promise<RunningProduct> {
+export interface ProductOptions {
+  /** More environment for the server, e.g. its OpenID Connect providers. */
+  env?: Record<string, string>;
+  /**
+   * The port to listen on, picked beforehand with `freePort()`: for settings that must name the server's
+   * URL before it starts (a provider's redirect URI). `APP_URL` is then that URL, {@link productUrl}.
+   */
+  port?: number;
+}
+
+/** The address the server answers at on `port`; `baseUrl` of the running product. */
+export function productUrl(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * Builds the app if needed, starts the server on a fresh data folder (with `options.env`, on
+ * `options.port` when given) and launches Chromium.
+ */
+export async function startProduct(options: ProductOptions = {}): Promise<RunningProduct> {
   if (!existsSync(appBuildIndex)) {
     // `bun run test` builds the app first; this keeps `bun test app/e2e` working on a fresh clone too.
     const build = Bun.spawnSync([process.execPath, 'run', 'build'], {
@@ -29,7 +47,11 @@ export async function startProduct(): Promise<RunningProduct> {
   }
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wrapper-e2e-'));
-  const server = await startServerProcess({ DATA_DIR: dataDir });
+  const appUrl = options.port === undefined ? {} : { APP_URL: productUrl(options.port) };
+  const server = await startServerProcess(
+    { ...appUrl, ...options.env, DATA_DIR: dataDir },
+    { port: options.port },
+  );
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -72,4 +94,24 @@ export async function signUpThroughTheApp(
   await page.getByLabel('Organization name').fill(account.organizationName);
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${baseUrl}/organizations`);
+}
+
+interface MailboxItem {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** The invitation token from the newest mail to `email` in the dev mailbox. */
+export async function invitationTokenFor(baseUrl: string, email: string): Promise<string> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const response = await fetch(`${baseUrl}/v1/dev/mailbox?limit=20`);
+    if (response.status !== 200) throw new Error(`the dev mailbox answered ${response.status}`);
+    const { items } = (await response.json()) as { items: MailboxItem[] };
+    const mail = items.find((item) => item.to === email && item.text.includes('/invitations/accept?token='));
+    const token = mail?.text.match(/\/invitations\/accept\?token=([^\s&"'<>]+)/)?.[1];
+    if (token) return decodeURIComponent(token);
+    await Bun.sleep(100);
+  }
+  throw new Error(`no invitation mail reached ${email}`);
 }

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type RunningProduct, signUpThroughTheApp, startProduct, uniqueSuffix } from './harness.ts';
+import {
+  invitationTokenFor,
+  type RunningProduct,
+  signUpThroughTheApp,
+  startProduct,
+  uniqueSuffix,
+} from './harness.ts';
 
 let product: RunningProduct | undefined;
 
@@ -10,26 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await product?.stop();
 }, 30_000);
-
-interface MailboxItem {
-  to: string;
-  subject: string;
-  text: string;
-}
-
-/** The invitation token from the newest mail to `email` in the dev mailbox. */
-async function invitationTokenFor(baseUrl: string, email: string): Promise<string> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const response = await fetch(`${baseUrl}/v1/dev/mailbox?limit=20`);
-    expect(response.status).toBe(200);
-    const { items } = (await response.json()) as { items: MailboxItem[] };
-    const mail = items.find((item) => item.to === email && item.text.includes('/invitations/accept?token='));
-    const token = mail?.text.match(/\/invitations\/accept\?token=([^\s&"'<>]+)/)?.[1];
-    if (token) return decodeURIComponent(token);
-    await Bun.sleep(100);
-  }
-  throw new Error(`no invitation mail reached ${email}`);
-}
 
 describe('inviting a colleague and changing their role live', () => {
   test('an invited admin joins, creates an organization, and loses org:write without signing in again', async () => {

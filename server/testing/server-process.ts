@@ -31,9 +31,15 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts `bun server/main.ts` on a free port and waits until `/healthz` answers. */
-export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
-  const port = freePort();
+/**
+ * Starts `bun server/main.ts` on a free port (or `options.port`, when the test had to know it in
+ * advance, e.g. for a provider's redirect URI) and waits until `/healthz` answers.
+ */
+export async function startServerProcess(
+  env: Record<string, string | undefined>,
+  options: { port?: number } = {},
+): Promise<ServerProcess> {
+  const port = options.port ?? freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = Bun.spawn(['bun', 'server/main.ts'], {
     cwd: projectRoot,

@@ -264,6 +264,29 @@ export interface AcceptInvitationResult extends TokenPair {
   tenant: Tenant;
 }
 
+/** An OpenID Connect provider people can sign in with, as configured on the server. */
+export interface OidcProvider {
+  /** Used in the sign-in URL: `/v1/auth/oidc/<id>/start`. */
+  id: string;
+  /** Shown on the button: “Continue with <name>”. */
+  name: string;
+}
+
+export interface OidcStartOptions {
+  /** A path in the app to land on after signing in. */
+  returnTo?: string;
+  /** An invitation token to accept on the way in. */
+  invitation?: string;
+  /** The tenant to land in, if the person belongs to several. */
+  tenantId?: string;
+}
+
+export interface ExchangeOidcCodeInput {
+  /** The single-use `si_…` code from the `/auth/oidc` fragment. */
+  code: string;
+  tenantId?: string;
+}
+
 export const passwordMinLength = 8;
 export const passwordMaxLength = 256;
 
@@ -550,13 +573,50 @@ export async function signUp(input: SignUpInput): Promise<SignUpResult> {
   return result;
 }
 
-export async function logIn(input: LogInInput): Promise<LogInResult> {
-  const result = await requestJson<LogInResult>('POST', '/v1/auth/login', {
-    body: input,
-    authenticated: false,
-  });
+export function logIn(input: LogInInput): Promise<LogInResult> {
+  return signIn('/v1/auth/login', input);
+}
+
+/** A sign-in call (password or provider code): its answer is the same, and so is the stored session. */
+async function signIn(path: string, body: LogInInput | ExchangeOidcCodeInput): Promise<LogInResult> {
+  const result = await requestJson<LogInResult>('POST', path, { body, authenticated: false });
   storeSessionTokens(result);
   return result;
+}
+
+/** The OpenID Connect providers the server offers for sign-in; none when it has none configured. */
+export async function oidcProviders(): Promise<OidcProvider[]> {
+  const list = await requestJson<{ items: OidcProvider[] }>('GET', '/v1/auth/oidc/providers', {
+    authenticated: false,
+  });
+  return list.items;
+}
+
+/** The server refuses any other `returnTo` (another origin, `//host`, `/\host`, whitespace). */
+const inAppPath = /^\/(?![/\\])\S*$/;
+
+/**
+ * Where the browser goes to sign in with a provider: a full-page navigation (never `fetch`), which
+ * redirects to the provider and comes back to `/auth/oidc`. A `returnTo` that is not a path in the app is
+ * left out rather than refused.
+ */
+export function oidcStartUrl(providerId: string, options: OidcStartOptions = {}): string {
+  const query = new URLSearchParams();
+  if (options.returnTo && options.returnTo.length <= 2048 && inAppPath.test(options.returnTo)) {
+    query.set('returnTo', options.returnTo);
+  }
+  if (options.invitation) query.set('invitation', options.invitation);
+  if (options.tenantId) query.set('tenantId', options.tenantId);
+  const search = query.toString();
+  return `/v1/auth/oidc/${encodeURIComponent(providerId)}/start${search ? `?${search}` : ''}`;
+}
+
+/**
+ * Trades the code a provider sign-in ended with for a session, stored like a password sign-in's. The code
+ * works once, for two minutes: a spent or expired one is refused with 401.
+ */
+export function exchangeOidcCode(input: ExchangeOidcCodeInput): Promise<LogInResult> {
+  return signIn('/v1/auth/oidc/exchange', input);
 }
 
 /** Revokes the session on the server when it can; the local tokens are dropped either way. */
