@@ -57,29 +57,22 @@ export function memoryAccessCacheStore(): AccessCacheStore {
   };
 }
 
-const LOOKUP_SCRIPT = `
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('EXISTS', ARGV[1] .. generation .. ARGV[2])}`;
-
-/** Redis store: one round trip per lookup (a script reads the generation and the entry together). */
+/**
+ * Redis store: one MGET per lookup reads the tenant's generation and the entry, which holds the
+ * generation it was checked under (so a pass remembered after a bump never matches).
+ */
 export function redisAccessCacheStore(redis: Redis, prefix = 'wr:access:'): AccessCacheStore {
   const generationKey = (tenantId: string) => `${prefix}gen:${tenantId}`;
-  const entryKey = (tenantId: string, generation: string, entry: string) =>
-    `${prefix}${tenantId}:${generation}:${entry}`;
+  const entryKey = (tenantId: string, entry: string) => `${prefix}${tenantId}:${entry}`;
   return {
     kind: 'redis',
     async lookup(tenantId, entry) {
-      const [generation, hit] = (await redis.eval(
-        LOOKUP_SCRIPT,
-        1,
-        generationKey(tenantId),
-        `${prefix}${tenantId}:`,
-        `:${entry}`,
-      )) as [string, number];
-      return { generation, hit: hit === 1 };
+      const [generation, remembered] = await redis.mget(generationKey(tenantId), entryKey(tenantId, entry));
+      const current = generation ?? '0';
+      return { generation: current, hit: remembered === current };
     },
     async remember(tenantId, generation, entry, ttlMs) {
-      await redis.set(entryKey(tenantId, generation, entry), '1', 'PX', ttlMs);
+      await redis.set(entryKey(tenantId, entry), generation, 'PX', Math.max(1, Math.floor(ttlMs)));
     },
     async invalidate(tenantIds) {
       if (tenantIds.length === 0) return;
