@@ -27,8 +27,8 @@ export type Schema = typeof schema;
 /** A Drizzle handle scoped to one request's transaction (role + tenant already set). */
 export type ScopedDb = PgDatabase<PgQueryResultHKT, Schema>;
 
-/** The database roles requests run as. All are non-owners without BYPASSRLS. */
-export type RequestRole = 'app_user' | 'app_identity' | 'app_admin';
+/** The database roles requests (and the event relay) run as. All are non-owners without BYPASSRLS. */
+export type RequestRole = 'app_user' | 'app_identity' | 'app_admin' | 'app_relay';
 
 export interface RequestContext {
   role: RequestRole;
@@ -117,7 +117,12 @@ export interface OpenDatabaseOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const roles: ReadonlySet<string> = new Set<RequestRole>(['app_user', 'app_identity', 'app_admin']);
+const roles: ReadonlySet<string> = new Set<RequestRole>([
+  'app_user',
+  'app_identity',
+  'app_admin',
+  'app_relay',
+]);
 
 function checkContext(context: RequestContext): void {
   // Defence in depth: values reach Postgres as bind parameters, but a malformed id is a bug upstream.

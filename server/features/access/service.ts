@@ -1,6 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { ScopedDb } from '../../../db/client.ts';
-import { memberships, roleAssignments, roles } from '../../../db/schema/index.ts';
+import { memberships, roleAssignments, roles, users } from '../../../db/schema/index.ts';
+import { publish } from '../../../realtime/publish.ts';
 import {
   allPermissions,
   type BuiltInRoleKey,
@@ -15,9 +16,32 @@ export async function addMember(
   input: { tenantId: string; userId: string; role: BuiltInRoleKey },
 ): Promise<void> {
   await db.insert(memberships).values({ tenantId: input.tenantId, userId: input.userId });
-  await db
-    .insert(roleAssignments)
-    .values({ tenantId: input.tenantId, userId: input.userId, roleId: builtInRoles[input.role].id });
+  const roleId = builtInRoles[input.role].id;
+  await db.insert(roleAssignments).values({ tenantId: input.tenantId, userId: input.userId, roleId });
+  await publishJoined(db, {
+    userId: input.userId,
+    roleIds: [roleId],
+    organizationId: null,
+    invitationId: null,
+  });
+}
+
+/** `membership.joined`, with the person as the tenant now sees them. */
+export async function publishJoined(
+  db: ScopedDb,
+  input: { userId: string; roleIds: string[]; organizationId: string | null; invitationId: string | null },
+): Promise<void> {
+  const [member] = await db
+    .select({ userId: users.id, name: users.name, email: users.email })
+    .from(users)
+    .where(eq(users.id, input.userId));
+  if (!member) throw new Error('the new member is not visible to the tenant');
+  await publish(db, 'membership.joined', {
+    member,
+    roleIds: input.roleIds,
+    organizationId: input.organizationId,
+    invitationId: input.invitationId,
+  });
 }
 
 /** Orders role keys most powerful built-in first, custom roles after, so `[0]` is the headline role. */

@@ -12,9 +12,10 @@ import {
   users,
 } from '../../../db/schema/index.ts';
 import { continueInTenant, withIdentity } from '../../../db/tenant.ts';
+import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
-import { tenantWidePermissions } from '../access/service.ts';
+import { publishJoined, tenantWidePermissions } from '../access/service.ts';
 import { hashPassword } from '../auth/service.ts';
 
 const TOKEN_PREFIX = 'inv_';
@@ -118,11 +119,24 @@ export async function createInvitation(
     })
     .returning();
   if (!invitation) throw new Error('insert returned no invitation');
+  await publishInvited(db, invitation);
   const [tenant] = await db
     .select({ name: tenants.name })
     .from(tenants)
     .where(eq(tenants.id, input.tenantId));
   return { invitation: toInvitationDto(invitation), token, tenantName: tenant?.name ?? 'your team' };
+}
+
+function publishInvited(db: ScopedDb, invitation: Invitation) {
+  return publish(db, 'membership.invited', {
+    invitation: {
+      id: invitation.id,
+      email: invitation.email,
+      roleIds: invitation.roleIds,
+      organizationId: invitation.organizationId,
+      expiresAt: invitation.expiresAt.toISOString(),
+    },
+  });
 }
 
 /** Pending invitations: not accepted, not withdrawn, not expired. */
@@ -149,6 +163,7 @@ export async function revokeInvitation(db: ScopedDb, id: string): Promise<void> 
     .where(and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
     .returning({ id: invitations.id });
   if (revoked.length === 0) throw new AppError('not-found', 'No such pending invitation.');
+  await publish(db, 'membership.invitation_revoked', { invitationId: id });
 }
 
 /** A new token and expiry for a pending invitation (the old link stops working). */
@@ -163,6 +178,7 @@ export async function renewInvitation(
     .where(and(eq(invitations.id, input.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
     .returning();
   if (!invitation) throw new AppError('not-found', 'No such pending invitation.');
+  await publishInvited(db, invitation);
   const [tenant] = await db
     .select({ name: tenants.name })
     .from(tenants)
@@ -295,6 +311,12 @@ export async function acceptInvitation(
           organizationId: invitation.organizationId,
         })),
       );
+      await publishJoined(db, {
+        userId,
+        roleIds: invitation.roleIds,
+        organizationId: invitation.organizationId,
+        invitationId: invitation.id,
+      });
       return { userId, tenantId: invitation.tenantId };
     });
   } catch (error) {

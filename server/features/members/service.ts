@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { ScopedDb } from '../../../db/client.ts';
 import { memberships, roleAssignments, roles, users } from '../../../db/schema/index.ts';
+import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import { builtInRoles } from '../access/permissions.ts';
 
@@ -127,12 +128,16 @@ export async function updateMember(
     await db
       .insert(roleAssignments)
       .values(input.roleIds.map((roleId) => ({ tenantId: input.tenantId, userId: input.userId, roleId })));
+    await publish(db, 'membership.role_changed', { userId: input.userId, roleIds: input.roleIds });
   }
   if (input.status) {
-    await db
+    const [changed] = await db
       .update(memberships)
       .set({ status: input.status, updatedAt: new Date() })
-      .where(eq(memberships.userId, input.userId));
+      .where(and(eq(memberships.userId, input.userId), sql`${memberships.status} <> ${input.status}`))
+      .returning({ userId: memberships.userId });
+    if (changed)
+      await publish(db, 'membership.status_changed', { userId: input.userId, status: input.status });
   }
   await requireAnOwner(db);
 }
@@ -143,6 +148,7 @@ export async function removeMember(db: ScopedDb, input: { tenantId: string; user
   await requireMember(db, input.userId);
   await db.delete(memberships).where(eq(memberships.userId, input.userId));
   await requireAnOwner(db);
+  await publish(db, 'membership.removed', { userId: input.userId });
 }
 
 export async function readMember(db: ScopedDb, userId: string): Promise<MemberDto> {

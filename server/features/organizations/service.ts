@@ -3,6 +3,7 @@ import { type Database, defineStatement, type ScopedDb, selectRows } from '../..
 import { isForeignKeyViolation } from '../../../db/errors.ts';
 import { type Organization, organizations } from '../../../db/schema/index.ts';
 import { runInTenant, type TenantScope } from '../../../db/tenant.ts';
+import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 
 export interface OrganizationDto {
@@ -110,7 +111,9 @@ export async function createOrganization(
       .values({ tenantId: input.tenantId, name: input.name.trim(), parentId: input.parentId ?? null })
       .returning();
     if (!row) throw new Error('insert returned no row');
-    return toOrganizationDto(row);
+    const organization = toOrganizationDto(row);
+    await publish(db, 'organization.created', { organization });
+    return organization;
   } catch (error) {
     // The parent was deleted between the check and the insert.
     if (isForeignKeyViolation(error)) throw parentNotFound();
@@ -161,7 +164,13 @@ export async function updateOrganization(
     .where(eq(organizations.id, current.id))
     .returning();
   if (!row) throw new AppError('not-found', 'No such organization.');
-  return toOrganizationDto(row);
+  const organization = toOrganizationDto(row);
+  const changes = [
+    ...(input.name !== undefined && organization.name !== current.name ? (['name'] as const) : []),
+    ...(changesParent && organization.parentId !== current.parentId ? (['parentId'] as const) : []),
+  ];
+  if (changes.length > 0) await publish(db, 'organization.updated', { organization, changes });
+  return organization;
 }
 
 export async function deleteOrganization(
@@ -177,9 +186,10 @@ export async function deleteOrganization(
   if (child) {
     throw new AppError('organization-has-children', 'Move or delete its child organizations first.');
   }
-  const deleted = await db
+  const [deleted] = await db
     .delete(organizations)
     .where(eq(organizations.id, input.id))
-    .returning({ id: organizations.id });
-  if (deleted.length === 0) throw new AppError('not-found', 'No such organization.');
+    .returning({ id: organizations.id, name: organizations.name, parentId: organizations.parentId });
+  if (!deleted) throw new AppError('not-found', 'No such organization.');
+  await publish(db, 'organization.deleted', { organization: deleted });
 }

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { type Tenant, tenants } from '../../../db/schema/index.ts';
+import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 
 export interface TenantSettingsDto {
@@ -52,7 +53,13 @@ export async function updateTenantSettings(
       .where(eq(tenants.id, input.tenantId))
       .returning();
     if (!tenant) throw new AppError('not-found', 'No such tenant.');
-    return toSettings(tenant);
+    const settings = toSettings(tenant);
+    const changes = [
+      ...(input.name !== undefined ? ['name'] : []),
+      ...Object.keys(branding).map((field) => `branding.${field}`),
+    ];
+    if (changes.length > 0) await publish(db, 'tenant.updated', { tenant: settings, changes });
+    return settings;
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new AppError('conflict', 'That custom domain is already in use.', {

@@ -1,0 +1,183 @@
+import { type Static, type TSchema, Type as t } from '@sinclair/typebox';
+
+// The event catalog: every event Wrapper emits, with its version, the channel it travels on and a schema
+// for its `data`. The server validates what it publishes against it, `GET /v1/events/catalog` serves it
+// (with JSON Schemas) and the app imports its types. A change to an event's `data` that is not purely
+// additive gets a new version.
+
+const Uuid = t.String({ format: 'uuid' });
+const Timestamp = t.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()]);
+
+const Organization = t.Object({
+  id: Uuid,
+  name: t.String(),
+  parentId: Nullable(Uuid),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const Tenant = t.Object({
+  id: Uuid,
+  name: t.String(),
+  slug: t.String(),
+  status: t.Union([t.Literal('active'), t.Literal('suspended')]),
+  branding: t.Object({
+    logoUrl: Nullable(t.String()),
+    primaryColor: Nullable(t.String()),
+    customDomain: Nullable(t.String()),
+  }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** Channels a socket may subscribe to, and what a subscriber needs (tenant-wide). */
+export const channelCatalog = {
+  organizations: { permission: 'org:read', description: 'Organizations created, changed, moved, deleted' },
+  membership: {
+    permission: 'members:read',
+    description: 'Invitations, joins, role and status changes, removals',
+  },
+  tenant: { permission: null, description: "The tenant's name and branding (every member)" },
+  credits: { permission: 'credits:read', description: 'Balance movements' },
+  billing: { permission: 'billing:manage', description: 'Subscription and invoices' },
+  audit: { permission: 'audit:read', description: "The tenant's audit trail" },
+  notifications: { permission: null, description: "The signed-in person's own notifications" },
+} as const satisfies Record<string, { permission: string | null; description: string }>;
+
+export type Channel = keyof typeof channelCatalog;
+export const channels = Object.keys(channelCatalog) as Channel[];
+
+interface CatalogEntry {
+  version: number;
+  channel: Channel;
+  description: string;
+  data: TSchema;
+}
+
+export const eventCatalog = {
+  'organization.created': {
+    version: 1,
+    channel: 'organizations',
+    description: 'An organization was created.',
+    data: t.Object({ organization: Organization }),
+  },
+  'organization.updated': {
+    version: 1,
+    channel: 'organizations',
+    description: 'An organization was renamed or moved; `changes` names the fields.',
+    data: t.Object({
+      organization: Organization,
+      changes: t.Array(t.Union([t.Literal('name'), t.Literal('parentId')])),
+    }),
+  },
+  'organization.deleted': {
+    version: 1,
+    channel: 'organizations',
+    description: 'An organization was deleted.',
+    data: t.Object({ organization: t.Object({ id: Uuid, name: t.String(), parentId: Nullable(Uuid) }) }),
+  },
+  'membership.invited': {
+    version: 1,
+    channel: 'membership',
+    description: 'Someone was invited (or an invitation re-sent).',
+    data: t.Object({
+      invitation: t.Object({
+        id: Uuid,
+        email: t.String(),
+        roleIds: t.Array(Uuid),
+        organizationId: Nullable(Uuid),
+        expiresAt: Timestamp,
+      }),
+    }),
+  },
+  'membership.invitation_revoked': {
+    version: 1,
+    channel: 'membership',
+    description: 'A pending invitation was withdrawn.',
+    data: t.Object({ invitationId: Uuid }),
+  },
+  'membership.joined': {
+    version: 1,
+    channel: 'membership',
+    description: 'A person became a member (accepting an invitation, or creating the tenant).',
+    data: t.Object({
+      member: t.Object({ userId: Uuid, name: t.String(), email: t.String() }),
+      roleIds: t.Array(Uuid),
+      organizationId: Nullable(Uuid),
+      invitationId: Nullable(Uuid),
+    }),
+  },
+  'membership.role_changed': {
+    version: 1,
+    channel: 'membership',
+    description: "A member's tenant-wide roles were replaced.",
+    data: t.Object({ userId: Uuid, roleIds: t.Array(Uuid) }),
+  },
+  'membership.status_changed': {
+    version: 1,
+    channel: 'membership',
+    description: 'A member was suspended or reactivated.',
+    data: t.Object({ userId: Uuid, status: t.Union([t.Literal('active'), t.Literal('suspended')]) }),
+  },
+  'membership.removed': {
+    version: 1,
+    channel: 'membership',
+    description: 'A member was removed from the tenant.',
+    data: t.Object({ userId: Uuid }),
+  },
+  'tenant.updated': {
+    version: 1,
+    channel: 'tenant',
+    description: "The tenant's name or branding changed; `changes` names the fields.",
+    data: t.Object({ tenant: Tenant, changes: t.Array(t.String()) }),
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type EventType = keyof typeof eventCatalog;
+export const eventTypes = Object.keys(eventCatalog) as EventType[];
+export type EventData<Type extends EventType> = Static<(typeof eventCatalog)[Type]['data']>;
+
+export type EventActor =
+  | { type: 'user'; id: string }
+  | { type: 'api_key'; id: string; userId: string }
+  | { type: 'system' };
+
+/** What is stored, replayed, relayed and delivered: the same envelope everywhere. */
+export interface EventEnvelope<Type extends EventType = EventType> {
+  id: string;
+  /** Grows by one per tenant, with no gaps. */
+  seq: number;
+  type: Type;
+  version: number;
+  tenantId: string;
+  occurredAt: string;
+  actor: EventActor;
+  data: EventData<Type>;
+}
+
+export const EventEnvelopeSchema = t.Object({
+  id: Uuid,
+  seq: t.Integer({ minimum: 1 }),
+  type: t.Union(eventTypes.map((type) => t.Literal(type))),
+  version: t.Integer({ minimum: 1 }),
+  tenantId: Uuid,
+  occurredAt: Timestamp,
+  actor: t.Union([
+    t.Object({ type: t.Literal('user'), id: Uuid }),
+    t.Object({ type: t.Literal('api_key'), id: Uuid, userId: Uuid }),
+    t.Object({ type: t.Literal('system') }),
+  ]),
+  data: t.Record(t.String(), t.Unknown()),
+});
+
+/** The channel an event type travels on. */
+export const channelOf = (type: EventType): Channel => eventCatalog[type].channel;
+
+/** The event types a holder of `permissions` (tenant-wide) may read. */
+export function readableTypes(permissions: ReadonlySet<string>): EventType[] {
+  return eventTypes.filter((type) => {
+    const channel = channelCatalog[channelOf(type)];
+    return channel.permission === null || permissions.has(channel.permission);
+  });
+}
