@@ -9,6 +9,7 @@ import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
+import { eventRoutes } from './features/events/routes.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
 import { invitationRoutes } from './features/invitations/routes.ts';
 import { memberRoutes } from './features/members/routes.ts';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
     .use(adminRoutes(features))
     .use(invitationRoutes(features))
     .use(accountRoutes(features))
+    .use(eventRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(app.plugin);
 }
