@@ -149,6 +149,7 @@ export function withAccessCache(
         throw error;
       }
     },
+    listen: (channel, onNotify) => database.listen(channel, onNotify),
     ping: () => database.ping(),
     async close() {
       store.close();

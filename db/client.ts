@@ -101,6 +101,11 @@ export interface Database {
    * (`db/access-cache.ts`). Without an access cache there is nothing to forget.
    */
   invalidateAccess(tenantIds: readonly string[]): Promise<void>;
+  /**
+   * LISTEN on `channel`: `onNotify` gets each payload NOTIFYed by a committed transaction. A reconnect
+   * can miss notifications: listeners must also poll. Answers a function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -195,6 +200,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       kind: 'pglite',
       owner: db,
       invalidateAccess: async () => {},
+      listen: (channel, onNotify) => client.listen(channel, onNotify),
       transaction,
       statement: (context, build) => transaction(context, (tx) => build(tx).execute()),
       // One connection in process: building per call costs little here.
@@ -374,6 +380,10 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     kind: 'postgres',
     owner,
     invalidateAccess: async () => {},
+    async listen(channel, onNotify) {
+      const { unlisten } = await ownerClient.listen(channel, onNotify);
+      return unlisten;
+    },
     transaction: (context, fn) =>
       // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
       inContext(context, async (connection, opened) => {

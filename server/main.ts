@@ -1,5 +1,7 @@
 import { memoryAccessCacheStore, redisAccessCacheStore, withAccessCache } from '../db/access-cache.ts';
 import { openDatabase } from '../db/client.ts';
+import { memoryEventBus, redisEventBus } from '../realtime/bus.ts';
+import { createRelay } from '../realtime/relay.ts';
 import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { createApp } from './app.ts';
 import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders } from './config.ts';
@@ -74,6 +76,14 @@ if (accessCacheStore) {
   );
 }
 
+// Committed events move from the outbox to the bus: Redis Streams with REDIS_URL, else in process.
+const bus = redis ? redisEventBus(redis) : memoryEventBus();
+const relay = createRelay({
+  database,
+  bus,
+  onError: (error) => logger.warn({ err: error }, 'event relay: will retry'),
+});
+
 const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
 const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
 const rateLimitStore = redis ? redisRateLimitStore(redis) : memoryRateLimitStore();
@@ -138,8 +148,13 @@ try {
     `Cannot listen on ${config.HOST}:${config.PORT}: ${reason}. Is another process using the port? Set PORT.`,
   );
 }
+await relay.start();
 logger.info(
-  { url: `http://${config.HOST}:${server.server?.port}`, accessCache: accessCacheStore?.kind ?? 'off' },
+  {
+    url: `http://${config.HOST}:${server.server?.port}`,
+    accessCache: accessCacheStore?.kind ?? 'off',
+    bus: bus.kind,
+  },
   'Wrapper is listening',
 );
 
@@ -149,6 +164,8 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   await app.stop();
+  await relay.stop();
+  await bus.close();
   await database.close();
   rateLimitStore.close();
   redis?.disconnect();

@@ -1,23 +1,11 @@
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { ScopedDb } from '../../../db/client.ts';
-import { apiKeys, type EventRow, eventSequences, events } from '../../../db/schema/index.ts';
+import { apiKeys, eventSequences, events } from '../../../db/schema/index.ts';
 import { type EventEnvelope, type EventType, eventTypes } from '../../../realtime/events.ts';
+import { toEnvelope } from '../../../realtime/relay.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
 import { tenantWidePermissions } from '../access/service.ts';
-
-export function toEnvelope(row: EventRow): EventEnvelope {
-  return {
-    id: row.id,
-    seq: row.seq,
-    type: row.type as EventType,
-    version: row.version,
-    tenantId: row.tenantId,
-    occurredAt: row.occurredAt.toISOString(),
-    actor: row.actor as EventEnvelope['actor'],
-    data: row.data as EventEnvelope['data'],
-  };
-}
 
 /**
  * What the caller may read tenant-wide: their permissions, and for an API key only those within its
