@@ -102,16 +102,32 @@ interface MailboxItem {
   text: string;
 }
 
-/** The invitation token from the newest mail to `email` in the dev mailbox. */
-export async function invitationTokenFor(baseUrl: string, email: string): Promise<string> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const response = await fetch(`${baseUrl}/v1/dev/mailbox?limit=20`);
+/**
+ * The newest link to `pathname` (e.g. `/verify-email`) mailed to `email`, read from the dev mailbox: its
+ * path and query, to open on `baseUrl` (the mail names the server's configured `APP_URL`).
+ */
+export async function mailedLinkTo(baseUrl: string, email: string, pathname: string): Promise<string> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const response = await fetch(`${baseUrl}/v1/dev/mailbox?limit=100`);
     if (response.status !== 200) throw new Error(`the dev mailbox answered ${response.status}`);
     const { items } = (await response.json()) as { items: MailboxItem[] };
-    const mail = items.find((item) => item.to === email && item.text.includes('/invitations/accept?token='));
-    const token = mail?.text.match(/\/invitations\/accept\?token=([^\s&"'<>]+)/)?.[1];
-    if (token) return decodeURIComponent(token);
+    // Newest first: the first matching link is the one that still works.
+    for (const item of items) {
+      if (item.to !== email) continue;
+      for (const [link] of item.text.matchAll(/https?:\/\/[^\s"'<>]+/g)) {
+        const url = new URL(link);
+        if (url.pathname === pathname) return `${url.pathname}${url.search}`;
+      }
+    }
     await Bun.sleep(100);
   }
-  throw new Error(`no invitation mail reached ${email}`);
+  throw new Error(`no mail with a ${pathname} link reached ${email}`);
+}
+
+/** The invitation token from the newest mail to `email` in the dev mailbox. */
+export async function invitationTokenFor(baseUrl: string, email: string): Promise<string> {
+  const link = await mailedLinkTo(baseUrl, email, '/invitations/accept');
+  const token = new URL(link, baseUrl).searchParams.get('token');
+  if (!token) throw new Error(`the invitation mail to ${email} has a link without a token`);
+  return token;
 }
