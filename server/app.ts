@@ -1,4 +1,5 @@
 import { cors } from '@elysiajs/cors';
+import type { Server } from 'bun';
 import { Elysia } from 'elysia';
 import type { Database } from '../db/client.ts';
 import type { Config } from './config.ts';
@@ -46,6 +47,8 @@ export interface AppDeps {
   /** Sign-in through OpenID Connect providers (none configured: the routes answer with no providers). */
   oidc: OidcSignIn;
   readinessChecks?: ReadinessCheck[];
+  /** The realtime gateway (Socket.IO at `/socket.io/` on the same port), when this node serves one. */
+  realtime?: { handleRequest(request: Request, server: Server<unknown>): Response | Promise<Response> };
 }
 
 /** The composition root: the only place that wires plugins, features, the database and (later) the bus. */
@@ -87,7 +90,22 @@ export function createApp(deps: AppDeps) {
     .use(accountRoutes(features))
     .use(eventRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
+    .use(realtimeRoute(deps.realtime))
     .use(app.plugin);
+}
+
+/** Socket.IO's HTTP side (handshake, long-polling, the WebSocket upgrade) goes to the gateway. */
+function realtimeRoute(gateway: AppDeps['realtime']) {
+  const route = new Elysia({ name: 'realtime-route' });
+  if (!gateway) return route;
+  return route.all(
+    '/socket.io/',
+    ({ request, server }) => {
+      if (!server) throw new Error('the realtime gateway needs a listening server');
+      return gateway.handleRequest(request, server);
+    },
+    { detail: { hide: true } },
+  );
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,11 +1,14 @@
 import { memoryAccessCacheStore, redisAccessCacheStore, withAccessCache } from '../db/access-cache.ts';
 import { openDatabase } from '../db/client.ts';
 import { memoryEventBus, redisEventBus } from '../realtime/bus.ts';
+import { createGateway } from '../realtime/gateway.ts';
 import { createRelay } from '../realtime/relay.ts';
 import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { createApp } from './app.ts';
 import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders } from './config.ts';
+import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
+import { gatewayIdentity } from './features/events/realtime.ts';
 import { createOidcSignIn } from './features/oidc/flow.ts';
 import { createLogger, flushLogger } from './logger.ts';
 import { devMailbox, smtpMailer } from './mail/mailer.ts';
@@ -108,6 +111,12 @@ const mailer = config.SMTP_URL
 if (!config.SMTP_URL && config.NODE_ENV === 'production') {
   logger.warn('SMTP_URL is not set: mail is only written to the log');
 }
+const gateway = createGateway({
+  database,
+  bus,
+  identity: gatewayIdentity({ database, tokens, apiKeys: createApiKeyResolver(database) }),
+  logger,
+});
 const appUrl = config.APP_URL ?? `http://localhost:${config.PORT}`;
 const oidc = createOidcSignIn({ providers: oidcProviders, appUrl, secret, logger });
 if (oidcProviders.length > 0) {
@@ -129,6 +138,7 @@ const app = createApp({
   rateLimits,
   logger,
   readinessChecks: redis ? [redisReadiness(redis)] : [],
+  realtime: gateway,
 });
 
 let server: ReturnType<typeof app.listen>;
@@ -136,8 +146,10 @@ try {
   server = app.listen({
     hostname: config.HOST,
     port: config.PORT,
+    // Socket.IO's WebSocket handlers; the idle timeout stays above its ping interval.
+    ...gateway.serveOptions(),
     maxRequestBodySize: transportBodyCap(config.BODY_LIMIT_BYTES),
-    idleTimeout: 60,
+    idleTimeout: Math.max(60, gateway.serveOptions().idleTimeout),
     // Two nodes on one port would split traffic silently; a taken port must fail start-up instead.
     reusePort: false,
   });
@@ -163,6 +175,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  await gateway.close();
   await app.stop();
   await relay.stop();
   await bus.close();

@@ -7,9 +7,14 @@ import {
   withAccessCache,
 } from '../../db/access-cache.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
+import { type EventBus, memoryEventBus, redisEventBus } from '../../realtime/bus.ts';
+import { createGateway, type Gateway } from '../../realtime/gateway.ts';
+import { createRelay, type Relay } from '../../realtime/relay.ts';
 import { type AppDeps, createApp } from '../app.ts';
 import { type OidcProviderConfig, parseConfig } from '../config.ts';
+import { createApiKeyResolver } from '../features/api-keys/service.ts';
 import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
+import { gatewayIdentity } from '../features/events/realtime.ts';
 import { createOidcSignIn } from '../features/oidc/flow.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { devMailbox, type Mailer } from '../mail/mailer.ts';
@@ -59,6 +64,9 @@ export async function openTestDatabase(): Promise<TestDatabase> {
 export interface TestApp {
   database: Database;
   tokens: AccessTokens;
+  /** With `realtime`: where the app listens, and its event pipeline. */
+  baseUrl?: string;
+  realtime?: { bus: EventBus; relay: Relay; gateway: Gateway };
   /** The app's own handler, for a request built by the test (any URL host is accepted). */
   handle(request: Request): Promise<Response>;
   request(
@@ -110,6 +118,11 @@ export interface TestAppOptions {
    * has REDIS_URL, else in process; `null` turns the cache off.
    */
   accessCacheStore?: AccessCacheStore | null;
+  /**
+   * Serve the realtime gateway too: the app then listens on a free loopback port (`baseUrl`), with an
+   * event bus (Redis Streams when the run has REDIS_URL, else in process) and a relay.
+   */
+  realtime?: { reauthGraceMs?: number; revalidateMs?: number; replayLimit?: number };
 }
 
 /** The access cache production would use for this run's engines. */
@@ -162,6 +175,28 @@ export function testAppDeps(database: Database, options: TestAppOptions = {}): A
 
 const silentLogger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
+/** The event pipeline production wires: bus, relay and gateway, on this run's engines. */
+function startTestPipeline(
+  database: Database,
+  tokens: AccessTokens,
+  options: NonNullable<TestAppOptions['realtime']>,
+) {
+  const redis = testConfig.REDIS_URL ? new Redis(testConfig.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
+  const bus = redis
+    ? redisEventBus(redis, { stream: `wr:test:events:${crypto.randomUUID()}`, blockMs: 200 })
+    : memoryEventBus();
+  const relay = createRelay({ database, bus, pollMs: 250 });
+  const gateway = createGateway({
+    database,
+    bus,
+    identity: gatewayIdentity({ database, tokens, apiKeys: createApiKeyResolver(database) }),
+    reauthGraceMs: options.reauthGraceMs,
+    revalidateMs: options.revalidateMs,
+    replayLimit: options.replayLimit,
+  });
+  return { redis, bus, relay, gateway };
+}
+
 /** The real app, built by the same `createApp` as production, answering through `app.handle`. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const opened = await openTestDatabase();
@@ -172,10 +207,24 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         throw error;
       })
     : opened.database;
-  const dispose = opened.dispose;
   const deps = testAppDeps(database, options);
   const { tokens } = deps;
-  const app = createApp(deps);
+  const pipeline = options.realtime ? startTestPipeline(database, tokens, options.realtime) : null;
+  const app = createApp({ ...deps, realtime: pipeline?.gateway });
+  const server = pipeline
+    ? app.listen({ hostname: '127.0.0.1', port: 0, ...pipeline.gateway.serveOptions() })
+    : null;
+  if (pipeline) await pipeline.relay.start();
+  const dispose = async () => {
+    if (pipeline) {
+      await pipeline.gateway.close();
+      await app.stop(true);
+      await pipeline.relay.stop();
+      await pipeline.bus.close();
+      pipeline.redis?.disconnect();
+    }
+    await opened.dispose();
+  };
 
   const request: TestApp['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -198,6 +247,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     database,
     tokens,
+    ...(pipeline && server
+      ? {
+          baseUrl: `http://127.0.0.1:${server.server?.port}`,
+          realtime: { bus: pipeline.bus, relay: pipeline.relay, gateway: pipeline.gateway },
+        }
+      : {}),
     handle: (incoming) => app.handle(incoming),
     request,
     async signUp(overrides = {}, headers = {}) {

@@ -12,13 +12,17 @@ describe('access tokens', () => {
       sessionId: Bun.randomUUIDv7(),
     };
     const token = await tokens.sign(claims);
-    expect(await tokens.verify(token)).toEqual(claims);
-    expect(await tokens.verify(token)).toEqual(claims);
+    const expected = { ...claims, expiresAt: expect.any(Number) };
+    expect(await tokens.verify(token)).toEqual(expected);
+    expect(await tokens.verify(token)).toEqual(expected);
+    const expiresAt = (await tokens.verify(token))?.expiresAt ?? 0;
+    expect(Math.abs(expiresAt - (Date.now() + 60_000))).toBeLessThan(5_000);
     const withoutSession = await tokens.sign({ userId: claims.userId, tenantId: claims.tenantId });
     expect(await tokens.verify(withoutSession)).toEqual({
       userId: claims.userId,
       tenantId: claims.tenantId,
       sessionId: undefined,
+      expiresAt: expect.any(Number),
     });
   });
 

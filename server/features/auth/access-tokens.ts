@@ -5,6 +5,8 @@ export interface AccessClaims {
   tenantId: string;
   /** The session the token was issued for (absent for tokens minted outside a sign-in, e.g. in tests). */
   sessionId?: string;
+  /** When the token expires, in ms (set on verified tokens). */
+  expiresAt?: number;
 }
 
 export interface AccessTokens {
@@ -73,7 +75,12 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
           const oldest = verified.keys().next().value;
           if (oldest !== undefined) verified.delete(oldest);
         }
-        const claims: Readonly<AccessClaims> = Object.freeze({ userId: sub, tenantId: tid, sessionId });
+        const claims: Readonly<AccessClaims> = Object.freeze({
+          userId: sub,
+          tenantId: tid,
+          sessionId,
+          expiresAt: exp * 1000,
+        });
         verified.set(token, { claims, expiresAt: exp * 1000 });
         return claims;
       } catch (error) {

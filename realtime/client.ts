@@ -1,0 +1,168 @@
+import { io, type Socket } from 'socket.io-client';
+import type { Channel, EventEnvelope } from './events.ts';
+
+/** An event as the gateway delivers it: the envelope and the channel it came on. */
+export type RealtimeEvent = EventEnvelope & { channel: Channel };
+
+export type RealtimeStatus = 'connecting' | 'connected' | 'reconnecting' | 'revoked' | 'closed';
+
+export interface RealtimeClientOptions {
+  /** The API's origin, e.g. `https://app.example.com` (Socket.IO is at `/socket.io/` there). */
+  url: string;
+  /** An access token or API key, or a function answering a fresh one (called on connect and on `reauth`). */
+  token: string | (() => string | Promise<string>);
+  onStatus?: (status: RealtimeStatus, detail?: string) => void;
+  /** Where the last seq per channel is kept between sessions (e.g. localStorage); memory by default. */
+  seqStore?: { get(channel: Channel): number | undefined; set(channel: Channel, seq: number): void };
+}
+
+export interface SubscribeAnswer {
+  ok: boolean;
+  error?: string;
+  detail?: string;
+  replayed?: number;
+  seq?: number;
+}
+
+interface ChannelState {
+  handlers: Set<(event: RealtimeEvent) => void>;
+  lastSeq: number | undefined;
+  onRefused?: (answer: SubscribeAnswer) => void;
+  /** The answer to the latest `subscribe` sent for the channel. */
+  answer?: Promise<SubscribeAnswer>;
+}
+
+/**
+ * A Socket.IO client for Wrapper's channels, for the app and for Node/Bun dashboards. It remembers the
+ * last seq seen per channel, subscribes again with `after` on every (re)connect so missed events are
+ * replayed in order, drops anything it has already seen, and answers `reauth_required` with a fresh token.
+ */
+export function connectRealtime(options: RealtimeClientOptions) {
+  const channels = new Map<Channel, ChannelState>();
+  const freshToken = async () =>
+    typeof options.token === 'function' ? await options.token() : options.token;
+  let status: RealtimeStatus = 'connecting';
+  const setStatus = (next: RealtimeStatus, detail?: string) => {
+    status = next;
+    options.onStatus?.(next, detail);
+  };
+
+  const socket: Socket = io(options.url, {
+    path: '/socket.io/',
+    transports: ['websocket', 'polling'],
+    auth: (callback) => {
+      freshToken().then(
+        (token) => callback({ token }),
+        () => callback({ token: '' }),
+      );
+    },
+    reconnectionDelay: 250,
+    reconnectionDelayMax: 5000,
+  });
+
+  function lastSeqOf(channel: Channel): number | undefined {
+    const state = channels.get(channel);
+    return state?.lastSeq ?? options.seqStore?.get(channel);
+  }
+
+  function remember(channel: Channel, seq: number) {
+    const state = channels.get(channel);
+    if (state) state.lastSeq = seq;
+    options.seqStore?.set(channel, seq);
+  }
+
+  function sendSubscribe(channel: Channel): Promise<SubscribeAnswer> {
+    const after = lastSeqOf(channel);
+    return new Promise((resolve) => {
+      socket.emit(
+        'subscribe',
+        after === undefined ? { channel } : { channel, after },
+        (answer: SubscribeAnswer) => {
+          if (answer.ok && typeof answer.seq === 'number' && (lastSeqOf(channel) ?? 0) < answer.seq) {
+            remember(channel, answer.seq);
+          }
+          if (!answer.ok) channels.get(channel)?.onRefused?.(answer);
+          resolve(answer);
+        },
+      );
+    });
+  }
+
+  socket.on('event', (event: RealtimeEvent) => {
+    const state = channels.get(event.channel);
+    if (!state) return;
+    const last = lastSeqOf(event.channel);
+    // Seen already (a replay overlapping what arrived live, or a node's redelivery).
+    if (last !== undefined && event.seq <= last) return;
+    remember(event.channel, event.seq);
+    for (const handler of state.handlers) handler(event);
+  });
+
+  socket.on('connect', () => {
+    setStatus('connected');
+    for (const [channel, state] of channels) state.answer = sendSubscribe(channel);
+  });
+  socket.on('disconnect', (reason) => {
+    if (reason === 'io client disconnect') setStatus('closed');
+    else if (reason === 'io server disconnect') setStatus('revoked', reason);
+    else setStatus('reconnecting', reason);
+  });
+  socket.on('connect_error', (error: Error & { data?: { code?: string; detail?: string } }) => {
+    if (error.data?.code === 'unauthorized') setStatus('revoked', error.data.detail ?? error.message);
+    else setStatus('reconnecting', error.message);
+  });
+  socket.on('revoked', (info: { code?: string; reason?: string }) =>
+    setStatus('revoked', info.reason ?? info.code),
+  );
+  socket.on('unsubscribed', (info: { channel: Channel; reason: string }) => {
+    channels.get(info.channel)?.onRefused?.({ ok: false, error: info.reason });
+  });
+  socket.on('reauth_required', async () => {
+    try {
+      socket.emit('reauth', { token: await freshToken() }, () => {});
+    } catch {
+      // The server closes the socket when the grace period ends; reconnecting asks for a token again.
+    }
+  });
+
+  return {
+    socket,
+    status: () => status,
+    /**
+     * Receives `channel`'s events. Resolves with the gateway's answer (`ok: false` with `error` when the
+     * channel does not exist or the caller may not read it). `after` resumes from a known seq.
+     */
+    async subscribe(
+      channel: Channel,
+      handler: (event: RealtimeEvent) => void,
+      subscribeOptions: { after?: number; onRefused?: (answer: SubscribeAnswer) => void } = {},
+    ): Promise<SubscribeAnswer & { unsubscribe: () => void }> {
+      const state: ChannelState = channels.get(channel) ?? { handlers: new Set(), lastSeq: undefined };
+      if (subscribeOptions.after !== undefined) state.lastSeq = subscribeOptions.after;
+      if (subscribeOptions.onRefused) state.onRefused = subscribeOptions.onRefused;
+      state.handlers.add(handler);
+      const first = !channels.has(channel);
+      channels.set(channel, state);
+      const unsubscribe = () => {
+        state.handlers.delete(handler);
+        if (state.handlers.size === 0) {
+          channels.delete(channel);
+          socket.emit('unsubscribe', { channel });
+        }
+      };
+      if (!first && subscribeOptions.after === undefined) return { ok: true, unsubscribe };
+      if (socket.connected) state.answer = sendSubscribe(channel);
+      else await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      // On connect, the handler above has sent the subscription (it runs first).
+      const answer = (await state.answer) ?? { ok: false, error: 'not-connected' };
+      return { ...answer, unsubscribe };
+    },
+    lastSeq: lastSeqOf,
+    close() {
+      socket.disconnect();
+      setStatus('closed');
+    },
+  };
+}
+
+export type RealtimeClient = ReturnType<typeof connectRealtime>;

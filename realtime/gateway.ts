@@ -1,0 +1,531 @@
+import { Server as Engine } from '@socket.io/bun-engine';
+import type { Server as BunServer, ServerWebSocket } from 'bun';
+import { and, asc, gt, inArray } from 'drizzle-orm';
+import { Server, type Socket } from 'socket.io';
+import type { Database } from '../db/client.ts';
+import { sqlStateOf } from '../db/errors.ts';
+import { eventSequences, events } from '../db/schema/index.ts';
+import { type TenantActor, withTenant } from '../db/tenant.ts';
+import type { EventBus } from './bus.ts';
+import {
+  type Channel,
+  channelCatalog,
+  channelOf,
+  type EventEnvelope,
+  type EventType,
+  eventCatalog,
+  eventTypes,
+} from './events.ts';
+import { toEnvelope } from './relay.ts';
+
+/** What the gateway needs to know who is connecting (the same checks as the REST API). */
+export interface GatewayIdentity {
+  verifyAccessToken(token: string): Promise<{
+    userId: string;
+    tenantId: string;
+    sessionId?: string;
+    expiresAt?: number;
+  } | null>;
+  resolveApiKey(secret: string): Promise<{
+    apiKeyId: string;
+    userId: string;
+    tenantId: string;
+    credentialExpiresAt?: number;
+  } | null>;
+  /** The caller's tenant-wide permissions; throws when the membership, session or key is not live. */
+  permissionsOf(actor: TenantActor): Promise<Set<string>>;
+}
+
+export interface GatewayOptions {
+  database: Database;
+  bus: EventBus;
+  identity: GatewayIdentity;
+  logger?: { warn(object: unknown, message?: string): void };
+  /** After a token expires, how long the socket has to send `reauth` before it is closed. @default 30000 */
+  reauthGraceMs?: number;
+  /** Every socket's membership, credential and permissions are checked again this often. @default 60000 */
+  revalidateMs?: number;
+  /** Events replayed for one `subscribe` at most; further behind, the client pages `GET /v1/events`. */
+  replayLimit?: number;
+  pingIntervalMs?: number;
+}
+
+interface Connection {
+  socket: Socket;
+  actor: TenantActor & { expiresAt?: number };
+  channels: Set<Channel>;
+  /** Channels being replayed: live events wait here until the replay is sent. */
+  replaying: Map<Channel, EventEnvelope[]>;
+  reauthTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** A subscriber-visible problem, as `connect_error` data or an ack's `error`. */
+class GatewayError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const channelTypes = new Map<Channel, EventType[]>(
+  (Object.keys(channelCatalog) as Channel[]).map((channel) => [
+    channel,
+    eventTypes.filter((type) => eventCatalog[type].channel === channel),
+  ]),
+);
+
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The realtime gateway: Socket.IO served by `@socket.io/bun-engine` on the API's own port.
+ * - Handshake `auth: {token}` (access token or API key), checked like a REST request.
+ * - `subscribe {channel, after?}` (ack `{ok, error?, replayed?, seq?}`): the channel's permission is
+ *   checked in Postgres; with `after`, the missed events are replayed from the event log in order, then
+ *   live ones follow with no gap and no duplicate at the seam.
+ * - Live events come from the bus (every node sees every event), are encoded once and handed to Bun's
+ *   native pub/sub (`server.publish` to topic `t:<tenant>:<channel>`), keeping the Socket.IO wire
+ *   format; sockets on HTTP long-polling are written one by one.
+ * - A membership change takes the member's sockets out of their rooms before the next event; their
+ *   channels are re-checked and, where still allowed, resumed from where they were.
+ * - A token that expires asks for `reauth {token}`; without one in time, the socket is closed.
+ */
+export function createGateway(options: GatewayOptions) {
+  const { database, bus, identity } = options;
+  const reauthGraceMs = options.reauthGraceMs ?? 30_000;
+  const revalidateMs = options.revalidateMs ?? 60_000;
+  const replayLimit = options.replayLimit ?? 10_000;
+  const pingInterval = options.pingIntervalMs ?? 25_000;
+
+  const engine = new Engine({
+    path: '/socket.io/',
+    pingInterval,
+    pingTimeout: 20_000,
+    maxHttpBufferSize: 64 * 1024,
+  });
+  const io = new Server({ serveClient: false, cleanupEmptyChildNamespaces: true });
+  io.bind(engine as never);
+
+  let bunServer: BunServer<unknown> | null = null;
+  const connections = new Map<string, Connection>();
+  /** Sockets per tenant and person, to act on membership changes. */
+  const byMember = new Map<string, Set<Connection>>();
+  /** Sockets that cannot use Bun's pub/sub (long-polling), per topic. */
+  const written = new Map<string, Set<Connection>>();
+  /** The last seq sent to each topic on this node: where a re-checked channel resumes. */
+  const topicSeq = new Map<string, number>();
+
+  const memberKey = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
+  const topicOf = (connection: Connection, channel: Channel) =>
+    channel === 'notifications'
+      ? `u:${connection.actor.tenantId}:${connection.actor.userId}:notifications`
+      : `t:${connection.actor.tenantId}:${channel}`;
+  const topicOfEvent = (event: EventEnvelope, channel: Channel) =>
+    channel === 'notifications'
+      ? `u:${event.tenantId}:${(event.data as { userId?: string }).userId ?? ''}:notifications`
+      : `t:${event.tenantId}:${channel}`;
+
+  function webSocketOf(connection: Connection): ServerWebSocket<unknown> | null {
+    const transport = (
+      connection.socket.conn as unknown as { transport?: { name: string; socket?: ServerWebSocket<unknown> } }
+    ).transport;
+    return transport?.name === 'websocket' && transport.socket ? transport.socket : null;
+  }
+
+  function join(connection: Connection, channel: Channel) {
+    const topic = topicOf(connection, channel);
+    const ws = webSocketOf(connection);
+    if (ws) ws.subscribe(topic);
+    else {
+      const members = written.get(topic) ?? new Set();
+      members.add(connection);
+      written.set(topic, members);
+    }
+    connection.channels.add(channel);
+  }
+
+  function leave(connection: Connection, channel: Channel) {
+    const topic = topicOf(connection, channel);
+    webSocketOf(connection)?.unsubscribe(topic);
+    const members = written.get(topic);
+    members?.delete(connection);
+    if (members?.size === 0) written.delete(topic);
+    connection.channels.delete(channel);
+    connection.replaying.delete(channel);
+  }
+
+  function withChannel(event: EventEnvelope, channel: Channel) {
+    return { ...event, channel };
+  }
+
+  /** Sends one event to everyone on its topic: encoded once, written by Bun for every WebSocket. */
+  function deliver(event: EventEnvelope) {
+    const channel = channelOf(event.type);
+    const topic = topicOfEvent(event, channel);
+    topicSeq.set(topic, Math.max(topicSeq.get(topic) ?? 0, event.seq));
+    const payload = withChannel(event, channel);
+    for (const connection of connections.values()) {
+      const buffer = connection.replaying.get(channel);
+      if (buffer && topicOf(connection, channel) === topic) buffer.push(event);
+    }
+    for (const connection of written.get(topic) ?? []) connection.socket.emit('event', payload);
+    // Engine.IO message (4) carrying a Socket.IO EVENT (2) on the main namespace.
+    bunServer?.publish(topic, `42${JSON.stringify(['event', payload])}`);
+  }
+
+  async function authenticate(token: unknown): Promise<Connection['actor']> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+      throw new GatewayError('unauthorized', 'Send an access token or API key as auth: {token}.');
+    }
+    let actor: Connection['actor'];
+    if (token.startsWith('wr_')) {
+      const key = await identity.resolveApiKey(token);
+      if (!key) throw new GatewayError('unauthorized', 'The API key is invalid.');
+      actor = { ...key, permission: null };
+    } else {
+      const claims = await identity.verifyAccessToken(token);
+      if (!claims) throw new GatewayError('unauthorized', 'The access token is invalid or has expired.');
+      actor = { ...claims, permission: null };
+    }
+    await permissionsOf(actor);
+    return actor;
+  }
+
+  async function permissionsOf(actor: TenantActor): Promise<Set<string>> {
+    try {
+      return await identity.permissionsOf({ ...actor, permission: null });
+    } catch (error) {
+      // Anything but a refusal (the database unreachable, say) is not the client's fault.
+      throw new GatewayError('unauthorized', describeRefusal(error));
+    }
+  }
+
+  /** The refusal Postgres gave (WR401 from `require_access`), in words a client can show. */
+  function describeRefusal(error: unknown): string {
+    const messages: string[] = [];
+    for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+      messages.push(current.message);
+      current = current.cause;
+    }
+    const text = messages.join(' ');
+    if (/session or API key has ended|session has ended/.test(text))
+      return 'The session or API key has ended.';
+    if (/no active membership/.test(text)) return 'You are not an active member of this tenant.';
+    if (sqlStateOf(error) === 'WR401') return 'Not signed in to this tenant any more.';
+    throw error;
+  }
+
+  function mayRead(channel: Channel, permissions: Set<string>): boolean {
+    const needed = channelCatalog[channel].permission;
+    return needed === null || permissions.has(needed);
+  }
+
+  async function headSeq(tenantId: string): Promise<number> {
+    const [row] = await withTenant(database, tenantId, (db) =>
+      db.select({ lastSeq: eventSequences.lastSeq }).from(eventSequences),
+    );
+    return row?.lastSeq ?? 0;
+  }
+
+  /** Sends the channel's events after `after` from the log, in order; answers how many and the last seq. */
+  async function replay(
+    connection: Connection,
+    channel: Channel,
+    after: number,
+  ): Promise<{ sent: number; last: number }> {
+    const types = channelTypes.get(channel) ?? [];
+    let last = after;
+    let sent = 0;
+    if (types.length === 0) return { sent, last };
+    for (;;) {
+      const from = last;
+      const rows = await withTenant(database, connection.actor.tenantId, (db) =>
+        db
+          .select()
+          .from(events)
+          .where(and(gt(events.seq, from), inArray(events.type, types)))
+          .orderBy(asc(events.seq))
+          .limit(500),
+      );
+      for (const row of rows) {
+        last = row.seq;
+        const envelope = toEnvelope(row);
+        if (
+          channel === 'notifications' &&
+          (envelope.data as { userId?: string }).userId !== connection.actor.userId
+        )
+          continue;
+        connection.socket.emit('event', withChannel(envelope, channel));
+        sent++;
+      }
+      if (rows.length < 500) return { sent, last };
+      if (sent >= replayLimit) {
+        throw new GatewayError(
+          'too-far-behind',
+          `More than ${replayLimit} events to replay: page GET /v1/events first.`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Joins `channel`, replaying what came after `after` first. Live events that arrive meanwhile wait in a
+   * buffer; the buffer is flushed and the socket joins the topic in one synchronous step, so nothing
+   * falls between the replay and the live stream, and nothing comes twice.
+   */
+  async function subscribe(connection: Connection, channel: Channel, requested: number | null) {
+    if (connection.channels.has(channel) && requested === null) {
+      return { replayed: 0, seq: topicSeq.get(topicOf(connection, channel)) ?? 0 };
+    }
+    leave(connection, channel);
+    // Without `after`, the subscription starts at the tenant's head; the answer says which seq that is,
+    // so a client can resume from it after a reconnect even if nothing arrived in between.
+    const after = requested ?? (await headSeq(connection.actor.tenantId));
+    const buffer: EventEnvelope[] = [];
+    connection.replaying.set(channel, buffer);
+    let replayed: { sent: number; last: number };
+    try {
+      replayed = await replay(connection, channel, after);
+    } catch (error) {
+      connection.replaying.delete(channel);
+      throw error;
+    }
+    // Left, or subscribed again, while replaying: that newer call owns the channel now.
+    if (connection.replaying.get(channel) !== buffer) return { replayed: replayed.sent, seq: replayed.last };
+    connection.replaying.delete(channel);
+    // Live events that arrived during the replay; the log may already have had some of them.
+    let last = replayed.last;
+    let sent = replayed.sent;
+    for (const event of buffer) {
+      if (event.seq <= last) continue;
+      connection.socket.emit('event', withChannel(event, channel));
+      last = event.seq;
+      sent++;
+    }
+    // Same tick as the flush: no live event can fall between the two.
+    join(connection, channel);
+    return { replayed: sent, seq: last };
+  }
+
+  /** Re-checks a socket: gone if its membership or credential ended; out of channels it may no longer read. */
+  async function revalidate(connection: Connection, resumeFrom: Map<Channel, number> | null) {
+    let permissions: Set<string>;
+    try {
+      permissions = await permissionsOf(connection.actor);
+    } catch (error) {
+      if (!(error instanceof GatewayError)) {
+        // The database could not answer: keep the socket, try again at the next check.
+        options.logger?.warn({ err: error }, 'realtime re-check failed');
+        return;
+      }
+      connection.socket.emit('revoked', { code: error.code, reason: error.message });
+      connection.socket.disconnect(true);
+      return;
+    }
+    for (const channel of [...connection.channels, ...(resumeFrom?.keys() ?? [])]) {
+      if (!mayRead(channel, permissions)) {
+        leave(connection, channel);
+        connection.socket.emit('unsubscribed', { channel, reason: 'forbidden' });
+      } else if (resumeFrom?.has(channel)) {
+        await subscribe(connection, channel, resumeFrom.get(channel) ?? 0).catch(() => {
+          leave(connection, channel);
+          connection.socket.emit('unsubscribed', { channel, reason: 'resubscribe' });
+        });
+      }
+    }
+  }
+
+  /**
+   * A membership change for one person: before the next event goes out, their sockets in that tenant
+   * leave every room; each is then re-checked and resumes the channels it may still read.
+   */
+  function onMembershipChange(event: EventEnvelope) {
+    const userId = (event.data as { userId?: string; member?: { userId: string } }).userId;
+    if (!userId) return;
+    for (const connection of byMember.get(memberKey(event.tenantId, userId)) ?? []) {
+      const resumeFrom = new Map<Channel, number>();
+      for (const channel of [...connection.channels]) {
+        resumeFrom.set(channel, topicSeq.get(topicOf(connection, channel)) ?? 0);
+        leave(connection, channel);
+      }
+      void revalidate(connection, resumeFrom);
+    }
+  }
+
+  const unsubscribeBus = bus.subscribe((event) => {
+    try {
+      if (
+        event.type === 'membership.removed' ||
+        event.type === 'membership.status_changed' ||
+        event.type === 'membership.role_changed'
+      ) {
+        // Delivered first, so the person learns of it; then their sockets leave before anything else.
+        deliver(event);
+        onMembershipChange(event);
+        return;
+      }
+      deliver(event);
+    } catch (error) {
+      options.logger?.warn({ err: error }, 'realtime delivery failed');
+    }
+  });
+
+  const revalidation = setInterval(() => {
+    for (const connection of connections.values()) void revalidate(connection, null);
+  }, revalidateMs);
+  revalidation.unref?.();
+
+  function scheduleReauth(connection: Connection) {
+    if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
+    const expiresAt = connection.actor.expiresAt ?? connection.actor.credentialExpiresAt;
+    if (expiresAt === undefined) return;
+    const wait = Math.max(0, expiresAt - Date.now());
+    connection.reauthTimer = setTimeout(
+      () => {
+        connection.socket.emit('reauth_required', { reason: 'token-expired', graceMs: reauthGraceMs });
+        connection.reauthTimer = setTimeout(() => {
+          connection.socket.emit('revoked', {
+            code: 'token-expired',
+            reason: 'No fresh token arrived in time.',
+          });
+          connection.socket.disconnect(true);
+        }, reauthGraceMs);
+      },
+      Math.min(wait, 2 ** 31 - 1),
+    );
+  }
+
+  io.use(async (socket, next) => {
+    try {
+      socket.data.actor = await authenticate(
+        (socket.handshake.auth as { token?: unknown } | undefined)?.token,
+      );
+      next();
+    } catch (error) {
+      const refusal =
+        error instanceof GatewayError
+          ? error
+          : new GatewayError('unavailable', 'Cannot check the token right now.');
+      const failure = new Error(refusal.message) as Error & { data?: unknown };
+      failure.data = { code: refusal.code, detail: refusal.message };
+      next(failure);
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const connection: Connection = {
+      socket,
+      actor: socket.data.actor,
+      channels: new Set(),
+      replaying: new Map(),
+    };
+    connections.set(socket.id, connection);
+    const key = memberKey(connection.actor.tenantId, connection.actor.userId);
+    const members = byMember.get(key) ?? new Set();
+    members.add(connection);
+    byMember.set(key, members);
+    scheduleReauth(connection);
+
+    // A socket that starts on long-polling and upgrades moves its topics to Bun's pub/sub.
+    socket.conn.on('upgrade', () => {
+      for (const channel of [...connection.channels]) {
+        leave(connection, channel);
+        join(connection, channel);
+      }
+    });
+
+    socket.on('subscribe', async (input: unknown, ack?: (answer: unknown) => void) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      try {
+        const { channel, after } = parseSubscribe(input);
+        const permissions = await permissionsOf(connection.actor);
+        if (!mayRead(channel, permissions)) {
+          throw new GatewayError(
+            'forbidden',
+            `The "${channelCatalog[channel].permission}" permission is required.`,
+          );
+        }
+        const result = await subscribe(connection, channel, after);
+        reply({ ok: true, channel, ...result });
+      } catch (error) {
+        const refusal =
+          error instanceof GatewayError ? error : new GatewayError('internal', 'The subscription failed.');
+        if (!(error instanceof GatewayError))
+          options.logger?.warn({ err: error }, 'realtime subscribe failed');
+        reply({ ok: false, error: refusal.code, detail: refusal.message });
+      }
+    });
+
+    socket.on('unsubscribe', (input: unknown, ack?: (answer: unknown) => void) => {
+      const channel = (input as { channel?: unknown } | null)?.channel;
+      if (typeof channel === 'string' && Object.hasOwn(channelCatalog, channel))
+        leave(connection, channel as Channel);
+      if (typeof ack === 'function') ack({ ok: true });
+    });
+
+    socket.on('reauth', async (input: unknown, ack?: (answer: unknown) => void) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      try {
+        const next = await authenticate((input as { token?: unknown } | null)?.token);
+        if (next.tenantId !== connection.actor.tenantId || next.userId !== connection.actor.userId) {
+          throw new GatewayError('forbidden', 'A fresh token must be for the same person and tenant.');
+        }
+        connection.actor = next;
+        scheduleReauth(connection);
+        reply({ ok: true });
+      } catch (error) {
+        const refusal =
+          error instanceof GatewayError ? error : new GatewayError('internal', 'Re-authentication failed.');
+        reply({ ok: false, error: refusal.code, detail: refusal.message });
+      }
+    });
+
+    socket.on('disconnect', () => {
+      for (const channel of [...connection.channels]) leave(connection, channel);
+      if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
+      connections.delete(socket.id);
+      members.delete(connection);
+      if (members.size === 0) byMember.delete(key);
+    });
+  });
+
+  return {
+    engine,
+    io,
+    /** Routes `/socket.io/` requests to the engine (and learns Bun's server for native publishing). */
+    handleRequest(request: Request, server: BunServer<unknown>) {
+      bunServer ??= server;
+      return engine.handleRequest(request, server as never);
+    },
+    /** Bun.serve options the gateway needs (WebSocket handlers, idle timeout above the ping interval). */
+    serveOptions() {
+      return { websocket: engine.handler().websocket, idleTimeout: Math.ceil(pingInterval / 1000) + 30 };
+    },
+    connectionCount: () => connections.size,
+    async close() {
+      unsubscribeBus();
+      clearInterval(revalidation);
+      for (const connection of connections.values()) {
+        if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
+      }
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;
+
+function parseSubscribe(input: unknown): { channel: Channel; after: number | null } {
+  if (!input || typeof input !== 'object') throw new GatewayError('bad-request', 'Send {channel, after?}.');
+  const { channel, after } = input as { channel?: unknown; after?: unknown };
+  if (typeof channel !== 'string' || !Object.hasOwn(channelCatalog, channel)) {
+    throw new GatewayError('unknown-channel', `Channels: ${Object.keys(channelCatalog).join(', ')}.`);
+  }
+  if (after === undefined || after === null) return { channel: channel as Channel, after: null };
+  if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > MAX_SEQ) {
+    throw new GatewayError('bad-request', '`after` must be a whole number ≥ 0 (the last seq you have).');
+  }
+  return { channel: channel as Channel, after };
+}
