@@ -1,9 +1,9 @@
 import { memoryAccessCacheStore, redisAccessCacheStore, withAccessCache } from '../db/access-cache.ts';
 import { openDatabase } from '../db/client.ts';
+import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { memoryEventBus, redisEventBus } from '../realtime/bus.ts';
 import { createGateway } from '../realtime/gateway.ts';
 import { createRelay } from '../realtime/relay.ts';
-import { DataDirInUseError } from '../db/data-dir-lock.ts';
 import { createApp } from './app.ts';
 import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders } from './config.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
