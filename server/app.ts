@@ -11,6 +11,7 @@ import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { eventRoutes } from './features/events/routes.ts';
+import { type GaugeSource, metricsRoutes } from './features/health/metrics.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
 import { invitationRoutes } from './features/invitations/routes.ts';
 import { memberRoutes } from './features/members/routes.ts';
@@ -47,6 +48,8 @@ export interface AppDeps {
   /** Sign-in through OpenID Connect providers (none configured: the routes answer with no providers). */
   oidc: OidcSignIn;
   readinessChecks?: ReadinessCheck[];
+  /** Gauges for `GET /metrics` (relay lag, stream length, sockets), and its optional bearer token. */
+  metrics?: { sources: GaugeSource[]; token?: string };
   /** The realtime gateway (Socket.IO at `/socket.io/` on the same port), when this node serves one. */
   realtime?: { handleRequest(request: Request, server: Server<unknown>): Response | Promise<Response> };
 }
@@ -77,6 +80,7 @@ export function createApp(deps: AppDeps) {
     .use(crossOrigin)
     .use(openapiDocs())
     .use(healthRoutes({ database: deps.database, checks: deps.readinessChecks }))
+    .use(metricsRoutes(deps.metrics ?? { sources: [] }))
     .use(authRoutes(features))
     .use(oidcRoutes(features))
     .use(sessionRoutes(features))

@@ -75,6 +75,12 @@ export const ConfigSchema = t.Object({
     t.String({ pattern: '^https?://\\S+$', description: 'Public URL of the app, for links in emails' }),
   ),
   INVITATION_TTL_HOURS: t.Integer({ minimum: 1, maximum: 24 * 90, default: 24 * 7 }),
+  METRICS_TOKEN: t.Optional(
+    t.String({
+      minLength: 16,
+      description: 'Bearer token for GET /metrics; unset = open (internal network only)',
+    }),
+  ),
   ACCESS_CACHE: t.Boolean({
     default: true,
     description:
@@ -99,7 +105,7 @@ export const ConfigSchema = t.Object({
   APP_DIR: t.String({ default: 'app/build', description: 'Built SvelteKit app served on the same port' }),
 });
 
-const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']);
+const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'METRICS_TOKEN']);
 
 export type Config = Static<typeof ConfigSchema> & { jwtSecretSource: 'env' | 'data-dir' };
 

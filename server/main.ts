@@ -9,6 +9,7 @@ import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders }
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { gatewayIdentity } from './features/events/realtime.ts';
+import { pipelineGauges } from './features/health/metrics.ts';
 import { createOidcSignIn } from './features/oidc/flow.ts';
 import { createLogger, flushLogger } from './logger.ts';
 import { devMailbox, smtpMailer } from './mail/mailer.ts';
@@ -139,6 +140,7 @@ const app = createApp({
   logger,
   readinessChecks: redis ? [redisReadiness(redis)] : [],
   realtime: gateway,
+  metrics: { token: config.METRICS_TOKEN, sources: pipelineGauges({ relay, bus, gateway }) },
 });
 
 let server: ReturnType<typeof app.listen>;

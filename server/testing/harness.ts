@@ -15,6 +15,7 @@ import { type OidcProviderConfig, parseConfig } from '../config.ts';
 import { createApiKeyResolver } from '../features/api-keys/service.ts';
 import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
 import { gatewayIdentity } from '../features/events/realtime.ts';
+import { pipelineGauges } from '../features/health/metrics.ts';
 import { createOidcSignIn } from '../features/oidc/flow.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { devMailbox, type Mailer } from '../mail/mailer.ts';
@@ -123,6 +124,8 @@ export interface TestAppOptions {
    * event bus (Redis Streams when the run has REDIS_URL, else in process) and a relay.
    */
   realtime?: { reauthGraceMs?: number; revalidateMs?: number; replayLimit?: number };
+  /** Bearer token for GET /metrics. */
+  metricsToken?: string;
 }
 
 /** The access cache production would use for this run's engines. */
@@ -210,7 +213,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const deps = testAppDeps(database, options);
   const { tokens } = deps;
   const pipeline = options.realtime ? startTestPipeline(database, tokens, options.realtime) : null;
-  const app = createApp({ ...deps, realtime: pipeline?.gateway });
+  const app = createApp({
+    ...deps,
+    realtime: pipeline?.gateway,
+    ...(pipeline ? { metrics: { sources: pipelineGauges(pipeline), token: options.metricsToken } } : {}),
+  });
   const server = pipeline
     ? app.listen({ hostname: '127.0.0.1', port: 0, ...pipeline.gateway.serveOptions() })
     : null;
