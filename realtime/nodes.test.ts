@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import postgres from 'postgres';
 import { testConfig } from '../server/testing/harness.ts';
-import { freePort, type ServerProcess, startServerProcess } from '../server/testing/server-process.ts';
+import { type ServerProcess, startServerProcess } from '../server/testing/server-process.ts';
 import { connectRealtime, type RealtimeEvent } from './client.ts';
 
 // Two real server processes sharing Postgres and Redis, as in production: what a request on one node
@@ -136,7 +136,7 @@ describe.skipIf(!enabled)('many nodes', () => {
     const created = await createOrg(a.baseUrl, owner.accessToken, owner.organization.id, 'Made on A');
     expect(created.status).toBe(201);
     await waitFor(() => got.length === 1, 10_000, 'the event on node B');
-    expect((got[0]?.data as { organization: { name: string } }).organization.name).toBe('Made on A');
+    expect(JSON.stringify(got[0]?.data)).toContain('Made on A');
     client.close();
   });
 
