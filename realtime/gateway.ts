@@ -113,6 +113,8 @@ export function createGateway(options: GatewayOptions) {
   const byMember = new Map<string, Set<Connection>>();
   /** Sockets that cannot use Bun's pub/sub (long-polling), per topic. */
   const written = new Map<string, Set<Connection>>();
+  /** Sockets replaying a topic's history, whose live events wait in their buffer meanwhile. */
+  const replayingByTopic = new Map<string, Set<Connection>>();
   /** The last seq sent to each topic on this node: where a re-checked channel resumes. */
   const topicSeq = new Map<string, number>();
 
@@ -152,7 +154,24 @@ export function createGateway(options: GatewayOptions) {
     members?.delete(connection);
     if (members?.size === 0) written.delete(topic);
     connection.channels.delete(channel);
-    connection.replaying.delete(channel);
+    endReplay(connection, channel);
+  }
+
+  function startReplay(connection: Connection, channel: Channel, buffer: EventEnvelope[]) {
+    endReplay(connection, channel);
+    connection.replaying.set(channel, buffer);
+    const topic = topicOf(connection, channel);
+    const replaying = replayingByTopic.get(topic) ?? new Set();
+    replaying.add(connection);
+    replayingByTopic.set(topic, replaying);
+  }
+
+  function endReplay(connection: Connection, channel: Channel) {
+    if (!connection.replaying.delete(channel)) return;
+    const topic = topicOf(connection, channel);
+    const replaying = replayingByTopic.get(topic);
+    replaying?.delete(connection);
+    if (replaying?.size === 0) replayingByTopic.delete(topic);
   }
 
   function withChannel(event: EventEnvelope, channel: Channel) {
@@ -165,10 +184,8 @@ export function createGateway(options: GatewayOptions) {
     const topic = topicOfEvent(event, channel);
     topicSeq.set(topic, Math.max(topicSeq.get(topic) ?? 0, event.seq));
     const payload = withChannel(event, channel);
-    for (const connection of connections.values()) {
-      const buffer = connection.replaying.get(channel);
-      if (buffer && topicOf(connection, channel) === topic) buffer.push(event);
-    }
+    for (const connection of replayingByTopic.get(topic) ?? [])
+      connection.replaying.get(channel)?.push(event);
     for (const connection of written.get(topic) ?? []) connection.socket.emit('event', payload);
     // Engine.IO message (4) carrying a Socket.IO EVENT (2) on the main namespace.
     bunServer?.publish(topic, `42${JSON.stringify(['event', payload])}`);
@@ -283,17 +300,17 @@ export function createGateway(options: GatewayOptions) {
     // so a client can resume from it after a reconnect even if nothing arrived in between.
     const after = requested ?? (await headSeq(connection.actor.tenantId));
     const buffer: EventEnvelope[] = [];
-    connection.replaying.set(channel, buffer);
+    startReplay(connection, channel, buffer);
     let replayed: { sent: number; last: number };
     try {
       replayed = await replay(connection, channel, after);
     } catch (error) {
-      connection.replaying.delete(channel);
+      if (connection.replaying.get(channel) === buffer) endReplay(connection, channel);
       throw error;
     }
     // Left, or subscribed again, while replaying: that newer call owns the channel now.
     if (connection.replaying.get(channel) !== buffer) return { replayed: replayed.sent, seq: replayed.last };
-    connection.replaying.delete(channel);
+    endReplay(connection, channel);
     // Live events that arrived during the replay; the log may already have had some of them.
     let last = replayed.last;
     let sent = replayed.sent;
@@ -483,6 +500,7 @@ export function createGateway(options: GatewayOptions) {
 
     socket.on('disconnect', () => {
       for (const channel of [...connection.channels]) leave(connection, channel);
+      for (const channel of [...connection.replaying.keys()]) endReplay(connection, channel);
       if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
       connections.delete(socket.id);
       members.delete(connection);
