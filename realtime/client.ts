@@ -49,7 +49,8 @@ export function connectRealtime(options: RealtimeClientOptions) {
 
   const socket: Socket = io(options.url, {
     path: '/socket.io/',
-    transports: ['websocket', 'polling'],
+    // The gateway speaks Socket.IO over WebSockets only.
+    transports: ['websocket'],
     auth: (callback) => {
       freshToken().then(
         (token) => callback({ token }),

@@ -1,7 +1,4 @@
-import { Server as Engine } from '@socket.io/bun-engine';
-import type { Server as BunServer, ServerWebSocket } from 'bun';
 import { and, asc, gt, inArray } from 'drizzle-orm';
-import { Server, type Socket } from 'socket.io';
 import type { Database } from '../db/client.ts';
 import { sqlStateOf } from '../db/errors.ts';
 import { eventSequences, events } from '../db/schema/index.ts';
@@ -17,6 +14,7 @@ import {
   eventTypes,
 } from './events.ts';
 import { toEnvelope } from './relay.ts';
+import { ConnectRefused, createWireServer, type WireSocket } from './wire.ts';
 
 /** What the gateway needs to know who is connecting (the same checks as the REST API). */
 export interface GatewayIdentity {
@@ -50,12 +48,19 @@ export interface GatewayOptions {
   pingIntervalMs?: number;
 }
 
+type Actor = TenantActor & { expiresAt?: number };
+
 interface Connection {
-  socket: Socket;
-  actor: TenantActor & { expiresAt?: number };
+  socket: WireSocket<Actor>;
+  actor: Actor;
   channels: Set<Channel>;
   /** Channels being replayed: live events wait here until the replay is sent. */
-  replaying: Map<Channel, EventEnvelope[]>;
+  /**
+   * Channels not yet on the native topic. While the log is replayed, live events wait in `buffer`; after,
+   * (`buffer` null) live events up to `last` are dropped (the replay had them: the bus can lag the log)
+   * and the first newer one is sent here before the socket joins the topic.
+   */
+  replaying: Map<Channel, { buffer: EventEnvelope[] | null; last: number }>;
   reauthTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -79,7 +84,7 @@ const channelTypes = new Map<Channel, EventType[]>(
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /**
- * The realtime gateway: Socket.IO served by `@socket.io/bun-engine` on the API's own port.
+ * The realtime gateway: the Socket.IO protocol over Bun WebSockets (`wire.ts`) on the API's own port.
  * - Handshake `auth: {token}` (access token or API key), checked like a REST request.
  * - `subscribe {channel, after?}` (ack `{ok, error?, replayed?, seq?}`): the channel's permission is
  *   checked in Postgres; with `after`, the missed events are replayed from the event log in order, then
@@ -98,22 +103,10 @@ export function createGateway(options: GatewayOptions) {
   const replayLimit = options.replayLimit ?? 10_000;
   const pingInterval = options.pingIntervalMs ?? 25_000;
 
-  const engine = new Engine({
-    path: '/socket.io/',
-    pingInterval,
-    pingTimeout: 20_000,
-    maxHttpBufferSize: 64 * 1024,
-  });
-  const io = new Server({ serveClient: false, cleanupEmptyChildNamespaces: true });
-  io.bind(engine as never);
-
-  let bunServer: BunServer<unknown> | null = null;
   const connections = new Map<string, Connection>();
   /** Sockets per tenant and person, to act on membership changes. */
   const byMember = new Map<string, Set<Connection>>();
-  /** Sockets that cannot use Bun's pub/sub (long-polling), per topic. */
-  const written = new Map<string, Set<Connection>>();
-  /** Sockets replaying a topic's history, whose live events wait in their buffer meanwhile. */
+  /** Sockets replaying or catching up on a topic, handled one by one until they join it. */
   const replayingByTopic = new Map<string, Set<Connection>>();
   /** The last seq sent to each topic on this node: where a re-checked channel resumes. */
   const topicSeq = new Map<string, number>();
@@ -128,38 +121,24 @@ export function createGateway(options: GatewayOptions) {
       ? `u:${event.tenantId}:${(event.data as { userId?: string }).userId ?? ''}:notifications`
       : `t:${event.tenantId}:${channel}`;
 
-  function webSocketOf(connection: Connection): ServerWebSocket<unknown> | null {
-    const transport = (
-      connection.socket.conn as unknown as { transport?: { name: string; socket?: ServerWebSocket<unknown> } }
-    ).transport;
-    return transport?.name === 'websocket' && transport.socket ? transport.socket : null;
-  }
-
   function join(connection: Connection, channel: Channel) {
-    const topic = topicOf(connection, channel);
-    const ws = webSocketOf(connection);
-    if (ws) ws.subscribe(topic);
-    else {
-      const members = written.get(topic) ?? new Set();
-      members.add(connection);
-      written.set(topic, members);
-    }
+    connection.socket.ws.subscribe(topicOf(connection, channel));
     connection.channels.add(channel);
   }
 
   function leave(connection: Connection, channel: Channel) {
-    const topic = topicOf(connection, channel);
-    webSocketOf(connection)?.unsubscribe(topic);
-    const members = written.get(topic);
-    members?.delete(connection);
-    if (members?.size === 0) written.delete(topic);
+    connection.socket.ws.unsubscribe(topicOf(connection, channel));
     connection.channels.delete(channel);
     endReplay(connection, channel);
   }
 
-  function startReplay(connection: Connection, channel: Channel, buffer: EventEnvelope[]) {
+  function startReplay(
+    connection: Connection,
+    channel: Channel,
+    state: { buffer: EventEnvelope[] | null; last: number },
+  ) {
     endReplay(connection, channel);
-    connection.replaying.set(channel, buffer);
+    connection.replaying.set(channel, state);
     const topic = topicOf(connection, channel);
     const replaying = replayingByTopic.get(topic) ?? new Set();
     replaying.add(connection);
@@ -183,19 +162,30 @@ export function createGateway(options: GatewayOptions) {
     const channel = channelOf(event.type);
     const topic = topicOfEvent(event, channel);
     topicSeq.set(topic, Math.max(topicSeq.get(topic) ?? 0, event.seq));
-    const payload = withChannel(event, channel);
-    for (const connection of replayingByTopic.get(topic) ?? [])
-      connection.replaying.get(channel)?.push(event);
-    for (const connection of written.get(topic) ?? []) connection.socket.emit('event', payload);
-    // Engine.IO message (4) carrying a Socket.IO EVENT (2) on the main namespace.
-    bunServer?.publish(topic, `42${JSON.stringify(['event', payload])}`);
+    // Engine.IO message (4) carrying a Socket.IO EVENT (2) on the main namespace, encoded once.
+    const frame = `42${JSON.stringify(['event', withChannel(event, channel)])}`;
+    wire.server()?.publish(topic, frame);
+    for (const connection of replayingByTopic.get(topic) ?? []) {
+      const state = connection.replaying.get(channel);
+      if (!state) continue;
+      if (state.buffer) {
+        state.buffer.push(event);
+        continue;
+      }
+      if (event.seq <= state.last) continue;
+      // The first event past the replay: sent here (the topic's publish above did not reach this socket),
+      // then the socket joins the topic for everything after.
+      connection.socket.ws.send(frame);
+      endReplay(connection, channel);
+      join(connection, channel);
+    }
   }
 
-  async function authenticate(token: unknown): Promise<Connection['actor']> {
+  async function authenticate(token: unknown): Promise<Actor> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
       throw new GatewayError('unauthorized', 'Send an access token or API key as auth: {token}.');
     }
-    let actor: Connection['actor'];
+    let actor: Actor;
     if (token.startsWith('wr_')) {
       const key = await identity.resolveApiKey(token);
       if (!key) throw new GatewayError('unauthorized', 'The API key is invalid.');
@@ -299,29 +289,37 @@ export function createGateway(options: GatewayOptions) {
     // Without `after`, the subscription starts at the tenant's head; the answer says which seq that is,
     // so a client can resume from it after a reconnect even if nothing arrived in between.
     const after = requested ?? (await headSeq(connection.actor.tenantId));
-    const buffer: EventEnvelope[] = [];
-    startReplay(connection, channel, buffer);
+    const state: { buffer: EventEnvelope[] | null; last: number } = { buffer: [], last: after };
+    startReplay(connection, channel, state);
+    connection.channels.add(channel);
     let replayed: { sent: number; last: number };
     try {
       replayed = await replay(connection, channel, after);
     } catch (error) {
-      if (connection.replaying.get(channel) === buffer) endReplay(connection, channel);
+      if (connection.replaying.get(channel) === state) leave(connection, channel);
       throw error;
     }
     // Left, or subscribed again, while replaying: that newer call owns the channel now.
-    if (connection.replaying.get(channel) !== buffer) return { replayed: replayed.sent, seq: replayed.last };
-    endReplay(connection, channel);
+    if (connection.replaying.get(channel) !== state) return { replayed: replayed.sent, seq: replayed.last };
     // Live events that arrived during the replay; the log may already have had some of them.
     let last = replayed.last;
     let sent = replayed.sent;
-    for (const event of buffer) {
+    const buffered = state.buffer ?? [];
+    for (const event of buffered) {
       if (event.seq <= last) continue;
       connection.socket.emit('event', withChannel(event, channel));
       last = event.seq;
       sent++;
     }
-    // Same tick as the flush: no live event can fall between the two.
-    join(connection, channel);
+    if (last > replayed.last) {
+      // The live stream is already past the replay: nothing older can come now. Join in this same tick.
+      endReplay(connection, channel);
+      join(connection, channel);
+    } else {
+      // Events the replay read may still be on their way through the bus: drop those, join on the next.
+      state.buffer = null;
+      state.last = last;
+    }
     return { replayed: sent, seq: last };
   }
 
@@ -337,7 +335,7 @@ export function createGateway(options: GatewayOptions) {
         return;
       }
       connection.socket.emit('revoked', { code: error.code, reason: error.message });
-      connection.socket.disconnect(true);
+      connection.socket.disconnect();
       return;
     }
     for (const channel of [...connection.channels, ...(resumeFrom?.keys() ?? [])]) {
@@ -363,7 +361,10 @@ export function createGateway(options: GatewayOptions) {
     for (const connection of byMember.get(memberKey(event.tenantId, userId)) ?? []) {
       const resumeFrom = new Map<Channel, number>();
       for (const channel of [...connection.channels]) {
-        resumeFrom.set(channel, topicSeq.get(topicOf(connection, channel)) ?? 0);
+        // Joined: it has had everything this node sent the topic. Not yet joined: what it was last sent
+        // (mid-replay, from where the replay began: a repeat at worst, never a gap).
+        const state = connection.replaying.get(channel);
+        resumeFrom.set(channel, state ? state.last : (topicSeq.get(topicOf(connection, channel)) ?? 0));
         leave(connection, channel);
       }
       void revalidate(connection, resumeFrom);
@@ -406,119 +407,104 @@ export function createGateway(options: GatewayOptions) {
             code: 'token-expired',
             reason: 'No fresh token arrived in time.',
           });
-          connection.socket.disconnect(true);
+          connection.socket.disconnect();
         }, reauthGraceMs);
       },
       Math.min(wait, 2 ** 31 - 1),
     );
   }
 
-  io.use(async (socket, next) => {
+  async function onSubscribe(connection: Connection, input: unknown, reply: (answer: unknown) => void) {
     try {
-      socket.data.actor = await authenticate(
-        (socket.handshake.auth as { token?: unknown } | undefined)?.token,
-      );
-      next();
+      const { channel, after } = parseSubscribe(input);
+      const permissions = await permissionsOf(connection.actor);
+      if (!mayRead(channel, permissions)) {
+        throw new GatewayError(
+          'forbidden',
+          `The "${channelCatalog[channel].permission}" permission is required.`,
+        );
+      }
+      const result = await subscribe(connection, channel, after);
+      reply({ ok: true, channel, ...result });
     } catch (error) {
       const refusal =
-        error instanceof GatewayError
-          ? error
-          : new GatewayError('unavailable', 'Cannot check the token right now.');
-      const failure = new Error(refusal.message) as Error & { data?: unknown };
-      failure.data = { code: refusal.code, detail: refusal.message };
-      next(failure);
+        error instanceof GatewayError ? error : new GatewayError('internal', 'The subscription failed.');
+      if (!(error instanceof GatewayError)) options.logger?.warn({ err: error }, 'realtime subscribe failed');
+      reply({ ok: false, error: refusal.code, detail: refusal.message });
     }
-  });
+  }
 
-  io.on('connection', (socket) => {
-    const connection: Connection = {
-      socket,
-      actor: socket.data.actor,
-      channels: new Set(),
-      replaying: new Map(),
-    };
-    connections.set(socket.id, connection);
-    const key = memberKey(connection.actor.tenantId, connection.actor.userId);
-    const members = byMember.get(key) ?? new Set();
-    members.add(connection);
-    byMember.set(key, members);
-    scheduleReauth(connection);
-
-    // A socket that starts on long-polling and upgrades moves its topics to Bun's pub/sub.
-    socket.conn.on('upgrade', () => {
-      for (const channel of [...connection.channels]) {
-        leave(connection, channel);
-        join(connection, channel);
+  async function onReauth(connection: Connection, input: unknown, reply: (answer: unknown) => void) {
+    try {
+      const next = await authenticate((input as { token?: unknown } | null)?.token);
+      if (next.tenantId !== connection.actor.tenantId || next.userId !== connection.actor.userId) {
+        throw new GatewayError('forbidden', 'A fresh token must be for the same person and tenant.');
       }
-    });
+      connection.actor = next;
+      scheduleReauth(connection);
+      reply({ ok: true });
+    } catch (error) {
+      const refusal =
+        error instanceof GatewayError ? error : new GatewayError('internal', 'Re-authentication failed.');
+      reply({ ok: false, error: refusal.code, detail: refusal.message });
+    }
+  }
 
-    socket.on('subscribe', async (input: unknown, ack?: (answer: unknown) => void) => {
-      const reply = typeof ack === 'function' ? ack : () => {};
+  const wire = createWireServer<Actor>({
+    pingIntervalMs: pingInterval,
+    async authenticate(auth) {
       try {
-        const { channel, after } = parseSubscribe(input);
-        const permissions = await permissionsOf(connection.actor);
-        if (!mayRead(channel, permissions)) {
-          throw new GatewayError(
-            'forbidden',
-            `The "${channelCatalog[channel].permission}" permission is required.`,
-          );
-        }
-        const result = await subscribe(connection, channel, after);
-        reply({ ok: true, channel, ...result });
+        return await authenticate((auth as { token?: unknown } | null)?.token);
       } catch (error) {
-        const refusal =
-          error instanceof GatewayError ? error : new GatewayError('internal', 'The subscription failed.');
-        if (!(error instanceof GatewayError))
-          options.logger?.warn({ err: error }, 'realtime subscribe failed');
-        reply({ ok: false, error: refusal.code, detail: refusal.message });
+        if (error instanceof GatewayError) throw new ConnectRefused(error.code, error.message);
+        throw error;
       }
-    });
-
-    socket.on('unsubscribe', (input: unknown, ack?: (answer: unknown) => void) => {
-      const channel = (input as { channel?: unknown } | null)?.channel;
-      if (typeof channel === 'string' && Object.hasOwn(channelCatalog, channel))
-        leave(connection, channel as Channel);
-      if (typeof ack === 'function') ack({ ok: true });
-    });
-
-    socket.on('reauth', async (input: unknown, ack?: (answer: unknown) => void) => {
-      const reply = typeof ack === 'function' ? ack : () => {};
-      try {
-        const next = await authenticate((input as { token?: unknown } | null)?.token);
-        if (next.tenantId !== connection.actor.tenantId || next.userId !== connection.actor.userId) {
-          throw new GatewayError('forbidden', 'A fresh token must be for the same person and tenant.');
-        }
-        connection.actor = next;
-        scheduleReauth(connection);
+    },
+    onConnect(socket) {
+      const actor = socket.context as Actor;
+      const connection: Connection = { socket, actor, channels: new Set(), replaying: new Map() };
+      connections.set(socket.id, connection);
+      const key = memberKey(actor.tenantId, actor.userId);
+      const members = byMember.get(key) ?? new Set();
+      members.add(connection);
+      byMember.set(key, members);
+      scheduleReauth(connection);
+    },
+    onEvent(socket, event, args, ack) {
+      const connection = connections.get(socket.id);
+      if (!connection) return;
+      const reply = ack ?? (() => {});
+      if (event === 'subscribe') void onSubscribe(connection, args[0], reply);
+      else if (event === 'reauth') void onReauth(connection, args[0], reply);
+      else if (event === 'unsubscribe') {
+        const channel = (args[0] as { channel?: unknown } | null)?.channel;
+        if (typeof channel === 'string' && Object.hasOwn(channelCatalog, channel))
+          leave(connection, channel as Channel);
         reply({ ok: true });
-      } catch (error) {
-        const refusal =
-          error instanceof GatewayError ? error : new GatewayError('internal', 'Re-authentication failed.');
-        reply({ ok: false, error: refusal.code, detail: refusal.message });
-      }
-    });
-
-    socket.on('disconnect', () => {
+      } else reply({ ok: false, error: 'unknown-event', detail: 'Events: subscribe, unsubscribe, reauth.' });
+    },
+    onClose(socket) {
+      const connection = connections.get(socket.id);
+      if (!connection) return;
       for (const channel of [...connection.channels]) leave(connection, channel);
       for (const channel of [...connection.replaying.keys()]) endReplay(connection, channel);
       if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
       connections.delete(socket.id);
-      members.delete(connection);
-      if (members.size === 0) byMember.delete(key);
-    });
+      const key = memberKey(connection.actor.tenantId, connection.actor.userId);
+      const members = byMember.get(key);
+      members?.delete(connection);
+      if (members?.size === 0) byMember.delete(key);
+    },
+    onError: (error) => options.logger?.warn({ err: error }, 'realtime socket error'),
   });
 
   return {
-    engine,
-    io,
-    /** Routes `/socket.io/` requests to the engine (and learns Bun's server for native publishing). */
-    handleRequest(request: Request, server: BunServer<unknown>) {
-      bunServer ??= server;
-      return engine.handleRequest(request, server as never);
-    },
-    /** Bun.serve options the gateway needs (WebSocket handlers, idle timeout above the ping interval). */
+    /** Upgrades `/socket.io/` WebSocket requests (and learns Bun's server for native publishing). */
+    handleRequest: (request: Request, server: import('bun').Server<unknown>) =>
+      wire.handleRequest(request, server),
+    /** Bun.serve options the gateway needs: its WebSocket handlers, an idle timeout above the ping interval. */
     serveOptions() {
-      return { websocket: engine.handler().websocket, idleTimeout: Math.ceil(pingInterval / 1000) + 30 };
+      return { websocket: wire.websocket, idleTimeout: Math.ceil(pingInterval / 1000) + 30 };
     },
     connectionCount: () => connections.size,
     async close() {
@@ -527,8 +513,7 @@ export function createGateway(options: GatewayOptions) {
       for (const connection of connections.values()) {
         if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
       }
-      io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      wire.close();
     },
   };
 }

@@ -8,8 +8,10 @@
  *    on one node and on two nodes (`POST /v1/organizations` → the `organization.created` event).
  * Prints one JSON line per result and a table at the end. Usage: bun ops/bench/realtime.ts
  */
+import { Server as StockEngine } from '@socket.io/bun-engine';
 import type { Subprocess } from 'bun';
 import postgres from 'postgres';
+import { Server as StockServer } from 'socket.io';
 import { openDatabase } from '../../db/client.ts';
 import { memoryEventBus } from '../../realtime/bus.ts';
 import type { EventEnvelope } from '../../realtime/events.ts';
@@ -199,12 +201,22 @@ async function broadcastAndMemory() {
       native.publish('bench', frame);
     });
     const gatewayMs = await time((round) => bus.append([envelope(10_000 + round)]));
-    gateway.io.socketsJoin('stock-socket-io');
-    const stockMs = await time((round) => {
-      gateway.io
-        .to('stock-socket-io')
-        .emit('event', { ...envelope(20_000 + round), channel: 'organizations' });
+    // Stock Socket.IO on @socket.io/bun-engine, for reference: its own server and its own clients.
+    const stockEngine = new StockEngine({ path: '/socket.io/' });
+    const stockIo = new StockServer();
+    stockIo.bind(stockEngine as never);
+    stockIo.on('connection', (socket) => {
+      socket.on('subscribe', (_payload: unknown, ack: (answer: unknown) => void) => {
+        socket.join('room');
+        ack({ ok: true });
+      });
     });
+    const stock = Bun.serve({ hostname: '127.0.0.1', port: 0, ...stockEngine.handler() });
+    await clients.send(`connect socketio http://127.0.0.1:${stock.port} ${subscribers} ${token}`);
+    const stockMs = await time((round) => {
+      stockIo.to('room').emit('event', { ...envelope(20_000 + round), channel: 'organizations' });
+    });
+    stock.stop(true);
     report(`broadcast to ${subscribers}, Bun native publish (ms)`, nativeMs.toFixed(3));
     report(`broadcast to ${subscribers}, Wrapper gateway (ms)`, gatewayMs.toFixed(3));
     report(`broadcast to ${subscribers}, stock Socket.IO emit (ms)`, stockMs.toFixed(3));
