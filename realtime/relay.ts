@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database, ScopedDb } from '../db/client.ts';
 import { selectRows } from '../db/client.ts';
-import { type EventRow, eventRelayPositions, events } from '../db/schema/index.ts';
+import { type EventRow, eventRelayPositions } from '../db/schema/index.ts';
 import type { EventBus } from './bus.ts';
 import type { EventEnvelope, EventType } from './events.ts';
 
@@ -66,47 +66,82 @@ export function createRelay(options: RelayOptions): Relay {
   let unlisten: (() => Promise<void>) | null = null;
   let draining = false;
 
-  /** Tenants with committed events beyond their relayed position (all, or among `only`). */
-  async function pendingTenants(only: string[] | null): Promise<string[]> {
+  /** Tenants with committed events beyond their relayed position. */
+  async function pendingTenants(): Promise<string[]> {
     const rows = await database.transaction(RELAY, (db) =>
       selectRows<{ tenant_id: string }>(
         db,
         sql`select s.tenant_id from event_sequences s
             left join event_relay_positions p on p.tenant_id = s.tenant_id
             where s.last_seq > coalesce(p.relayed_seq, 0)
-            ${only ? sql`and s.tenant_id = any(${`{${only.join(',')}}`}::uuid[])` : sql``}
             limit 1000`,
       ),
     );
     return rows.map((row) => row.tenant_id);
   }
 
+  /**
+   * One batch of a tenant under its position row's lock, in one query: the events past the position, or
+   * nothing when there are none or another relay holds the row. A tenant's first batch creates the row.
+   */
+  async function relayBatch(db: ScopedDb, tenantId: string): Promise<number> {
+    const batch = () =>
+      selectRows<{
+        tenant_id: string;
+        seq: string | number;
+        id: string;
+        type: string;
+        version: number;
+        occurred_at: string | Date;
+        actor: unknown;
+        data: unknown;
+      }>(
+        db,
+        sql`select e.tenant_id, e.seq, e.id, e.type, e.version, e.occurred_at, e.actor, e.data
+            from event_relay_positions p
+            join events e on e.tenant_id = p.tenant_id and e.seq > p.relayed_seq
+            where p.tenant_id = ${tenantId}
+            order by e.seq
+            limit ${batchSize}
+            for update of p skip locked`,
+      );
+    let rows = await batch();
+    if (rows.length === 0) {
+      const created = await db
+        .insert(eventRelayPositions)
+        .values({ tenantId, relayedSeq: 0 })
+        .onConflictDoNothing()
+        .returning({ tenantId: eventRelayPositions.tenantId });
+      if (created.length === 0) return 0;
+      rows = await batch();
+    }
+    const last = rows.at(-1);
+    if (!last) return 0;
+    await bus.append(
+      rows.map((row) =>
+        toEnvelope({
+          tenantId: row.tenant_id,
+          seq: Number(row.seq),
+          id: row.id,
+          type: row.type,
+          version: Number(row.version),
+          occurredAt: new Date(row.occurred_at),
+          actor: typeof row.actor === 'string' ? JSON.parse(row.actor) : row.actor,
+          data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
+        }),
+      ),
+    );
+    await db
+      .update(eventRelayPositions)
+      .set({ relayedSeq: Number(last.seq), updatedAt: new Date() })
+      .where(eq(eventRelayPositions.tenantId, tenantId));
+    return rows.length;
+  }
+
   /** Relays one tenant until it is caught up (or another relay holds it). */
   async function relayTenant(tenantId: string): Promise<void> {
     for (;;) {
-      const moved = await database.transaction(RELAY, async (db: ScopedDb) => {
-        await db.insert(eventRelayPositions).values({ tenantId, relayedSeq: 0 }).onConflictDoNothing();
-        const [position] = await selectRows<{ relayed_seq: string | number }>(
-          db,
-          sql`select relayed_seq from event_relay_positions where tenant_id = ${tenantId} for update skip locked`,
-        );
-        // Another relay is moving this tenant right now; it will catch up.
-        if (!position) return 0;
-        const rows = await db
-          .select()
-          .from(events)
-          .where(and(eq(events.tenantId, tenantId), gt(events.seq, Number(position.relayed_seq))))
-          .orderBy(asc(events.seq))
-          .limit(batchSize);
-        const last = rows.at(-1);
-        if (!last) return 0;
-        await bus.append(rows.map(toEnvelope));
-        await db
-          .update(eventRelayPositions)
-          .set({ relayedSeq: last.seq, updatedAt: new Date() })
-          .where(eq(eventRelayPositions.tenantId, tenantId));
-        return rows.length;
-      });
+      const moved = await database.transaction(RELAY, (db: ScopedDb) => relayBatch(db, tenantId));
       if (moved < batchSize) return;
     }
   }
@@ -117,7 +152,8 @@ export function createRelay(options: RelayOptions): Relay {
     const only = full ? null : [...dirty];
     dirty.clear();
     if (only && only.length === 0) return;
-    const tenants = await pendingTenants(only);
+    // Notified tenants are tried directly (an empty batch costs what a look for pending ones would).
+    const tenants = only ?? (await pendingTenants());
     for (const tenantId of tenants) {
       if (stopped && !draining) return;
       await relayTenant(tenantId);

@@ -80,9 +80,11 @@ describe('the Socket.IO wire protocol', () => {
     expect(await client.next()).toMatch(/^40\{"sid":"[\w-]+"\}$/);
     client.ws.send('4217["echo","hello"]');
     expect(await client.next()).toBe('4317[{"echoed":"hello","by":"tester"}]');
+    const closedBefore = closed;
     client.ws.send('41');
     await Bun.sleep(50);
     expect(client.closed()).toBe(true);
+    expect(closed).toBe(closedBefore + 1);
   });
 
   test('a refused connect carries the code and detail, as connect_error data', async () => {

@@ -74,6 +74,9 @@ const accessCacheStore = !config.ACCESS_CACHE
     : embedded
       ? memoryAccessCacheStore()
       : null;
+// The realtime gateway checks sockets when access changes, possibly before the change's bump of the
+// cache generation has landed: it asks Postgres directly.
+const uncachedDatabase = database;
 if (accessCacheStore) {
   database = withAccessCache(database, accessCacheStore, (error) =>
     logger.warn({ err: error }, 'access cache unavailable; checking in Postgres'),
@@ -115,7 +118,7 @@ if (!config.SMTP_URL && config.NODE_ENV === 'production') {
 const gateway = createGateway({
   database,
   bus,
-  identity: gatewayIdentity({ database, tokens, apiKeys: createApiKeyResolver(database) }),
+  identity: gatewayIdentity({ database: uncachedDatabase, tokens, apiKeys: createApiKeyResolver(database) }),
   logger,
 });
 const appUrl = config.APP_URL ?? `http://localhost:${config.PORT}`;

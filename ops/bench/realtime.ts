@@ -302,12 +302,18 @@ async function latency(nodeCount: number) {
   }
 }
 
-console.log(`Realtime: broadcast and memory, ${subscribers} subscribers, ${rounds} broadcasts each...`);
-await broadcastAndMemory();
+// BENCH_REALTIME_PARTS=latency (or broadcast) runs one part only.
+const parts = (process.env.BENCH_REALTIME_PARTS ?? 'broadcast,latency').split(',');
+if (parts.includes('broadcast')) {
+  console.log(`Realtime: broadcast and memory, ${subscribers} subscribers, ${rounds} broadcasts each...`);
+  await broadcastAndMemory();
+}
 console.log(
   `Realtime: commit → client latency on Postgres + Redis, ${eventsPerSecond} events/s for ${latencySeconds}s...`,
 );
-await latency(1);
-await latency(2);
+if (parts.includes('latency')) {
+  await latency(1);
+  await latency(2);
+}
 console.log('\nrealtime result');
 for (const row of results) console.log(`  ${row.name.padEnd(60)} ${row.value}`);

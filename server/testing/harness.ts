@@ -181,6 +181,7 @@ const silentLogger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 /** The event pipeline production wires: bus, relay and gateway, on this run's engines. */
 function startTestPipeline(
   database: Database,
+  uncachedDatabase: Database,
   tokens: AccessTokens,
   options: NonNullable<TestAppOptions['realtime']>,
 ) {
@@ -192,7 +193,12 @@ function startTestPipeline(
   const gateway = createGateway({
     database,
     bus,
-    identity: gatewayIdentity({ database, tokens, apiKeys: createApiKeyResolver(database) }),
+    // As in production: access checks for sockets go to Postgres, never to the access cache.
+    identity: gatewayIdentity({
+      database: uncachedDatabase,
+      tokens,
+      apiKeys: createApiKeyResolver(database),
+    }),
     reauthGraceMs: options.reauthGraceMs,
     revalidateMs: options.revalidateMs,
     replayLimit: options.replayLimit,
@@ -212,7 +218,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     : opened.database;
   const deps = testAppDeps(database, options);
   const { tokens } = deps;
-  const pipeline = options.realtime ? startTestPipeline(database, tokens, options.realtime) : null;
+  const pipeline = options.realtime
+    ? startTestPipeline(database, opened.database, tokens, options.realtime)
+    : null;
   const app = createApp({
     ...deps,
     realtime: pipeline?.gateway,
