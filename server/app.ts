@@ -51,7 +51,9 @@ export interface AppDeps {
   /** Gauges for `GET /metrics` (relay lag, stream length, sockets), and its optional bearer token. */
   metrics?: { sources: GaugeSource[]; token?: string };
   /** The realtime gateway (Socket.IO at `/socket.io/` on the same port), when this node serves one. */
-  realtime?: { handleRequest(request: Request, server: Server<unknown>): Response | Promise<Response> };
+  realtime?: {
+    handleRequest(request: Request, server: Server<unknown>): Response | undefined | Promise<Response>;
+  };
 }
 
 /** The composition root: the only place that wires plugins, features, the database and (later) the bus. */
