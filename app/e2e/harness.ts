@@ -48,8 +48,11 @@ export async function startProduct(options: ProductOptions = {}): Promise<Runnin
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wrapper-e2e-'));
   const appUrl = options.port === undefined ? {} : { APP_URL: productUrl(options.port) };
+  // With REDIS_URL every test file's server counts sign-ins per client address in the same Redis, and every
+  // browser here is 127.0.0.1: together the files would pass the per-minute limit meant for one client.
+  const sharedCounters = process.env.REDIS_URL ? { RATE_LIMIT_AUTH_PER_MINUTE: '0' } : {};
   const server = await startServerProcess(
-    { ...appUrl, ...options.env, DATA_DIR: dataDir },
+    { ...appUrl, ...sharedCounters, ...options.env, DATA_DIR: dataDir },
     { port: options.port },
   );
   const browser = await chromium.launch({
@@ -130,4 +133,36 @@ export async function invitationTokenFor(baseUrl: string, email: string): Promis
   const token = new URL(link, baseUrl).searchParams.get('token');
   if (!token) throw new Error(`the invitation mail to ${email} has a link without a token`);
   return token;
+}
+
+/** Invites `email` with `role` from the members page (the inviting person must be able to invite). */
+export async function inviteThroughTheApp(
+  page: Page,
+  baseUrl: string,
+  invitee: { email: string; role: string },
+): Promise<void> {
+  if (!page.url().startsWith(`${baseUrl}/members`)) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+    await page.waitForURL(`${baseUrl}/members`);
+  }
+  const inviteForm = page.getByRole('form', { name: 'Invite people' });
+  await inviteForm.getByLabel('Email address').fill(invitee.email);
+  await inviteForm.getByLabel('Role', { exact: true }).selectOption({ label: invitee.role });
+  await inviteForm.getByRole('button', { name: 'Send invitation' }).click();
+  await inviteForm.getByText(`Invitation sent to ${invitee.email}.`).waitFor();
+}
+
+/** Opens the invitation mailed to `email` as a person new to Wrapper, and waits for the first page. */
+export async function joinAsNewPerson(
+  page: Page,
+  baseUrl: string,
+  invitee: { email: string; name: string },
+): Promise<void> {
+  const token = await invitationTokenFor(baseUrl, invitee.email);
+  await page.goto(`${baseUrl}/invitations/accept?token=${encodeURIComponent(token)}`);
+  await page.getByRole('tab', { name: /I.m new/ }).click();
+  await page.getByLabel('Your name').fill(invitee.name);
+  await page.getByLabel('Choose a password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Create account and join' }).click();
+  await page.waitForURL(`${baseUrl}/organizations`);
 }

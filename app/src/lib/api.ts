@@ -1,3 +1,5 @@
+import { readAccessTokenClaims } from './access-token';
+
 /**
  * Typed client for the Wrapper API (same origin, `/v1`).
  *
@@ -505,6 +507,26 @@ function refreshSessionTokens(staleAccessToken?: string): Promise<boolean> {
     }
   });
   return refreshInFlight;
+}
+
+/**
+ * The stored access token, refreshed first when it has expired or expires within `minValiditySeconds`:
+ * for long-lived connections (the realtime socket) that present a token without a request to retry.
+ * Refreshing goes through the same once-at-a-time, cross-tab path as a refused request. Throws a 401
+ * {@link ApiError} when there is no session or it cannot be refreshed any more (the session ended).
+ */
+export async function freshAccessToken(minValiditySeconds = 30): Promise<string> {
+  const stored = readSessionTokens();
+  if (!stored) throw notSignedIn();
+  const expiresAt = readAccessTokenClaims(stored.accessToken)?.expiresAt ?? null;
+  if (expiresAt === null || expiresAt - Date.now() > minValiditySeconds * 1000) return stored.accessToken;
+  const fresh = (await refreshSessionTokens(stored.accessToken)) ? readSessionTokens() : null;
+  if (!fresh) throw notSignedIn();
+  return fresh.accessToken;
+}
+
+function notSignedIn(): ApiError {
+  return new ApiError({ status: 401, title: 'Authentication required', detail: 'Sign in again.' });
 }
 
 function withRefreshLock(work: () => Promise<boolean>): Promise<boolean> {

@@ -1,6 +1,11 @@
 import { describe, expect, test } from 'bun:test';
 import type { TenantSettings } from '../api';
-import { checkTenantSettingsDraft, draftFromSettings, tenantSettingsChanges } from './tenant-settings';
+import {
+  checkTenantSettingsDraft,
+  draftFromSettings,
+  rebaseDraft,
+  tenantSettingsChanges,
+} from './tenant-settings';
 
 const settings: TenantSettings = {
   id: 't1',
@@ -56,5 +61,30 @@ describe('checkTenantSettingsDraft', () => {
       'branding.primaryColor': 'Use a hex colour such as #4f46e5.',
     });
     expect(checkTenantSettingsDraft(draftFromSettings(settings))).toEqual({});
+  });
+});
+
+describe('rebaseDraft', () => {
+  test('untouched fields follow a change saved elsewhere; edited fields keep what was typed', () => {
+    const renamedElsewhere: TenantSettings = {
+      ...settings,
+      name: 'Acme Worldwide',
+      branding: { ...settings.branding, primaryColor: '#0f766e' },
+      updatedAt: '2025-01-02T00:00:00.000Z',
+    };
+    const typing = { ...draftFromSettings(settings), primaryColor: '#be123c' };
+
+    const rebased = rebaseDraft(typing, settings, renamedElsewhere);
+
+    expect(rebased).toEqual({ ...draftFromSettings(renamedElsewhere), primaryColor: '#be123c' });
+    expect(tenantSettingsChanges(renamedElsewhere, rebased)).toEqual({
+      branding: { primaryColor: '#be123c' },
+    });
+  });
+
+  test('a pristine form has nothing to save after a change elsewhere', () => {
+    const renamed: TenantSettings = { ...settings, name: 'Acme Two' };
+    const rebased = rebaseDraft(draftFromSettings(settings), settings, renamed);
+    expect(tenantSettingsChanges(renamed, rebased)).toBeNull();
   });
 });

@@ -19,6 +19,24 @@ export function draftFromSettings(settings: TenantSettings): TenantSettingsDraft
 }
 
 /**
+ * The draft after the saved settings changed from `before` to `after` (someone saved them, maybe in another
+ * tab): fields left as they were follow the new values; fields the person has edited keep their edits.
+ */
+export function rebaseDraft(
+  draft: TenantSettingsDraft,
+  before: TenantSettings,
+  after: TenantSettings,
+): TenantSettingsDraft {
+  const was = draftFromSettings(before);
+  const now = draftFromSettings(after);
+  const rebased = { ...draft };
+  for (const field of ['name', 'logoUrl', 'primaryColor', 'customDomain'] as const) {
+    if (draft[field] === was[field]) rebased[field] = now[field];
+  }
+  return rebased;
+}
+
+/**
  * The `PATCH /v1/tenant` body for what the form changed, or `null` when nothing did. Only changed fields are
  * sent, so saving the name never rewrites branding someone else changed meanwhile; a cleared field is `null`.
  */

@@ -8,6 +8,7 @@ import {
   type Organization,
 } from '$lib/api';
 import { raiseLoadFailure } from '$lib/load-failure';
+import { realtime } from '$lib/realtime/realtime.svelte';
 import type { PageLoad } from './$types';
 
 export const load: PageLoad = async ({ depends, parent, url }) => {
@@ -15,6 +16,8 @@ export const load: PageLoad = async ({ depends, parent, url }) => {
   const { identity } = await parent();
   requirePermission(identity, 'members:read');
   const canInvite = identity.permissions.includes('members:invite');
+  // Read before fetching: every change after this seq arrives as an event, and the page applies it.
+  const seq = realtime.lastSeq('membership');
   try {
     const [members, roles, invitations, organizations] = await Promise.all([
       listAllMembers(),
@@ -25,7 +28,7 @@ export const load: PageLoad = async ({ depends, parent, url }) => {
         ? listAllOrganizations().catch(() => [] as Organization[])
         : Promise.resolve<Organization[]>([]),
     ]);
-    return { members, roles, invitations, organizations };
+    return { members, roles, invitations, organizations, seq };
   } catch (failure) {
     raiseLoadFailure(failure, url);
   }
