@@ -108,9 +108,26 @@ export function connectRealtime(options: RealtimeClientOptions) {
     else if (reason === 'io server disconnect') setStatus('revoked', reason);
     else setStatus('reconnecting', reason);
   });
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  let retryDelay = 500;
   socket.on('connect_error', (error: Error & { data?: { code?: string; detail?: string } }) => {
-    if (error.data?.code === 'unauthorized') setStatus('revoked', error.data.detail ?? error.message);
-    else setStatus('reconnecting', error.message);
+    if (error.data?.code === 'unauthorized') {
+      setStatus('revoked', error.data.detail ?? error.message);
+      return;
+    }
+    setStatus('reconnecting', error.data?.detail ?? error.message);
+    // A refusal the server sent (e.g. it could not check the token right now) is not retried by
+    // Socket.IO itself, unlike a lost connection: try again, a little later each time.
+    if (error.data && !retry) {
+      retry = setTimeout(() => {
+        retry = null;
+        if (status !== 'closed') socket.connect();
+      }, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10_000);
+    }
+  });
+  socket.on('connect', () => {
+    retryDelay = 500;
   });
   socket.on('revoked', (info: { code?: string; reason?: string }) =>
     setStatus('revoked', info.reason ?? info.code),
@@ -160,6 +177,7 @@ export function connectRealtime(options: RealtimeClientOptions) {
     },
     lastSeq: lastSeqOf,
     close() {
+      if (retry) clearTimeout(retry);
       socket.disconnect();
       setStatus('closed');
     },

@@ -1,4 +1,7 @@
 import { type Static, type TSchema, Type as t } from '@sinclair/typebox';
+import { type Channel, channelCatalog } from './channels.ts';
+
+export { type Channel, channelCatalog, channels } from './channels.ts';
 
 // The event catalog: every event Wrapper emits, with its version, the channel it travels on and a schema
 // for its `data`. The server validates what it publishes against it, `GET /v1/events/catalog` serves it
@@ -30,23 +33,6 @@ const Tenant = t.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
-
-/** Channels a socket may subscribe to, and what a subscriber needs (tenant-wide). */
-export const channelCatalog = {
-  organizations: { permission: 'org:read', description: 'Organizations created, changed, moved, deleted' },
-  membership: {
-    permission: 'members:read',
-    description: 'Invitations, joins, role and status changes, removals',
-  },
-  tenant: { permission: null, description: "The tenant's name and branding (every member)" },
-  credits: { permission: 'credits:read', description: 'Balance movements' },
-  billing: { permission: 'billing:manage', description: 'Subscription and invoices' },
-  audit: { permission: 'audit:read', description: "The tenant's audit trail" },
-  notifications: { permission: null, description: "The signed-in person's own notifications" },
-} as const satisfies Record<string, { permission: string | null; description: string }>;
-
-export type Channel = keyof typeof channelCatalog;
-export const channels = Object.keys(channelCatalog) as Channel[];
 
 interface CatalogEntry {
   version: number;

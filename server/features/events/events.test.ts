@@ -225,6 +225,26 @@ describe('the event log', () => {
   });
 });
 
+test('inviting an address again withdraws the pending invitation, and says so', async () => {
+  const tenant = await app.signUp({ organizationName: 'Reinvite' });
+  const before = (await replay(tenant.token, '?limit=1')).headSeq;
+  const email = uniqueEmail('twice');
+  const first = await app.request('POST', '/v1/invitations', {
+    token: tenant.token,
+    body: { email, roleIds: [builtInRoles.viewer.id] },
+  });
+  const second = await app.request('POST', '/v1/invitations', {
+    token: tenant.token,
+    body: { email, roleIds: [builtInRoles.member.id] },
+  });
+  const items = await allEvents(tenant.token, before);
+  expect(items.map((event) => [event.type, event.data.invitation?.id ?? event.data.invitationId])).toEqual([
+    ['membership.invited', first.body.id],
+    ['membership.invitation_revoked', first.body.id],
+    ['membership.invited', second.body.id],
+  ]);
+});
+
 describe('GET /v1/events', () => {
   test('pages in seq order with a cursor and reports the head', async () => {
     const tenant = await app.signUp({ organizationName: 'Pages' });

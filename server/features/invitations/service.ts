@@ -101,10 +101,13 @@ export async function createInvitation(
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(sql`lower(${users.email}) = ${email}`);
   if (member) throw new AppError('already-member', `${email} is already a member.`);
-  await db
+  // A pending invitation for the same address is replaced: withdrawn, and said so.
+  const replaced = await db
     .update(invitations)
     .set({ revokedAt: new Date() })
-    .where(and(eq(invitations.email, email), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)));
+    .where(and(eq(invitations.email, email), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
+    .returning({ id: invitations.id });
+  for (const { id } of replaced) await publish(db, 'membership.invitation_revoked', { invitationId: id });
   const { token, hash } = newInvitationToken();
   const [invitation] = await db
     .insert(invitations)

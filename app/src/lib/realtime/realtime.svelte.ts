@@ -1,3 +1,5 @@
+// Types only: the catalog's runtime (TypeBox schemas) stays on the server.
+import { type Channel, channelCatalog } from '../../../../realtime/channels.ts';
 import {
   connectRealtime,
   type RealtimeClient,
@@ -5,8 +7,6 @@ import {
   type RealtimeStatus,
   type SubscribeAnswer,
 } from '../../../../realtime/client.ts';
-// Types only: the catalog's runtime (TypeBox schemas) stays on the server.
-import type { Channel } from '../../../../realtime/events.ts';
 import { readAccessTokenClaims } from '../access-token';
 import { freshAccessToken, getTenantSettings, type Tenant, type TenantSettings } from '../api';
 import { isEventOf, newerTenantSettings } from './apply';
@@ -34,19 +34,10 @@ export interface RealtimeSession {
   onGap?: (channel: Channel) => void;
 }
 
-/**
- * What reading each channel needs (tenant-wide), as in the catalog (`channelCatalog` in realtime/events.ts,
- * whose runtime stays on the server): channels the person may not read are not asked for.
- */
-const channelPermissions = {
-  organizations: 'org:read',
-  membership: 'members:read',
-  tenant: null,
-  credits: 'credits:read',
-  billing: 'billing:manage',
-  audit: 'audit:read',
-  notifications: null,
-} as const satisfies Record<Channel, string | null>;
+/** What reading each channel needs (tenant-wide): channels the person may not read are not asked for. */
+const channelPermissions = Object.fromEntries(
+  Object.entries(channelCatalog).map(([channel, { permission }]) => [channel, permission]),
+) as Record<Channel, string | null>;
 
 /** The channels the app follows for as long as it is open (when the person may read them). */
 const followedChannels: readonly Channel[] = ['tenant', 'organizations', 'membership'];
