@@ -325,3 +325,43 @@ describe('the client library', () => {
     client.close();
   }, 120_000);
 });
+
+describe('periodic re-checks', () => {
+  let quick: TestApp;
+  beforeAll(async () => {
+    quick = await startTestApp({ realtime: { revalidateMs: 300 } });
+  });
+  afterAll(() => quick.dispose());
+
+  test('a socket whose session ended (logout) or whose API key was revoked is closed at the next check', async () => {
+    const owner = await quick.signUp();
+    const key = await quick.request('POST', '/v1/api-keys', {
+      token: owner.token,
+      body: { name: 'wallboard', scopes: ['org:read'] },
+    });
+    const sockets = [owner.token, key.body.secret].map((token) => {
+      const socket = io(quick.baseUrl ?? '', {
+        transports: ['websocket'],
+        auth: { token },
+        reconnection: false,
+      });
+      const notices: unknown[] = [];
+      socket.on('revoked', (notice: unknown) => notices.push(notice));
+      return { socket, notices };
+    });
+    await Promise.all(sockets.map(({ socket }) => connected(socket)));
+    expect((await quick.request('POST', '/v1/auth/logout', { token: owner.token })).status).toBe(204);
+    // The key's creator still has their own session elsewhere; the key itself is revoked.
+    const login = await quick.request('POST', '/v1/auth/login', {
+      body: { email: owner.email, password: owner.password },
+    });
+    expect(
+      (await quick.request('DELETE', `/v1/api-keys/${key.body.id}`, { token: login.body.accessToken }))
+        .status,
+    ).toBe(204);
+    for (const { socket, notices } of sockets) {
+      await waitFor(() => !socket.connected, 5_000, 'the socket closed');
+      expect(notices).toHaveLength(1);
+    }
+  });
+});

@@ -54,7 +54,6 @@ interface Connection {
   socket: WireSocket<Actor>;
   actor: Actor;
   channels: Set<Channel>;
-  /** Channels being replayed: live events wait here until the replay is sent. */
   /**
    * Channels not yet on the native topic. While the log is replayed, live events wait in `buffer`; after,
    * (`buffer` null) live events up to `last` are dropped (the replay had them: the bus can lag the log)
@@ -91,7 +90,7 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
  *   live ones follow with no gap and no duplicate at the seam.
  * - Live events come from the bus (every node sees every event), are encoded once and handed to Bun's
  *   native pub/sub (`server.publish` to topic `t:<tenant>:<channel>`), keeping the Socket.IO wire
- *   format; sockets on HTTP long-polling are written one by one.
+ *   format.
  * - A membership change takes the member's sockets out of their rooms before the next event; their
  *   channels are re-checked and, where still allowed, resumed from where they were.
  * - A token that expires asks for `reauth {token}`; without one in time, the socket is closed.
@@ -389,8 +388,22 @@ export function createGateway(options: GatewayOptions) {
     }
   });
 
-  const revalidation = setInterval(() => {
-    for (const connection of connections.values()) void revalidate(connection, null);
+  // A few sockets at a time, so the periodic re-check never crowds out requests for database connections.
+  let revalidating = false;
+  const revalidation = setInterval(async () => {
+    if (revalidating) return;
+    revalidating = true;
+    try {
+      const queue = [...connections.values()];
+      const worker = async () => {
+        for (let next = queue.pop(); next; next = queue.pop()) {
+          if (connections.has(next.socket.id)) await revalidate(next, null);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    } finally {
+      revalidating = false;
+    }
   }, revalidateMs);
   revalidation.unref?.();
 
