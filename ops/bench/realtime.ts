@@ -103,9 +103,19 @@ const report = (name: string, value: string) => {
   console.log(JSON.stringify({ [name]: value }));
 };
 
-/** Part 1 and 2: in process, embedded database and in-process bus. */
+/**
+ * Part 1 and 2: the gateway in this process with an in-process bus. The database is Postgres (its own
+ * process), so the memory measured here is the gateway's, not an embedded database's growth.
+ */
 async function broadcastAndMemory() {
-  const database = await openDatabase({ dataDir: '', inMemory: true });
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const name = `wrapper_rtmem_${crypto.randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  await admin.unsafe(`create database ${name}`);
+  const database = await openDatabase({
+    url: Object.assign(new URL(databaseUrl), { pathname: `/${name}` }).toString(),
+    dataDir: '',
+    poolMax: 8,
+  });
   const bus = memoryEventBus();
   const deps = testAppDeps(database);
   const owner = await signUp(database, {
@@ -228,6 +238,8 @@ async function broadcastAndMemory() {
     await gateway.close();
     await app.stop(true);
     await database.close();
+    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+    await admin.end();
   }
 }
 
