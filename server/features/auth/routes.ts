@@ -7,7 +7,7 @@ import { sessionClient } from '../../plugins/client-address.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { accountMail } from '../account/mail.ts';
 import { issueEmailToken } from '../account/service.ts';
-import { type SessionPolicy, startSession } from '../sessions/service.ts';
+import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
 import { describeActor, signIn, signUp } from './service.ts';
@@ -44,9 +44,7 @@ export function authRoutes(
         set.status = 201;
         return {
           ...created,
-          accessToken: await tokens.sign(session),
-          refreshToken: session.refreshToken,
-          expiresIn: tokens.ttlSeconds,
+          ...(await tokenPairFor(tokens, session)),
         };
       },
       {
@@ -71,9 +69,7 @@ export function authRoutes(
           client: sessionClient(request, server, rateLimits.trustProxy),
         });
         return {
-          accessToken: await tokens.sign(session),
-          refreshToken: session.refreshToken,
-          expiresIn: tokens.ttlSeconds,
+          ...(await tokenPairFor(tokens, session)),
           user: signedIn.user,
           tenants: signedIn.tenants,
         };

@@ -9,7 +9,7 @@ import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { TenantModel } from '../auth/model.ts';
 import { describeTenant } from '../auth/service.ts';
 import { TokenPair } from '../sessions/model.ts';
-import { type SessionPolicy, startSession } from '../sessions/service.ts';
+import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
   AcceptInvitationBody,
@@ -169,9 +169,7 @@ export function invitationRoutes(deps: InvitationDeps) {
           client: sessionClient(request, server, rateLimits.trustProxy),
         });
         return {
-          accessToken: await tokens.sign(session),
-          refreshToken: session.refreshToken,
-          expiresIn: tokens.ttlSeconds,
+          ...(await tokenPairFor(tokens, session)),
           tenant: await describeTenant(database, joined),
         };
       },

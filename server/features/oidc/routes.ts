@@ -7,7 +7,7 @@ import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { LoginResponse } from '../auth/model.ts';
 import { chooseTenant, describeUser } from '../auth/service.ts';
-import { type SessionPolicy, startSession } from '../sessions/service.ts';
+import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
 import { ProblemModel, Uuid } from '../shared-model.ts';
 import { FLOW_COOKIE, type OidcSignIn } from './flow.ts';
 import { issueSignInCode, landingTenant, linkPerson, spendSignInCode } from './service.ts';
@@ -183,9 +183,7 @@ export function oidcRoutes(deps: {
           client: sessionClient(request, server, rateLimits.trustProxy),
         });
         return {
-          accessToken: await tokens.sign(session),
-          refreshToken: session.refreshToken,
-          expiresIn: tokens.ttlSeconds,
+          ...(await tokenPairFor(tokens, session)),
           user,
           tenants: landingIn.tenants,
         };

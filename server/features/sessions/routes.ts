@@ -19,6 +19,7 @@ import {
   rotateRefreshToken,
   type SessionPolicy,
   switchSessionTenant,
+  tokenPairFor,
 } from './service.ts';
 
 const tags = ['sessions'];
@@ -37,9 +38,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       async ({ body }) => {
         const issued = await rotateRefreshToken(database, { refreshToken: body.refreshToken, policy });
         return {
-          accessToken: await tokens.sign(issued),
-          refreshToken: issued.refreshToken,
-          expiresIn: tokens.ttlSeconds,
+          ...(await tokenPairFor(tokens, issued)),
         };
       },
       {
@@ -80,9 +79,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
           policy,
         });
         return {
-          accessToken: await tokens.sign(issued),
-          refreshToken: issued.refreshToken,
-          expiresIn: tokens.ttlSeconds,
+          ...(await tokenPairFor(tokens, issued)),
           tenant: await describeTenant(database, { userId: actor.userId, tenantId: body.tenantId }),
         };
       },

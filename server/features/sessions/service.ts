@@ -65,6 +65,21 @@ async function hasActiveMembership(db: ScopedDb, userId: string, tenantId: strin
   return row !== undefined;
 }
 
+/** What every sign-in, refresh and tenant switch answers: a fresh access token and the next refresh token. */
+export async function tokenPairFor(
+  tokens: {
+    ttlSeconds: number;
+    sign(claims: { userId: string; tenantId: string; sessionId?: string }): Promise<string>;
+  },
+  session: IssuedSession,
+): Promise<{ accessToken: string; refreshToken: string; expiresIn: number }> {
+  return {
+    accessToken: await tokens.sign(session),
+    refreshToken: session.refreshToken,
+    expiresIn: tokens.ttlSeconds,
+  };
+}
+
 /** Starts a session in `tenantId` for a person who just proved who they are. */
 export async function startSession(
   database: Database,
