@@ -297,6 +297,45 @@ describe('channels', () => {
   });
 });
 
+describe('access changes reach sockets at once', () => {
+  test('logout, an API key revoked, a custom role edited: no waiting for the periodic check', async () => {
+    const owner = await app.signUp();
+    const role = await app.request('POST', '/v1/roles', {
+      token: owner.token,
+      body: { name: 'Watchers', permissions: ['org:read', 'members:read'] },
+    });
+    const member = await memberWith(owner, role.body.id);
+    const key = await app.request('POST', '/v1/api-keys', {
+      token: owner.token,
+      body: { name: 'board', scopes: ['org:read'] },
+    });
+    const loggedOut = rawSocket(member.token);
+    const byKey = rawSocket(key.body.secret);
+    const colleague = await memberWith(owner, role.body.id);
+    const watcher = rawSocket(colleague.token);
+    await Promise.all([loggedOut, byKey, watcher].map(({ socket }) => connected(socket)));
+    expect((await subscribe(watcher.socket, { channel: 'membership' })).ok).toBe(true);
+    const started = Date.now();
+    expect((await app.request('POST', '/v1/auth/logout', { token: member.token })).status).toBe(204);
+    expect((await app.request('DELETE', `/v1/api-keys/${key.body.id}`, { token: owner.token })).status).toBe(
+      204,
+    );
+    await app.request('PATCH', `/v1/roles/${role.body.id}`, {
+      token: owner.token,
+      body: { permissions: ['org:read'] },
+    });
+    await waitFor(() => !loggedOut.socket.connected && !byKey.socket.connected, 5_000, 'both sockets closed');
+    await waitFor(
+      () => watcher.notices.some(([name]) => name === 'unsubscribed'),
+      5_000,
+      'the watcher taken out of membership',
+    );
+    // Well before the minute of the periodic check.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(watcher.socket.connected).toBe(true);
+  });
+});
+
 describe('the client library', () => {
   test('1,000 events across reconnects arrive exactly once, in seq order', async () => {
     const owner = await app.signUp();

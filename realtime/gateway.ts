@@ -3,6 +3,7 @@ import type { Database } from '../db/client.ts';
 import { sqlStateOf } from '../db/errors.ts';
 import { eventSequences, events } from '../db/schema/index.ts';
 import { type TenantActor, withTenant } from '../db/tenant.ts';
+import type { AccessSignal } from './access-signal.ts';
 import type { EventBus } from './bus.ts';
 import {
   type Channel,
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   database: Database;
   bus: EventBus;
   identity: GatewayIdentity;
+  /** Access changes told by other nodes (and this one): those tenants' sockets are re-checked at once. */
+  accessSignal?: AccessSignal;
   logger?: { warn(object: unknown, message?: string): void };
   /** After a token expires, how long the socket has to send `reauth` before it is closed. @default 30000 */
   reauthGraceMs?: number;
@@ -388,23 +391,33 @@ export function createGateway(options: GatewayOptions) {
     }
   });
 
-  // A few sockets at a time, so the periodic re-check never crowds out requests for database connections.
+  /** Re-checks the sockets a few at a time, so checks never crowd out requests for database connections. */
+  async function revalidateAll(queue: Connection[]) {
+    const worker = async () => {
+      for (let next = queue.pop(); next; next = queue.pop()) {
+        if (connections.has(next.socket.id)) await revalidate(next, null);
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+  }
+
   let revalidating = false;
   const revalidation = setInterval(async () => {
     if (revalidating) return;
     revalidating = true;
     try {
-      const queue = [...connections.values()];
-      const worker = async () => {
-        for (let next = queue.pop(); next; next = queue.pop()) {
-          if (connections.has(next.socket.id)) await revalidate(next, null);
-        }
-      };
-      await Promise.all(Array.from({ length: 4 }, worker));
+      await revalidateAll([...connections.values()]);
     } finally {
       revalidating = false;
     }
   }, revalidateMs);
+
+  // A session ended, a key revoked, a role edited, a tenant suspended: those tenants' sockets now.
+  const unsubscribeSignal = options.accessSignal?.subscribe((tenantIds) => {
+    const changed = new Set(tenantIds);
+    const affected = [...connections.values()].filter((connection) => changed.has(connection.actor.tenantId));
+    if (affected.length > 0) void revalidateAll(affected);
+  });
   revalidation.unref?.();
 
   function scheduleReauth(connection: Connection) {
@@ -522,6 +535,7 @@ export function createGateway(options: GatewayOptions) {
     connectionCount: () => connections.size,
     async close() {
       unsubscribeBus();
+      unsubscribeSignal?.();
       clearInterval(revalidation);
       for (const connection of connections.values()) {
         if (connection.reauthTimer) clearTimeout(connection.reauthTimer);

@@ -1,6 +1,7 @@
 import { memoryAccessCacheStore, redisAccessCacheStore, withAccessCache } from '../db/access-cache.ts';
 import { openDatabase } from '../db/client.ts';
 import { DataDirInUseError } from '../db/data-dir-lock.ts';
+import { memoryAccessSignal, redisAccessSignal, withAccessSignal } from '../realtime/access-signal.ts';
 import { memoryEventBus, redisEventBus } from '../realtime/bus.ts';
 import { createGateway } from '../realtime/gateway.ts';
 import { createRelay } from '../realtime/relay.ts';
@@ -83,6 +84,12 @@ if (accessCacheStore) {
   );
 }
 
+// Every change that takes access away is told to the realtime gateways of every node.
+const accessSignal = redis ? redisAccessSignal(redis) : memoryAccessSignal();
+database = withAccessSignal(database, accessSignal, (error) =>
+  logger.warn({ err: error }, 'access change not signalled; sockets are re-checked periodically'),
+);
+
 // Committed events move from the outbox to the bus: Redis Streams with REDIS_URL, else in process.
 const bus = redis ? redisEventBus(redis) : memoryEventBus();
 const relay = createRelay({
@@ -119,6 +126,7 @@ const gateway = createGateway({
   database,
   bus,
   identity: gatewayIdentity({ database: uncachedDatabase, tokens, apiKeys: createApiKeyResolver(database) }),
+  accessSignal,
   logger,
 });
 const appUrl = config.APP_URL ?? `http://localhost:${config.PORT}`;
@@ -184,6 +192,7 @@ async function shutdown(signal: string) {
   await app.stop();
   await relay.stop();
   await bus.close();
+  accessSignal.close();
   await database.close();
   rateLimitStore.close();
   redis?.disconnect();

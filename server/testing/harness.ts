@@ -7,6 +7,12 @@ import {
   withAccessCache,
 } from '../../db/access-cache.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
+import {
+  type AccessSignal,
+  memoryAccessSignal,
+  redisAccessSignal,
+  withAccessSignal,
+} from '../../realtime/access-signal.ts';
 import { type EventBus, memoryEventBus, redisEventBus } from '../../realtime/bus.ts';
 import { createGateway, type Gateway } from '../../realtime/gateway.ts';
 import { createRelay, type Relay } from '../../realtime/relay.ts';
@@ -184,6 +190,7 @@ function startTestPipeline(
   uncachedDatabase: Database,
   tokens: AccessTokens,
   options: NonNullable<TestAppOptions['realtime']>,
+  accessSignal?: AccessSignal,
 ) {
   const redis = testConfig.REDIS_URL ? new Redis(testConfig.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
   const bus = redis
@@ -199,6 +206,7 @@ function startTestPipeline(
       tokens,
       apiKeys: createApiKeyResolver(database),
     }),
+    accessSignal,
     reauthGraceMs: options.reauthGraceMs,
     revalidateMs: options.revalidateMs,
     replayLimit: options.replayLimit,
@@ -211,15 +219,28 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const opened = await openTestDatabase();
   const store =
     options.accessCacheStore === undefined ? defaultTestAccessCacheStore() : options.accessCacheStore;
-  const database = store
+  const cached = store
     ? withAccessCache(opened.database, store, (error) => {
         throw error;
       })
     : opened.database;
+  // With the realtime gateway, changes that take access away are also told to it, as in production.
+  const signalRedis = options.realtime && testConfig.REDIS_URL ? new Redis(testConfig.REDIS_URL) : null;
+  const signal = options.realtime
+    ? signalRedis
+      ? redisAccessSignal(signalRedis, `wr:test:access:${crypto.randomUUID()}`)
+      : memoryAccessSignal()
+    : null;
+  const signalled = signal
+    ? withAccessSignal(cached, signal, (error) => {
+        throw error;
+      })
+    : cached;
+  const database = signalled;
   const deps = testAppDeps(database, options);
   const { tokens } = deps;
   const pipeline = options.realtime
-    ? startTestPipeline(database, opened.database, tokens, options.realtime)
+    ? startTestPipeline(database, opened.database, tokens, options.realtime, signal ?? undefined)
     : null;
   const app = createApp({
     ...deps,
@@ -236,6 +257,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await app.stop(true);
       await pipeline.relay.stop();
       await pipeline.bus.close();
+      signal?.close();
+      signalRedis?.disconnect();
       pipeline.redis?.disconnect();
     }
     await opened.dispose();
