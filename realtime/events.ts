@@ -34,6 +34,16 @@ const Tenant = t.Object({
   updatedAt: Timestamp,
 });
 
+const CreditTransaction = t.Object({
+  id: Uuid,
+  type: t.String(),
+  amount: t.Integer(),
+  balanceAfter: t.Integer(),
+  reason: t.String(),
+  metadata: t.Record(t.String(), t.Unknown()),
+  createdAt: Timestamp,
+});
+
 interface CatalogEntry {
   version: number;
   channel: Channel;
@@ -117,6 +127,18 @@ export const eventCatalog = {
     channel: 'tenant',
     description: "The tenant's name or branding changed; `changes` names the fields.",
     data: t.Object({ tenant: Tenant, changes: t.Array(t.String()) }),
+  },
+  'credits.granted': {
+    version: 1,
+    channel: 'credits',
+    description: 'Credits were granted (by hand, or as a plan allowance).',
+    data: t.Object({ transaction: CreditTransaction, balance: t.Integer(), expiresAt: Nullable(Timestamp) }),
+  },
+  'credits.consumed': {
+    version: 1,
+    channel: 'credits',
+    description: 'Credits were spent.',
+    data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
   },
 } as const satisfies Record<string, CatalogEntry>;
 

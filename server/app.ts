@@ -10,6 +10,7 @@ import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
+import { creditRoutes } from './features/credits/routes.ts';
 import { eventRoutes } from './features/events/routes.ts';
 import { type GaugeSource, metricsRoutes } from './features/health/metrics.ts';
 import { healthRoutes, type ReadinessCheck } from './features/health/routes.ts';
@@ -95,6 +96,7 @@ export function createApp(deps: AppDeps) {
     .use(invitationRoutes(features))
     .use(accountRoutes(features))
     .use(eventRoutes(features))
+    .use(creditRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);

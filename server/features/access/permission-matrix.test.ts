@@ -11,7 +11,7 @@ import { addMember } from './service.ts';
  * request here fails the test, so new routes cannot slip through.
  */
 const missing = () => Bun.randomUUIDv7();
-const samples: Record<string, () => { body?: unknown; path?: string }> = {
+const samples: Record<string, () => { body?: unknown; path?: string; headers?: Record<string, string> }> = {
   'GET /v1/organizations': () => ({}),
   'POST /v1/organizations': () => ({ body: { name: `Matrix ${crypto.randomUUID().slice(0, 6)}` } }),
   'GET /v1/organizations/{id}': () => ({ path: `/v1/organizations/${missing()}` }),
@@ -26,6 +26,13 @@ const samples: Record<string, () => { body?: unknown; path?: string }> = {
   'DELETE /v1/members/{userId}': () => ({ path: `/v1/members/${missing()}` }),
   'GET /v1/api-keys': () => ({}),
   'POST /v1/api-keys': () => ({ body: { name: 'matrix', scopes: ['org:read'] } }),
+  'GET /v1/credits': () => ({}),
+  'GET /v1/credits/transactions': () => ({}),
+  'POST /v1/credits/grants': () => ({ body: { amount: 1, reason: 'matrix' } }),
+  'POST /v1/credits/consume': () => ({
+    body: { amount: 1, reason: 'matrix' },
+    headers: { 'idempotency-key': `matrix-${crypto.randomUUID()}` },
+  }),
   'DELETE /v1/api-keys/{id}': () => ({ path: `/v1/api-keys/${missing()}` }),
   'PATCH /v1/tenant': () => ({ body: { branding: { primaryColor: '#112233' } } }),
   'GET /v1/invitations': () => ({}),
@@ -62,7 +69,11 @@ afterAll(() => app.dispose());
 async function call(token: string, route: (typeof guarded)[number]) {
   const sample = samples[route.route]?.();
   if (!sample) throw new Error(`no sample request for ${route.route}: add one to the matrix`);
-  return app.request(route.method, sample.path ?? route.path, { token, body: sample.body });
+  return app.request(route.method, sample.path ?? route.path, {
+    token,
+    body: sample.body,
+    headers: sample.headers,
+  });
 }
 
 describe('permission matrix', () => {

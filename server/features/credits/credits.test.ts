@@ -1,0 +1,270 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { selectRows } from '../../../db/client.ts';
+import { memberships, roleAssignments } from '../../../db/schema/index.ts';
+import { withTenant } from '../../../db/tenant.ts';
+import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import { builtInRoles } from '../access/permissions.ts';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.dispose());
+
+const grant = (tenant: SignedUp, body: Record<string, unknown>) =>
+  app.request('POST', '/v1/credits/grants', { token: tenant.token, body });
+
+const consume = (token: string, body: unknown, key?: string) =>
+  app.request('POST', '/v1/credits/consume', {
+    token,
+    body,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+  });
+
+/** The raw bytes of a consume answer, to compare replays byte for byte. */
+async function consumeRaw(token: string, body: unknown, key: string) {
+  const payload = JSON.stringify(body);
+  const response = await app.handle(
+    new Request('http://localhost/v1/credits/consume', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'content-length': String(payload.length),
+        'idempotency-key': key,
+      },
+      body: payload,
+    }),
+  );
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+async function ledgerSum(tenantId: string): Promise<{ sum: number; balance: number; consumes: number }> {
+  const [row] = await selectRows<{ sum: string; balance: string; consumes: string }>(
+    app.database.owner,
+    sql`select coalesce((select sum(amount) from credit_ledger where tenant_id = ${tenantId}), 0) as sum,
+               coalesce((select balance from credit_balances where tenant_id = ${tenantId}), 0) as balance,
+               (select count(*) from credit_ledger where tenant_id = ${tenantId} and type = 'consume') as consumes`,
+  );
+  return { sum: Number(row?.sum), balance: Number(row?.balance), consumes: Number(row?.consumes) };
+}
+
+describe('credits', () => {
+  test('grant, consume, balance and the ledger newest first, each movement an event', async () => {
+    const owner = await app.signUp();
+    expect((await app.request('GET', '/v1/credits', { token: owner.token })).body).toEqual({
+      balance: 0,
+      updatedAt: null,
+    });
+    const granted = await grant(owner, { amount: 500, reason: 'Welcome credits' });
+    expect(granted.status).toBe(201);
+    expect(granted.body).toMatchObject({
+      balance: 500,
+      transaction: { type: 'grant', amount: 500, balanceAfter: 500 },
+    });
+    const spent = await consume(
+      owner.token,
+      { amount: 120, reason: 'Report', metadata: { job: 'r-1' } },
+      'job-r-1',
+    );
+    expect(spent.status).toBe(201);
+    expect(spent.body).toMatchObject({
+      balance: 380,
+      transaction: {
+        type: 'consume',
+        amount: -120,
+        balanceAfter: 380,
+        reason: 'Report',
+        metadata: { job: 'r-1' },
+      },
+    });
+    expect((await app.request('GET', '/v1/credits', { token: owner.token })).body.balance).toBe(380);
+    const ledger = await app.request('GET', '/v1/credits/transactions', { token: owner.token });
+    expect(ledger.body.items.map((item: { type: string }) => item.type)).toEqual(['consume', 'grant']);
+    const events = await app.request('GET', '/v1/events?types=credits.granted,credits.consumed', {
+      token: owner.token,
+    });
+    expect(
+      events.body.items.map((event: { type: string; data: { balance: number } }) => [
+        event.type,
+        event.data.balance,
+      ]),
+    ).toEqual([
+      ['credits.granted', 500],
+      ['credits.consumed', 380],
+    ]);
+  });
+
+  test('the same key and body replay the first answer byte for byte; another body is a 409', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Start' });
+    const body = { amount: 30, reason: 'Export' };
+    const first = await consumeRaw(owner.token, body, 'export-42');
+    const again = await consumeRaw(owner.token, body, 'export-42');
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect((await app.request('GET', '/v1/credits', { token: owner.token })).body.balance).toBe(70);
+    const other = await consume(owner.token, { amount: 31, reason: 'Export' }, 'export-42');
+    expect(other.status).toBe(409);
+    expect(other.body.type).toBe('/problems/idempotency-key-reused');
+    expect((await ledgerSum(owner.tenantId)).consumes).toBe(1);
+  });
+
+  test('over the balance: 402 insufficient-credits with the balance, remembered for the key', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 10, reason: 'Start' });
+    const refused = await consumeRaw(owner.token, { amount: 11, reason: 'Too much' }, 'big-1');
+    expect(refused.status).toBe(402);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(JSON.parse(refused.text)).toMatchObject({
+      type: '/problems/insufficient-credits',
+      status: 402,
+      balance: 10,
+    });
+    await grant(owner, { amount: 100, reason: 'Top-up' });
+    // The key keeps its first answer, even though the balance would allow it now.
+    expect((await consumeRaw(owner.token, { amount: 11, reason: 'Too much' }, 'big-1')).text).toBe(
+      refused.text,
+    );
+    expect((await consume(owner.token, { amount: 11, reason: 'Too much' }, 'big-2')).status).toBe(201);
+  });
+
+  test('soonest-expiring credits are spent first; never-expiring last', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Forever' });
+    await grant(owner, {
+      amount: 40,
+      reason: 'Later',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    });
+    await grant(owner, {
+      amount: 30,
+      reason: 'Soon',
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    expect((await consume(owner.token, { amount: 50, reason: 'Use' }, 'use-1')).status).toBe(201);
+    const lots = await selectRows<{ amount: string; remaining: string }>(
+      app.database.owner,
+      sql`select amount, remaining from credit_lots where tenant_id = ${owner.tenantId} order by expires_at asc nulls last`,
+    );
+    expect(lots.map((lot) => [Number(lot.amount), Number(lot.remaining)])).toEqual([
+      [30, 0],
+      [40, 20],
+      [100, 100],
+    ]);
+  });
+
+  test('bad input: amounts, key, reason, metadata, extra fields', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Start' });
+    const missingKey = await consume(owner.token, { amount: 1, reason: 'x' });
+    expect(missingKey.status).toBe(400);
+    expect(missingKey.body.type).toBe('/problems/idempotency-key-required');
+    expect((await consume(owner.token, { amount: 1, reason: 'x' }, 'has space')).status).toBe(422);
+    for (const body of [
+      { amount: 0, reason: 'x' },
+      { amount: -5, reason: 'x' },
+      { amount: 1.5, reason: 'x' },
+      { amount: 1e15, reason: 'x' },
+      { amount: '5', reason: 'x' },
+      { amount: 5 },
+      { amount: 5, reason: '   ' },
+      { amount: 5, reason: 'x', extra: true },
+      { amount: 5, reason: 'x', metadata: { blob: 'y'.repeat(5000) } },
+    ]) {
+      const response = await consume(owner.token, body, `bad-${crypto.randomUUID()}`);
+      expect({ body, status: response.status, type: response.body.type }).toEqual({
+        body,
+        status: 422,
+        type: '/problems/validation-failed',
+      });
+    }
+    expect((await grant(owner, { amount: 5, reason: 'x', expiresAt: '2001-01-01T00:00:00Z' })).status).toBe(
+      422,
+    );
+    expect((await ledgerSum(owner.tenantId)).balance).toBe(100);
+  });
+
+  test('permissions: a viewer reads but neither spends nor grants; a member spends', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Start' });
+    const tokens: Record<string, string> = {};
+    for (const role of ['viewer', 'member'] as const) {
+      const person = await app.signUp();
+      await withTenant(app.database, owner.tenantId, async (db) => {
+        await db.insert(memberships).values({ tenantId: owner.tenantId, userId: person.userId });
+        await db
+          .insert(roleAssignments)
+          .values({ tenantId: owner.tenantId, userId: person.userId, roleId: builtInRoles[role].id });
+      });
+      const login = await app.request('POST', '/v1/auth/login', {
+        body: { email: person.email, password: person.password, tenantId: owner.tenantId },
+      });
+      tokens[role] = login.body.accessToken;
+    }
+    expect((await app.request('GET', '/v1/credits', { token: tokens.viewer })).body.balance).toBe(100);
+    expect((await consume(tokens.viewer ?? '', { amount: 1, reason: 'x' }, 'v-1')).status).toBe(403);
+    expect(
+      (
+        await app.request('POST', '/v1/credits/grants', {
+          token: tokens.member,
+          body: { amount: 1, reason: 'x' },
+        })
+      ).status,
+    ).toBe(403);
+    expect((await consume(tokens.member ?? '', { amount: 1, reason: 'x' }, 'm-1')).status).toBe(201);
+  });
+
+  test('cross-tenant: balances, ledgers and idempotency keys are per tenant', async () => {
+    const a = await app.signUp();
+    const b = await app.signUp();
+    await grant(a, { amount: 100, reason: 'A' });
+    await grant(b, { amount: 5, reason: 'B' });
+    expect((await consume(a.token, { amount: 10, reason: 'same key' }, 'shared-key')).status).toBe(201);
+    // The same key in another tenant is another operation.
+    const inB = await consume(b.token, { amount: 10, reason: 'same key' }, 'shared-key');
+    expect(inB.status).toBe(402);
+    expect(inB.body.balance).toBe(5);
+    const ledgerB = await app.request('GET', '/v1/credits/transactions', { token: b.token });
+    expect(ledgerB.body.items).toHaveLength(1);
+    expect((await app.request('GET', '/v1/credits', { token: a.token })).body.balance).toBe(90);
+    // The ledger cannot be rewritten by a request role.
+    await expect(
+      withTenant(app.database, a.tenantId, (db) => db.execute(sql`update credit_ledger set amount = 0`)),
+    ).rejects.toThrow();
+    await expect(
+      withTenant(app.database, a.tenantId, (db) => db.execute(sql`delete from credit_ledger`)),
+    ).rejects.toThrow();
+  });
+
+  test('concurrent consumes never overdraw; every success has one ledger entry; replays return the first answer', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 1000, reason: 'Pool' });
+    // 120 operations, 30 of them sent twice (a client retrying), all at once.
+    const requests = Array.from({ length: 150 }, (_, index) => {
+      const operation = index % 120;
+      return {
+        key: `c-${operation}`,
+        body: { amount: 1 + ((operation * 37) % 23), reason: `job ${operation}` },
+      };
+    });
+    const answers = await Promise.all(
+      requests.map(async ({ key, body }) => ({ key, ...(await consumeRaw(owner.token, body, key)) })),
+    );
+    const byKey = new Map<string, string[]>();
+    for (const answer of answers) byKey.set(answer.key, [...(byKey.get(answer.key) ?? []), answer.text]);
+    // A repeated key always got the first answer back.
+    for (const texts of byKey.values()) expect(new Set(texts).size).toBe(1);
+    const successes = [...byKey.values()].filter((texts) => JSON.parse(texts[0] ?? '{}').transaction).length;
+    const totals = await ledgerSum(owner.tenantId);
+    expect(totals.balance).toBeGreaterThanOrEqual(0);
+    expect(totals.sum).toBe(totals.balance);
+    expect(totals.consumes).toBe(successes);
+    expect(answers.every((answer) => answer.status === 201 || answer.status === 402)).toBe(true);
+  }, 60_000);
+});

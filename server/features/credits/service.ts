@@ -1,0 +1,264 @@
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import type { ScopedDb } from '../../../db/client.ts';
+import { selectRows } from '../../../db/client.ts';
+import { creditBalances, creditLedger, creditLots, idempotencyKeys } from '../../../db/schema/index.ts';
+import { publish } from '../../../realtime/publish.ts';
+import { AppError, problemType } from '../../errors.ts';
+import type { Actor } from '../../plugins/authentication.ts';
+
+export interface CreditTransactionDto {
+  id: string;
+  type: string;
+  amount: number;
+  balanceAfter: number;
+  reason: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+type LedgerRow = typeof creditLedger.$inferSelect;
+
+const toTransaction = (row: LedgerRow): CreditTransactionDto => ({
+  id: row.id,
+  type: row.type,
+  amount: row.amount,
+  balanceAfter: row.balanceAfter,
+  reason: row.reason,
+  metadata: row.metadata as Record<string, unknown>,
+  createdAt: row.createdAt.toISOString(),
+});
+
+const actorJson = (actor: Actor) =>
+  actor.apiKeyId
+    ? { type: 'api_key', id: actor.apiKeyId, userId: actor.userId }
+    : { type: 'user', id: actor.userId };
+
+/** A stored answer, replayed byte for byte. */
+export interface StoredAnswer {
+  status: number;
+  body: string;
+  replayed: boolean;
+}
+
+/**
+ * Locks the tenant's balance row (creating it at 0 the first time): every movement of one tenant goes
+ * through this lock, so movements serialise and the balance check cannot race.
+ */
+async function lockBalance(db: ScopedDb, tenantId: string): Promise<number> {
+  await db.insert(creditBalances).values({ tenantId }).onConflictDoNothing();
+  const [row] = await selectRows<{ balance: string | number }>(
+    db,
+    sql`select balance from credit_balances where tenant_id = ${tenantId} for update`,
+  );
+  return Number(row?.balance ?? 0);
+}
+
+/** The answer already given to this key, if any; a different request under the same key is a conflict. */
+async function earlierAnswer(
+  db: ScopedDb,
+  input: { tenantId: string; key: string; requestHash: string },
+): Promise<StoredAnswer | null> {
+  const [stored] = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.tenantId, input.tenantId), eq(idempotencyKeys.key, input.key)));
+  if (!stored) return null;
+  if (stored.requestHash !== input.requestHash) {
+    throw new AppError(
+      'idempotency-key-reused',
+      'This Idempotency-Key was first used with another request; use a new key for a new request.',
+    );
+  }
+  return { status: stored.status, body: stored.responseBody, replayed: true };
+}
+
+async function remember(
+  db: ScopedDb,
+  input: { tenantId: string; key: string | null; requestHash: string },
+  answer: { status: number; body: string },
+): Promise<StoredAnswer> {
+  if (input.key) {
+    await db.insert(idempotencyKeys).values({
+      tenantId: input.tenantId,
+      key: input.key,
+      requestHash: input.requestHash,
+      status: answer.status,
+      responseBody: answer.body,
+    });
+  }
+  return { ...answer, replayed: false };
+}
+
+/**
+ * Spends credits: under the balance lock, refuses (402, remembered for the key like any answer) when the
+ * balance is short, else takes from the soonest-expiring lots first, appends the ledger entry with the
+ * balance after it and publishes `credits.consumed`, all in the caller's transaction. The answer's exact
+ * bytes are stored with the key, so a retry gets them back.
+ */
+export async function consumeCredits(
+  db: ScopedDb,
+  input: {
+    actor: Actor;
+    amount: number;
+    reason: string;
+    metadata: Record<string, unknown>;
+    key: string;
+    requestHash: string;
+    requestId: string;
+  },
+): Promise<StoredAnswer> {
+  const tenantId = input.actor.tenantId;
+  const balance = await lockBalance(db, tenantId);
+  const earlier = await earlierAnswer(db, { tenantId, key: input.key, requestHash: input.requestHash });
+  if (earlier) return earlier;
+
+  if (balance < input.amount) {
+    const problem = {
+      type: problemType('insufficient-credits'),
+      title: 'Not enough credits',
+      status: 402,
+      detail: `This needs ${input.amount} credits; the balance is ${balance}.`,
+      balance,
+      requestId: input.requestId,
+    };
+    return remember(
+      db,
+      { tenantId, key: input.key, requestHash: input.requestHash },
+      {
+        status: 402,
+        body: JSON.stringify(problem),
+      },
+    );
+  }
+
+  // Soonest-expiring lots first; lots that never expire last.
+  let left = input.amount;
+  const lots = await selectRows<{ id: string; remaining: string | number }>(
+    db,
+    sql`select id, remaining from credit_lots
+        where tenant_id = ${tenantId} and remaining > 0 and (expires_at is null or expires_at > now())
+        order by expires_at asc nulls last, created_at asc
+        for update`,
+  );
+  for (const lot of lots) {
+    if (left === 0) break;
+    const take = Math.min(left, Number(lot.remaining));
+    await db
+      .update(creditLots)
+      .set({ remaining: sql`${creditLots.remaining} - ${take}` })
+      .where(eq(creditLots.id, lot.id));
+    left -= take;
+  }
+  // The balance and the lots move together; a difference is a bug, and it must not spend what is not there.
+  if (left !== 0) throw new Error(`credit lots of tenant ${tenantId} hold less than its balance`);
+
+  const balanceAfter = balance - input.amount;
+  const [entry] = await db
+    .insert(creditLedger)
+    .values({
+      tenantId,
+      type: 'consume',
+      amount: -input.amount,
+      balanceAfter,
+      reason: input.reason,
+      metadata: input.metadata,
+      actor: actorJson(input.actor),
+      idempotencyKey: input.key,
+    })
+    .returning();
+  if (!entry) throw new Error('insert returned no ledger entry');
+  await db
+    .update(creditBalances)
+    .set({ balance: balanceAfter, updatedAt: new Date() })
+    .where(eq(creditBalances.tenantId, tenantId));
+  const transaction = toTransaction(entry);
+  await publish(db, 'credits.consumed', { transaction, balance: balanceAfter });
+  return remember(
+    db,
+    { tenantId, key: input.key, requestHash: input.requestHash },
+    {
+      status: 201,
+      body: JSON.stringify({ transaction, balance: balanceAfter }),
+    },
+  );
+}
+
+/** Adds credits as a new lot (optionally expiring), with its ledger entry and `credits.granted`. */
+export async function grantCredits(
+  db: ScopedDb,
+  input: {
+    actor: Actor;
+    amount: number;
+    reason: string;
+    expiresAt: Date | null;
+    metadata: Record<string, unknown>;
+  },
+): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+  const tenantId = input.actor.tenantId;
+  if (input.expiresAt && input.expiresAt <= new Date()) {
+    throw new AppError('validation-failed', 'A grant cannot expire in the past.', {
+      errors: [{ path: '/expiresAt', message: 'Must be in the future' }],
+    });
+  }
+  const balance = await lockBalance(db, tenantId);
+  const [lot] = await db
+    .insert(creditLots)
+    .values({
+      tenantId,
+      source: 'grant',
+      amount: input.amount,
+      remaining: input.amount,
+      expiresAt: input.expiresAt,
+    })
+    .returning({ id: creditLots.id });
+  const balanceAfter = balance + input.amount;
+  const [entry] = await db
+    .insert(creditLedger)
+    .values({
+      tenantId,
+      type: 'grant',
+      amount: input.amount,
+      balanceAfter,
+      lotId: lot?.id ?? null,
+      reason: input.reason,
+      metadata: input.metadata,
+      actor: actorJson(input.actor),
+    })
+    .returning();
+  if (!entry) throw new Error('insert returned no ledger entry');
+  await db
+    .update(creditBalances)
+    .set({ balance: balanceAfter, updatedAt: new Date() })
+    .where(eq(creditBalances.tenantId, tenantId));
+  const transaction = toTransaction(entry);
+  await publish(db, 'credits.granted', {
+    transaction,
+    balance: balanceAfter,
+    expiresAt: input.expiresAt?.toISOString() ?? null,
+  });
+  return { transaction, balance: balanceAfter };
+}
+
+export async function readBalance(
+  db: ScopedDb,
+  tenantId: string,
+): Promise<{ balance: number; updatedAt: string | null }> {
+  const [row] = await db.select().from(creditBalances).where(eq(creditBalances.tenantId, tenantId));
+  return { balance: row?.balance ?? 0, updatedAt: row?.updatedAt.toISOString() ?? null };
+}
+
+/** The ledger, newest first (ids are UUIDv7: id order is time order). */
+export async function listTransactions(
+  db: ScopedDb,
+  options: { limit: number; cursor?: string },
+): Promise<{ items: CreditTransactionDto[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(creditLedger)
+    .where(options.cursor ? lt(creditLedger.id, options.cursor) : undefined)
+    .orderBy(desc(creditLedger.id))
+    .limit(options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  const last = page.at(-1);
+  return { items: page.map(toTransaction), nextCursor: rows.length > options.limit && last ? last.id : null };
+}
