@@ -140,6 +140,13 @@ export const eventCatalog = {
     description: 'Credits were spent.',
     data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
   },
+  'credits.low_balance': {
+    version: 1,
+    channel: 'credits',
+    description:
+      'The balance fell below the tenant’s threshold (once per crossing; re-armed when it is back above).',
+    data: t.Object({ balance: t.Integer(), threshold: t.Integer() }),
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type EventType = keyof typeof eventCatalog;

@@ -28,6 +28,7 @@ const samples: Record<string, () => { body?: unknown; path?: string; headers?: R
   'POST /v1/api-keys': () => ({ body: { name: 'matrix', scopes: ['org:read'] } }),
   'GET /v1/credits': () => ({}),
   'GET /v1/credits/transactions': () => ({}),
+  'PUT /v1/credits/low-balance-threshold': () => ({ body: { threshold: null } }),
   'POST /v1/credits/grants': () => ({ body: { amount: 1, reason: 'matrix' } }),
   'POST /v1/credits/consume': () => ({
     body: { amount: 1, reason: 'matrix' },

@@ -56,6 +56,7 @@ describe('credits', () => {
     const owner = await app.signUp();
     expect((await app.request('GET', '/v1/credits', { token: owner.token })).body).toEqual({
       balance: 0,
+      lowBalanceThreshold: null,
       updatedAt: null,
     });
     const granted = await grant(owner, { amount: 500, reason: 'Welcome credits' });
@@ -132,6 +133,35 @@ describe('credits', () => {
       refused.text,
     );
     expect((await consume(owner.token, { amount: 11, reason: 'Too much' }, 'big-2')).status).toBe(201);
+  });
+
+  test('falling below the threshold publishes credits.low_balance once per crossing', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Start' });
+    const set = await app.request('PUT', '/v1/credits/low-balance-threshold', {
+      token: owner.token,
+      body: { threshold: 50 },
+    });
+    expect(set.body).toEqual({ balance: 100, lowBalanceThreshold: 50 });
+    for (const [index, amount] of [30, 30, 10].entries()) {
+      expect((await consume(owner.token, { amount, reason: 'use' }, `low-${index}`)).status).toBe(201);
+    }
+    const alerts = async () =>
+      (await app.request('GET', '/v1/events?types=credits.low_balance', { token: owner.token })).body.items;
+    expect((await alerts()).map((event: { data: unknown }) => event.data)).toEqual([
+      { balance: 40, threshold: 50 },
+    ]);
+    // Back above re-arms it; the next fall alerts again.
+    await grant(owner, { amount: 100, reason: 'Top-up' });
+    await consume(owner.token, { amount: 120, reason: 'use' }, 'low-again');
+    expect((await alerts()).map((event: { data: { balance: number } }) => event.data.balance)).toEqual([
+      40, 10,
+    ]);
+    const bad = await app.request('PUT', '/v1/credits/low-balance-threshold', {
+      token: owner.token,
+      body: { threshold: -1 },
+    });
+    expect(bad.status).toBe(422);
   });
 
   test('soonest-expiring credits are spent first; never-expiring last', async () => {

@@ -5,7 +5,13 @@ import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
 import { PageQuery, ProblemModel, Timestamp, Uuid } from '../shared-model.ts';
-import { consumeCredits, grantCredits, listTransactions, readBalance } from './service.ts';
+import {
+  consumeCredits,
+  grantCredits,
+  listTransactions,
+  readBalance,
+  setLowBalanceThreshold,
+} from './service.ts';
 
 const tags = ['credits'];
 const MAX_AMOUNT = 1_000_000_000_000;
@@ -52,12 +58,39 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .get('', ({ actor }) => withTenant(database, actor, (db) => readBalance(db, actor.tenantId)), {
       auth: 'credits:read',
       response: {
-        200: t.Object({ balance: t.Integer(), updatedAt: t.Union([Timestamp, t.Null()]) }),
+        200: t.Object({
+          balance: t.Integer(),
+          lowBalanceThreshold: t.Union([t.Integer(), t.Null()]),
+          updatedAt: t.Union([Timestamp, t.Null()]),
+        }),
         401: ProblemModel,
         403: ProblemModel,
       },
       detail: { tags, summary: "The tenant's credit balance" },
     })
+    .put(
+      '/low-balance-threshold',
+      ({ actor, body }) =>
+        withTenant(database, actor, (db) => setLowBalanceThreshold(db, actor.tenantId, body.threshold)),
+      {
+        auth: 'billing:manage',
+        body: t.Object(
+          { threshold: t.Union([t.Number({ minimum: 1, maximum: MAX_AMOUNT, multipleOf: 1 }), t.Null()]) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: t.Object({ balance: t.Integer(), lowBalanceThreshold: t.Union([t.Integer(), t.Null()]) }),
+          401: ProblemModel,
+          403: ProblemModel,
+          422: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary: 'Set the low-balance threshold (null: none)',
+          description: 'Falling below it publishes `credits.low_balance` once per crossing.',
+        },
+      },
+    )
     .get(
       '/transactions',
       ({ actor, query }) =>

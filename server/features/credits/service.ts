@@ -44,13 +44,62 @@ export interface StoredAnswer {
  * Locks the tenant's balance row (creating it at 0 the first time): every movement of one tenant goes
  * through this lock, so movements serialise and the balance check cannot race.
  */
-async function lockBalance(db: ScopedDb, tenantId: string): Promise<number> {
+async function lockBalance(
+  db: ScopedDb,
+  tenantId: string,
+): Promise<{ balance: number; threshold: number | null; below: boolean }> {
   await db.insert(creditBalances).values({ tenantId }).onConflictDoNothing();
-  const [row] = await selectRows<{ balance: string | number }>(
+  const [row] = await selectRows<{
+    balance: string | number;
+    low_balance_threshold: string | number | null;
+    below_threshold: boolean;
+  }>(
     db,
-    sql`select balance from credit_balances where tenant_id = ${tenantId} for update`,
+    sql`select balance, low_balance_threshold, below_threshold from credit_balances
+        where tenant_id = ${tenantId} for update`,
   );
-  return Number(row?.balance ?? 0);
+  return {
+    balance: Number(row?.balance ?? 0),
+    threshold:
+      row?.low_balance_threshold === null || row === undefined ? null : Number(row.low_balance_threshold),
+    below: row?.below_threshold ?? false,
+  };
+}
+
+/**
+ * Writes the new balance and the threshold state: falling below the threshold publishes
+ * `credits.low_balance` once; climbing back to it or above re-arms it.
+ */
+async function storeBalance(
+  db: ScopedDb,
+  tenantId: string,
+  locked: { threshold: number | null; below: boolean },
+  balanceAfter: number,
+): Promise<void> {
+  const below = locked.threshold !== null && balanceAfter < locked.threshold;
+  await db
+    .update(creditBalances)
+    .set({ balance: balanceAfter, belowThreshold: below, updatedAt: new Date() })
+    .where(eq(creditBalances.tenantId, tenantId));
+  if (below && !locked.below && locked.threshold !== null) {
+    await publish(db, 'credits.low_balance', { balance: balanceAfter, threshold: locked.threshold });
+  }
+}
+
+/** Sets (or clears, with null) the low-balance threshold; it applies from the next movement. */
+export async function setLowBalanceThreshold(
+  db: ScopedDb,
+  tenantId: string,
+  threshold: number | null,
+): Promise<{ balance: number; lowBalanceThreshold: number | null }> {
+  const locked = await lockBalance(db, tenantId);
+  // Already below the new threshold counts as crossed: no alert for a level the tenant just chose.
+  const below = threshold !== null && locked.balance < threshold;
+  await db
+    .update(creditBalances)
+    .set({ lowBalanceThreshold: threshold, belowThreshold: below, updatedAt: new Date() })
+    .where(eq(creditBalances.tenantId, tenantId));
+  return { balance: locked.balance, lowBalanceThreshold: threshold };
 }
 
 /** The answer already given to this key, if any; a different request under the same key is a conflict. */
@@ -108,7 +157,8 @@ export async function consumeCredits(
   },
 ): Promise<StoredAnswer> {
   const tenantId = input.actor.tenantId;
-  const balance = await lockBalance(db, tenantId);
+  const locked = await lockBalance(db, tenantId);
+  const { balance } = locked;
   const earlier = await earlierAnswer(db, { tenantId, key: input.key, requestHash: input.requestHash });
   if (earlier) return earlier;
 
@@ -167,12 +217,9 @@ export async function consumeCredits(
     })
     .returning();
   if (!entry) throw new Error('insert returned no ledger entry');
-  await db
-    .update(creditBalances)
-    .set({ balance: balanceAfter, updatedAt: new Date() })
-    .where(eq(creditBalances.tenantId, tenantId));
   const transaction = toTransaction(entry);
   await publish(db, 'credits.consumed', { transaction, balance: balanceAfter });
+  await storeBalance(db, tenantId, locked, balanceAfter);
   return remember(
     db,
     { tenantId, key: input.key, requestHash: input.requestHash },
@@ -200,7 +247,8 @@ export async function grantCredits(
       errors: [{ path: '/expiresAt', message: 'Must be in the future' }],
     });
   }
-  const balance = await lockBalance(db, tenantId);
+  const locked = await lockBalance(db, tenantId);
+  const { balance } = locked;
   const [lot] = await db
     .insert(creditLots)
     .values({
@@ -226,10 +274,7 @@ export async function grantCredits(
     })
     .returning();
   if (!entry) throw new Error('insert returned no ledger entry');
-  await db
-    .update(creditBalances)
-    .set({ balance: balanceAfter, updatedAt: new Date() })
-    .where(eq(creditBalances.tenantId, tenantId));
+  await storeBalance(db, tenantId, locked, balanceAfter);
   const transaction = toTransaction(entry);
   await publish(db, 'credits.granted', {
     transaction,
@@ -242,9 +287,13 @@ export async function grantCredits(
 export async function readBalance(
   db: ScopedDb,
   tenantId: string,
-): Promise<{ balance: number; updatedAt: string | null }> {
+): Promise<{ balance: number; lowBalanceThreshold: number | null; updatedAt: string | null }> {
   const [row] = await db.select().from(creditBalances).where(eq(creditBalances.tenantId, tenantId));
-  return { balance: row?.balance ?? 0, updatedAt: row?.updatedAt.toISOString() ?? null };
+  return {
+    balance: row?.balance ?? 0,
+    lowBalanceThreshold: row?.lowBalanceThreshold ?? null,
+    updatedAt: row?.updatedAt.toISOString() ?? null,
+  };
 }
 
 /** The ledger, newest first (ids are UUIDv7: id order is time order). */
