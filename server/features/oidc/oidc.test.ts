@@ -439,11 +439,14 @@ describe('OpenID Connect sign-in', () => {
     const fragments = await Promise.all(
       browsers.map((browser, index) => callback(browser, callbacks[index] ?? '')),
     );
-    const users = await Promise.all(
-      fragments.map(async (fragment) => (await exchange(fragment.get('code'))).body.user.id),
+    const signedIn = await Promise.all(
+      fragments.map(async (fragment) => (await exchange(fragment.get('code'))).body),
     );
-    expect(users[0]).toBe(users[1]);
+    expect(signedIn[0].user.id).toBe(signedIn[1].user.id);
     expect(await countUsers(account.email ?? '')).toBe(1);
+    // And one workspace, not one per sign-in.
+    expect(fragments[0]?.get('tenant')).toBe(fragments[1]?.get('tenant') ?? '');
+    expect(signedIn[1].tenants).toHaveLength(1);
   });
 });
 

@@ -117,11 +117,18 @@ export async function landingTenant(
   return withIdentity(
     database,
     async (db) => {
+      // Two first sign-ins of one person at once must not make two workspaces: the second waits here,
+      // then finds the first one's.
+      await db.execute(
+        sql`select pg_advisory_xact_lock(hashtextextended(${`workspace:${input.userId}`}, 0))`,
+      );
       const [membership] = await db
-        .select({ status: memberships.status })
+        .select({ tenantId: memberships.tenantId, status: memberships.status })
         .from(memberships)
         .where(eq(memberships.userId, input.userId))
+        .orderBy(memberships.createdAt)
         .limit(1);
+      if (membership?.status === 'active') return membership.tenantId;
       if (membership) throw new AppError('forbidden', 'You have no active tenant.');
       const [user] = await db.select().from(users).where(eq(users.id, input.userId));
       if (!user) throw new AppError('unauthorized', 'The account is gone.');
