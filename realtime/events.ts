@@ -140,6 +140,12 @@ export const eventCatalog = {
     description: 'Credits were spent.',
     data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
   },
+  'credits.expired': {
+    version: 1,
+    channel: 'credits',
+    description: 'What was left of a grant expired and was written off.',
+    data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
+  },
   'credits.low_balance': {
     version: 1,
     channel: 'credits',

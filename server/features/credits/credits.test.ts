@@ -54,10 +54,9 @@ async function ledgerSum(tenantId: string): Promise<{ sum: number; balance: numb
 describe('credits', () => {
   test('grant, consume, balance and the ledger newest first, each movement an event', async () => {
     const owner = await app.signUp();
-    expect((await app.request('GET', '/v1/credits', { token: owner.token })).body).toEqual({
+    expect((await app.request('GET', '/v1/credits', { token: owner.token })).body).toMatchObject({
       balance: 0,
       lowBalanceThreshold: null,
-      updatedAt: null,
     });
     const granted = await grant(owner, { amount: 500, reason: 'Welcome credits' });
     expect(granted.status).toBe(201);
@@ -162,6 +161,30 @@ describe('credits', () => {
       body: { threshold: -1 },
     });
     expect(bad.status).toBe(422);
+  });
+
+  test('expired credits are written off: only what was left of the lot, never what was spent', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Forever' });
+    await grant(owner, { amount: 40, reason: 'Short', expiresAt: new Date(Date.now() + 1500).toISOString() });
+    // 25 come out of the short-lived lot first.
+    expect((await consume(owner.token, { amount: 25, reason: 'Use' }, 'exp-1')).status).toBe(201);
+    await Bun.sleep(1600);
+    const read = await app.request('GET', '/v1/credits', { token: owner.token });
+    expect(read.body.balance).toBe(100);
+    const ledger = await app.request('GET', '/v1/credits/transactions', { token: owner.token });
+    expect(ledger.body.items[0]).toMatchObject({ type: 'expire', amount: -15, balanceAfter: 100 });
+    const totals = await ledgerSum(owner.tenantId);
+    expect(totals.sum).toBe(totals.balance);
+    // Written off once: reading again changes nothing.
+    await app.request('GET', '/v1/credits', { token: owner.token });
+    expect(
+      (await app.request('GET', '/v1/credits/transactions', { token: owner.token })).body.items,
+    ).toHaveLength(ledger.body.items.length);
+    const expiredEvents = await app.request('GET', '/v1/events?types=credits.expired', {
+      token: owner.token,
+    });
+    expect(expiredEvents.body.items).toHaveLength(1);
   });
 
   test('soonest-expiring credits are spent first; never-expiring last', async () => {

@@ -58,12 +58,57 @@ async function lockBalance(
     sql`select balance, low_balance_threshold, below_threshold from credit_balances
         where tenant_id = ${tenantId} for update`,
   );
-  return {
+  const locked = {
     balance: Number(row?.balance ?? 0),
     threshold:
       row?.low_balance_threshold === null || row === undefined ? null : Number(row.low_balance_threshold),
     below: row?.below_threshold ?? false,
   };
+  return expireLots(db, tenantId, locked);
+}
+
+/**
+ * Writes off what is left of lots past their expiry, under the balance lock, before any movement or
+ * read: an `expire` entry per lot for its remainder only (what was spent stays spent), and
+ * `credits.expired`. The balance can only drop to what the other lots hold, never below zero.
+ */
+async function expireLots(
+  db: ScopedDb,
+  tenantId: string,
+  locked: { balance: number; threshold: number | null; below: boolean },
+): Promise<{ balance: number; threshold: number | null; below: boolean }> {
+  const expired = await selectRows<{ id: string; remaining: string | number }>(
+    db,
+    sql`with gone as (
+          select id, remaining from credit_lots
+          where tenant_id = ${tenantId} and remaining > 0 and expires_at <= now()
+          for update
+        )
+        update credit_lots l set remaining = 0 from gone where l.id = gone.id
+        returning l.id, gone.remaining`,
+  );
+  if (expired.length === 0) return locked;
+  let balance = locked.balance;
+  for (const lot of expired) {
+    const amount = Number(lot.remaining);
+    balance -= amount;
+    const [entry] = await db
+      .insert(creditLedger)
+      .values({
+        tenantId,
+        type: 'expire',
+        amount: -amount,
+        balanceAfter: balance,
+        lotId: lot.id,
+        reason: 'Credits expired',
+        metadata: {},
+        actor: { type: 'system' },
+      })
+      .returning();
+    if (entry) await publish(db, 'credits.expired', { transaction: toTransaction(entry), balance });
+  }
+  await storeBalance(db, tenantId, locked, balance);
+  return { ...locked, balance, below: locked.threshold !== null && balance < locked.threshold };
 }
 
 /**
@@ -288,6 +333,8 @@ export async function readBalance(
   db: ScopedDb,
   tenantId: string,
 ): Promise<{ balance: number; lowBalanceThreshold: number | null; updatedAt: string | null }> {
+  // Expired credits are written off first, so the balance shown is the one that can be spent.
+  await lockBalance(db, tenantId);
   const [row] = await db.select().from(creditBalances).where(eq(creditBalances.tenantId, tenantId));
   return {
     balance: row?.balance ?? 0,
