@@ -146,6 +146,29 @@ export const eventCatalog = {
     description: 'What was left of a grant expired and was written off.',
     data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
   },
+  'credits.reserved': {
+    version: 1,
+    channel: 'credits',
+    description: 'Credits were set aside for metered work.',
+    data: t.Object({ reservationId: Uuid, transaction: CreditTransaction, balance: t.Integer() }),
+  },
+  'credits.captured': {
+    version: 1,
+    channel: 'credits',
+    description: 'A reservation was captured (spent), in part or whole; the rest is released.',
+    data: t.Object({
+      reservationId: Uuid,
+      captured: t.Integer(),
+      transaction: CreditTransaction,
+      balance: t.Integer(),
+    }),
+  },
+  'credits.released': {
+    version: 1,
+    channel: 'credits',
+    description: 'Credits held by a reservation came back (released, expired, or not captured).',
+    data: t.Object({ reservationId: Uuid, transaction: CreditTransaction, balance: t.Integer() }),
+  },
   'credits.low_balance': {
     version: 1,
     channel: 'credits',

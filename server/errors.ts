@@ -28,6 +28,7 @@ export const problemCatalog = {
   'insufficient-credits': { status: 402, title: 'Not enough credits' },
   'idempotency-key-required': { status: 400, title: 'An Idempotency-Key header is required' },
   'idempotency-key-reused': { status: 409, title: 'The Idempotency-Key was used for another request' },
+  'reservation-settled': { status: 409, title: 'The reservation was already captured, released or expired' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'The request is not valid' },

@@ -98,3 +98,35 @@ export const idempotencyKeys = pgTable(
   },
   (table) => [primaryKey({ name: 'idempotency_keys_pkey', columns: [table.tenantId, table.key] })],
 );
+
+/** Credits held for metered work: captured (in part or whole) or released, or released when they expire. */
+export const creditReservations = pgTable(
+  'credit_reservations',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    amount: bigint('amount', { mode: 'number' }).notNull(),
+    captured: bigint('captured', { mode: 'number' }).notNull().default(0),
+    status: text('status', { enum: ['held', 'captured', 'released', 'expired'] })
+      .notNull()
+      .default('held'),
+    /** When the credits it drew would have expired (the soonest of its lots); released credits keep it. */
+    creditsExpireAt: timestamp('credits_expire_at', { withTimezone: true }),
+    reason: text('reason').notNull(),
+    metadata: jsonb('metadata').notNull().default({}),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    settledAt: timestamp('settled_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('credit_reservations_held_idx')
+      .on(table.tenantId, table.expiresAt)
+      .where(sql`${table.status} = 'held'`),
+    check(
+      'credit_reservations_captured_range',
+      sql`${table.captured} >= 0 and ${table.captured} <= ${table.amount}`,
+    ),
+  ],
+);

@@ -29,6 +29,18 @@ const samples: Record<string, () => { body?: unknown; path?: string; headers?: R
   'GET /v1/credits': () => ({}),
   'GET /v1/credits/transactions': () => ({}),
   'PUT /v1/credits/low-balance-threshold': () => ({ body: { threshold: null } }),
+  'POST /v1/credits/reservations': () => ({
+    body: { amount: 1, reason: 'matrix' },
+    headers: { 'idempotency-key': `matrix-${crypto.randomUUID()}` },
+  }),
+  'GET /v1/credits/reservations/{id}': () => ({ path: `/v1/credits/reservations/${missing()}` }),
+  'POST /v1/credits/reservations/{id}/capture': () => ({
+    path: `/v1/credits/reservations/${missing()}/capture`,
+    body: { amount: 1 },
+  }),
+  'POST /v1/credits/reservations/{id}/release': () => ({
+    path: `/v1/credits/reservations/${missing()}/release`,
+  }),
   'POST /v1/credits/grants': () => ({ body: { amount: 1, reason: 'matrix' } }),
   'POST /v1/credits/consume': () => ({
     body: { amount: 1, reason: 'matrix' },

@@ -187,6 +187,121 @@ describe('credits', () => {
     expect(expiredEvents.body.items).toHaveLength(1);
   });
 
+  test('reservations: held out of the balance, captured in part (the rest comes back), or released', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 100, reason: 'Start' });
+    const reserve = (body: Record<string, unknown>, key: string) =>
+      app.request('POST', '/v1/credits/reservations', {
+        token: owner.token,
+        body,
+        headers: { 'idempotency-key': key },
+      });
+    const held = await reserve({ amount: 40, reason: 'Transcription' }, 'res-1');
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({
+      balance: 60,
+      reservation: { amount: 40, status: 'held', captured: 0 },
+    });
+    const id = held.body.reservation.id;
+    expect((await consume(owner.token, { amount: 61, reason: 'Too much now' }, 'res-c')).status).toBe(402);
+    const captured = await app.request('POST', `/v1/credits/reservations/${id}/capture`, {
+      token: owner.token,
+      body: { amount: 25 },
+    });
+    expect(captured.status).toBe(200);
+    expect(captured.body).toMatchObject({ balance: 75, reservation: { status: 'captured', captured: 25 } });
+    const twice = await app.request('POST', `/v1/credits/reservations/${id}/release`, { token: owner.token });
+    expect(twice.status).toBe(409);
+    expect(twice.body).toMatchObject({
+      type: '/problems/reservation-settled',
+      reservationStatus: 'captured',
+    });
+
+    const other = await reserve({ amount: 30, reason: 'Maybe' }, 'res-2');
+    const tooMuch = await app.request(
+      'POST',
+      `/v1/credits/reservations/${other.body.reservation.id}/capture`,
+      {
+        token: owner.token,
+        body: { amount: 31 },
+      },
+    );
+    expect(tooMuch.status).toBe(422);
+    const released = await app.request(
+      'POST',
+      `/v1/credits/reservations/${other.body.reservation.id}/release`,
+      {
+        token: owner.token,
+      },
+    );
+    expect(released.body).toMatchObject({ balance: 75, reservation: { status: 'released' } });
+    expect((await reserve({ amount: 500, reason: 'Huge' }, 'res-3')).status).toBe(402);
+    const totals = await ledgerSum(owner.tenantId);
+    expect(totals).toMatchObject({ balance: 75, sum: 75 });
+    // Another tenant cannot see or settle them.
+    const stranger = await app.signUp();
+    for (const [method, path] of [
+      ['GET', `/v1/credits/reservations/${id}`],
+      ['POST', `/v1/credits/reservations/${other.body.reservation.id}/release`],
+    ] as const) {
+      expect((await app.request(method, path, { token: stranger.token })).status).toBe(404);
+    }
+  });
+
+  test('a reservation not settled in time is released on its own', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 50, reason: 'Start' });
+    const held = await app.request('POST', '/v1/credits/reservations', {
+      token: owner.token,
+      body: { amount: 20, reason: 'Short job', ttlSeconds: 1 },
+      headers: { 'idempotency-key': 'short-1' },
+    });
+    expect(held.body.balance).toBe(30);
+    await Bun.sleep(1200);
+    expect((await app.request('GET', '/v1/credits', { token: owner.token })).body.balance).toBe(50);
+    const reservation = await app.request('GET', `/v1/credits/reservations/${held.body.reservation.id}`, {
+      token: owner.token,
+    });
+    expect(reservation.body.status).toBe('expired');
+    const late = await app.request('POST', `/v1/credits/reservations/${held.body.reservation.id}/capture`, {
+      token: owner.token,
+      body: { amount: 5 },
+    });
+    expect(late.status).toBe(409);
+    expect((await ledgerSum(owner.tenantId)).sum).toBe(50);
+  });
+
+  test('reservations racing captures, releases and consumes never overdraw', async () => {
+    const owner = await app.signUp();
+    await grant(owner, { amount: 300, reason: 'Pool' });
+    const reservations = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        app.request('POST', '/v1/credits/reservations', {
+          token: owner.token,
+          body: { amount: 5 + (index % 7), reason: `job ${index}` },
+          headers: { 'idempotency-key': `race-${index}` },
+        }),
+      ),
+    );
+    const ids = reservations.filter((r) => r.status === 201).map((r) => r.body.reservation.id as string);
+    await Promise.all([
+      ...ids.map((id, index) =>
+        index % 2 === 0
+          ? app.request('POST', `/v1/credits/reservations/${id}/capture`, {
+              token: owner.token,
+              body: { amount: 3 },
+            })
+          : app.request('POST', `/v1/credits/reservations/${id}/release`, { token: owner.token }),
+      ),
+      ...Array.from({ length: 20 }, (_, index) =>
+        consume(owner.token, { amount: 7, reason: `direct ${index}` }, `direct-${index}`),
+      ),
+    ]);
+    const totals = await ledgerSum(owner.tenantId);
+    expect(totals.balance).toBeGreaterThanOrEqual(0);
+    expect(totals.sum).toBe(totals.balance);
+  }, 60_000);
+
   test('soonest-expiring credits are spent first; never-expiring last', async () => {
     const owner = await app.signUp();
     await grant(owner, { amount: 100, reason: 'Forever' });

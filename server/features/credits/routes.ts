@@ -5,11 +5,13 @@ import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
 import { PageQuery, ProblemModel, Timestamp, Uuid } from '../shared-model.ts';
+import { captureReservation, readReservation, releaseReservation, reserveCredits } from './reservations.ts';
 import {
   consumeCredits,
   grantCredits,
   listTransactions,
   readBalance,
+  type StoredAnswer,
   setLowBalanceThreshold,
 } from './service.ts';
 
@@ -40,6 +42,49 @@ const Transaction = t.Object({
 });
 const Movement = t.Object({ transaction: Transaction, balance: t.Integer() });
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
+const IdempotencyHeaders = t.Object({
+  'idempotency-key': t.Optional(t.String({ title: 'idempotency-key', maxLength: 300 })),
+});
+const Reservation = t.Object({
+  id: Uuid,
+  amount: t.Integer(),
+  captured: t.Integer(),
+  status: t.Union([t.Literal('held'), t.Literal('captured'), t.Literal('released'), t.Literal('expired')]),
+  reason: t.String(),
+  metadata: t.Record(t.String(), t.Unknown()),
+  expiresAt: Timestamp,
+  createdAt: Timestamp,
+  settledAt: t.Union([Timestamp, t.Null()]),
+});
+
+function requireKey(key: string | undefined): string {
+  if (!key) {
+    throw new AppError(
+      'idempotency-key-required',
+      'Send an Idempotency-Key header (a unique id per operation).',
+    );
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new AppError('validation-failed', 'The Idempotency-Key is 1–255 letters, digits or _ . : -', {
+      errors: [{ path: '/headers/idempotency-key', message: 'Letters, digits, _ . : - (1–255)' }],
+    });
+  }
+  return key;
+}
+
+const requestHashOf = (route: string, body: unknown) =>
+  new Bun.CryptoHasher('sha256').update(`${route}\n${JSON.stringify(body)}`).digest('hex');
+
+/** A stored answer, as it was first given (the same bytes), marked when it is a replay. */
+function storedResponse(answer: StoredAnswer): Response {
+  return new Response(answer.body, {
+    status: answer.status,
+    headers: {
+      'content-type': answer.status < 300 ? 'application/json' : 'application/problem+json',
+      ...(answer.replayed ? { 'idempotent-replayed': 'true' } : {}),
+    },
+  });
+}
 
 function checkedMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
   const value = metadata ?? {};
@@ -141,24 +186,113 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       },
     )
     .post(
+      '/reservations',
+      async ({ actor, body, headers, request }) => {
+        const key = requireKey(headers['idempotency-key']);
+        const metadata = checkedMetadata(body.metadata);
+        const answer = await withTenant(database, actor, (db) =>
+          reserveCredits(db, {
+            actor,
+            amount: body.amount,
+            reason: body.reason.trim(),
+            metadata,
+            ttlSeconds: body.ttlSeconds ?? 900,
+            key,
+            requestHash: requestHashOf('POST /v1/credits/reservations', body),
+            requestId: requestIdOf(request),
+          }),
+        );
+        return storedResponse(answer);
+      },
+      {
+        auth: 'credits:consume',
+        headers: IdempotencyHeaders,
+        body: t.Object(
+          {
+            amount: Amount,
+            reason: Reason,
+            ttlSeconds: t.Optional(
+              t.Number({ minimum: 1, maximum: 86_400, multipleOf: 1, title: 'ttlSeconds' }),
+            ),
+            metadata: t.Optional(Metadata),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: t.Object({ reservation: Reservation, transaction: Transaction, balance: t.Integer() }),
+          400: ProblemModel,
+          401: ProblemModel,
+          402: ProblemModel,
+          403: ProblemModel,
+          409: ProblemModel,
+          422: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary: 'Hold credits for metered work (Idempotency-Key required)',
+          description:
+            'The credits leave the spendable balance now; capture (part of) them or release them. A reservation not settled within `ttlSeconds` (default 900) is released on its own.',
+        },
+      },
+    )
+    .get(
+      '/reservations/:id',
+      ({ actor, params }) =>
+        withTenant(database, actor, (db) => readReservation(db, actor.tenantId, params.id)),
+      {
+        auth: 'credits:read',
+        params: t.Object({ id: Uuid }),
+        response: { 200: Reservation, 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
+        detail: { tags, summary: 'A reservation' },
+      },
+    )
+    .post(
+      '/reservations/:id/capture',
+      ({ actor, params, body }) =>
+        withTenant(database, actor, (db) =>
+          captureReservation(db, { actor, id: params.id, amount: body.amount }),
+        ),
+      {
+        auth: 'credits:consume',
+        params: t.Object({ id: Uuid }),
+        body: t.Object(
+          { amount: t.Number({ minimum: 0, maximum: MAX_AMOUNT, multipleOf: 1 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: t.Object({ reservation: Reservation, balance: t.Integer() }),
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+          422: ProblemModel,
+        },
+        detail: { tags, summary: 'Spend part or all of a reservation; the rest goes back' },
+      },
+    )
+    .post(
+      '/reservations/:id/release',
+      ({ actor, params }) =>
+        withTenant(database, actor, (db) => releaseReservation(db, { actor, id: params.id })),
+      {
+        auth: 'credits:consume',
+        params: t.Object({ id: Uuid }),
+        response: {
+          200: t.Object({ reservation: Reservation, balance: t.Integer() }),
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+        },
+        detail: { tags, summary: 'Give back everything a reservation holds' },
+      },
+    )
+    .post(
       '/consume',
       async ({ actor, body, headers, request }) => {
-        const key = headers['idempotency-key'];
-        if (!key) {
-          throw new AppError(
-            'idempotency-key-required',
-            'Send an Idempotency-Key header (a unique id per operation).',
-          );
-        }
-        if (!IDEMPOTENCY_KEY.test(key)) {
-          throw new AppError('validation-failed', 'The Idempotency-Key is 1–255 letters, digits or _ . : -', {
-            errors: [{ path: '/headers/idempotency-key', message: 'Letters, digits, _ . : - (1–255)' }],
-          });
-        }
+        const key = requireKey(headers['idempotency-key']);
         const metadata = checkedMetadata(body.metadata);
-        const requestHash = new Bun.CryptoHasher('sha256')
-          .update(`POST /v1/credits/consume\n${JSON.stringify(body)}`)
-          .digest('hex');
+        const requestHash = requestHashOf('POST /v1/credits/consume', body);
         const answer = await withTenant(database, actor, (db) =>
           consumeCredits(db, {
             actor,
@@ -170,19 +304,11 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
             requestId: requestIdOf(request),
           }),
         );
-        return new Response(answer.body, {
-          status: answer.status,
-          headers: {
-            'content-type': answer.status < 300 ? 'application/json' : 'application/problem+json',
-            ...(answer.replayed ? { 'idempotent-replayed': 'true' } : {}),
-          },
-        });
+        return storedResponse(answer);
       },
       {
         auth: 'credits:consume',
-        headers: t.Object({
-          'idempotency-key': t.Optional(t.String({ title: 'idempotency-key', maxLength: 300 })),
-        }),
+        headers: IdempotencyHeaders,
         body: t.Object(
           { amount: Amount, reason: Reason, metadata: t.Optional(Metadata) },
           { additionalProperties: false },

@@ -5,6 +5,7 @@ import { creditBalances, creditLedger, creditLots, idempotencyKeys } from '../..
 import { publish } from '../../../realtime/publish.ts';
 import { AppError, problemType } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
+import { expireReservations } from './reservations.ts';
 
 export interface CreditTransactionDto {
   id: string;
@@ -18,7 +19,7 @@ export interface CreditTransactionDto {
 
 type LedgerRow = typeof creditLedger.$inferSelect;
 
-const toTransaction = (row: LedgerRow): CreditTransactionDto => ({
+export const toTransaction = (row: LedgerRow): CreditTransactionDto => ({
   id: row.id,
   type: row.type,
   amount: row.amount,
@@ -28,7 +29,7 @@ const toTransaction = (row: LedgerRow): CreditTransactionDto => ({
   createdAt: row.createdAt.toISOString(),
 });
 
-const actorJson = (actor: Actor) =>
+export const actorJson = (actor: Actor) =>
   actor.apiKeyId
     ? { type: 'api_key', id: actor.apiKeyId, userId: actor.userId }
     : { type: 'user', id: actor.userId };
@@ -44,7 +45,7 @@ export interface StoredAnswer {
  * Locks the tenant's balance row (creating it at 0 the first time): every movement of one tenant goes
  * through this lock, so movements serialise and the balance check cannot race.
  */
-async function lockBalance(
+export async function lockBalance(
   db: ScopedDb,
   tenantId: string,
 ): Promise<{ balance: number; threshold: number | null; below: boolean }> {
@@ -64,7 +65,11 @@ async function lockBalance(
       row?.low_balance_threshold === null || row === undefined ? null : Number(row.low_balance_threshold),
     below: row?.below_threshold ?? false,
   };
-  return expireLots(db, tenantId, locked);
+  const afterLots = await expireLots(db, tenantId, locked);
+  const balance = await expireReservations(db, tenantId, afterLots.balance);
+  if (balance === afterLots.balance) return afterLots;
+  await storeBalance(db, tenantId, afterLots, balance);
+  return { ...afterLots, balance, below: afterLots.threshold !== null && balance < afterLots.threshold };
 }
 
 /**
@@ -115,7 +120,7 @@ async function expireLots(
  * Writes the new balance and the threshold state: falling below the threshold publishes
  * `credits.low_balance` once; climbing back to it or above re-arms it.
  */
-async function storeBalance(
+export async function storeBalance(
   db: ScopedDb,
   tenantId: string,
   locked: { threshold: number | null; below: boolean },
@@ -148,7 +153,7 @@ export async function setLowBalanceThreshold(
 }
 
 /** The answer already given to this key, if any; a different request under the same key is a conflict. */
-async function earlierAnswer(
+export async function earlierAnswer(
   db: ScopedDb,
   input: { tenantId: string; key: string; requestHash: string },
 ): Promise<StoredAnswer | null> {
@@ -166,7 +171,7 @@ async function earlierAnswer(
   return { status: stored.status, body: stored.responseBody, replayed: true };
 }
 
-async function remember(
+export async function remember(
   db: ScopedDb,
   input: { tenantId: string; key: string | null; requestHash: string },
   answer: { status: number; body: string },
@@ -226,26 +231,7 @@ export async function consumeCredits(
     );
   }
 
-  // Soonest-expiring lots first; lots that never expire last.
-  let left = input.amount;
-  const lots = await selectRows<{ id: string; remaining: string | number }>(
-    db,
-    sql`select id, remaining from credit_lots
-        where tenant_id = ${tenantId} and remaining > 0 and (expires_at is null or expires_at > now())
-        order by expires_at asc nulls last, created_at asc
-        for update`,
-  );
-  for (const lot of lots) {
-    if (left === 0) break;
-    const take = Math.min(left, Number(lot.remaining));
-    await db
-      .update(creditLots)
-      .set({ remaining: sql`${creditLots.remaining} - ${take}` })
-      .where(eq(creditLots.id, lot.id));
-    left -= take;
-  }
-  // The balance and the lots move together; a difference is a bug, and it must not spend what is not there.
-  if (left !== 0) throw new Error(`credit lots of tenant ${tenantId} hold less than its balance`);
+  await drawFromLots(db, tenantId, input.amount);
 
   const balanceAfter = balance - input.amount;
   const [entry] = await db
@@ -273,6 +259,35 @@ export async function consumeCredits(
       body: JSON.stringify({ transaction, balance: balanceAfter }),
     },
   );
+}
+
+/**
+ * Takes `amount` from the tenant's spendable lots, soonest-expiring first (never-expiring last), under the
+ * balance lock. Answers the soonest expiry among the lots it drew from (null if none expire).
+ */
+export async function drawFromLots(db: ScopedDb, tenantId: string, amount: number): Promise<Date | null> {
+  let left = amount;
+  let soonest: Date | null = null;
+  const lots = await selectRows<{ id: string; remaining: string | number; expires_at: string | Date | null }>(
+    db,
+    sql`select id, remaining, expires_at from credit_lots
+        where tenant_id = ${tenantId} and remaining > 0 and (expires_at is null or expires_at > now())
+        order by expires_at asc nulls last, created_at asc
+        for update`,
+  );
+  for (const lot of lots) {
+    if (left === 0) break;
+    const take = Math.min(left, Number(lot.remaining));
+    await db
+      .update(creditLots)
+      .set({ remaining: sql`${creditLots.remaining} - ${take}` })
+      .where(eq(creditLots.id, lot.id));
+    if (lot.expires_at && soonest === null) soonest = new Date(lot.expires_at);
+    left -= take;
+  }
+  // The balance and the lots move together; a difference is a bug, and it must not spend what is not there.
+  if (left !== 0) throw new Error(`credit lots of tenant ${tenantId} hold less than its balance`);
+  return soonest;
 }
 
 /** Adds credits as a new lot (optionally expiring), with its ledger entry and `credits.granted`. */
