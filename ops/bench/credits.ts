@@ -89,14 +89,17 @@ try {
     tokens.push(signup.accessToken);
   }
   const measure = (tokenSet: string[]) => {
-    const load = Bun.spawnSync([
-      'bun',
-      `${import.meta.dir}/load-consume.ts`,
-      `${base}/v1/credits/consume`,
-      String(clients),
-      String(seconds),
-      tokenSet.join(','),
-    ]);
+    const load = Bun.spawnSync(
+      [
+        'bun',
+        `${import.meta.dir}/load.ts`,
+        `${base}/v1/credits/consume`,
+        String(clients),
+        String(seconds),
+        tokenSet.join(','),
+      ],
+      { env: { ...process.env, LOAD_BODY: JSON.stringify({ amount: 1, reason: 'bench' }) } },
+    );
     if (load.exitCode !== 0) throw new Error(`load failed: ${load.stderr.toString()}`);
     return JSON.parse(load.stdout.toString().trim().split('\n').at(-1) ?? '{}') as {
       rps: number;

@@ -1,15 +1,20 @@
 /**
  * A closed-loop HTTP load generator: `connections` concurrent keep-alive loops for `seconds`, after a
  * warm-up. Prints one JSON line: requests, errors, req/s, p50/p99 latency in ms.
- * Usage: bun ops/bench/load.ts <url[,url...]> <connections> <seconds> [bearer-token]
- * With several URLs (one per node), connections are spread over them round-robin.
+ * Usage: bun ops/bench/load.ts <url[,url...]> <connections> <seconds> [token[,token...]]
+ * With several URLs (one per node) or tokens (one per tenant), connection i uses URL i % URLs and
+ * token i % tokens. LOAD_BODY (JSON) makes every request a POST with that body and a fresh
+ * Idempotency-Key, expecting 201; otherwise requests are GETs expecting 200.
  */
-const [urlList, connectionsArg = '64', secondsArg = '10', token] = Bun.argv.slice(2);
-if (!urlList) throw new Error('usage: load.ts <url[,url...]> <connections> <seconds> [token]');
+const [urlList, connectionsArg = '64', secondsArg = '10', tokenList = ''] = Bun.argv.slice(2);
+if (!urlList) throw new Error('usage: load.ts <url[,url...]> <connections> <seconds> [tokens]');
 const urls = urlList.split(',');
+const tokens = tokenList ? tokenList.split(',') : [];
 const connections = Number(connectionsArg);
 const seconds = Number(secondsArg);
-const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+const body = process.env.LOAD_BODY;
+const expected = body ? 201 : 200;
+let counter = 0;
 
 async function run(durationMs: number, record: boolean) {
   const latencies: number[] = [];
@@ -18,12 +23,21 @@ async function run(durationMs: number, record: boolean) {
   await Promise.all(
     Array.from({ length: connections }, async (_, index) => {
       const url = urls[index % urls.length] as string;
+      const token = tokens.length > 0 ? tokens[index % tokens.length] : undefined;
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      if (body) headers['content-type'] = 'application/json';
       while (performance.now() < until) {
         const started = performance.now();
         try {
-          const response = await fetch(url, { headers });
+          const response = body
+            ? await fetch(url, {
+                method: 'POST',
+                headers: { ...headers, 'idempotency-key': `load-${process.pid}-${counter++}` },
+                body,
+              })
+            : await fetch(url, { headers });
           await response.arrayBuffer();
-          if (response.status !== 200) errors++;
+          if (response.status !== expected) errors++;
         } catch {
           errors++;
         }
