@@ -49,15 +49,23 @@ export async function lockBalance(
   db: ScopedDb,
   tenantId: string,
 ): Promise<{ balance: number; threshold: number | null; below: boolean }> {
-  await db.insert(creditBalances).values({ tenantId }).onConflictDoNothing();
+  // One statement creates the row the first time and locks it every time (ON CONFLICT DO UPDATE locks).
   const [row] = await selectRows<{
     balance: string | number;
     low_balance_threshold: string | number | null;
     below_threshold: boolean;
+    lots_due: boolean;
+    reservations_due: boolean;
   }>(
     db,
-    sql`select balance, low_balance_threshold, below_threshold from credit_balances
-        where tenant_id = ${tenantId} for update`,
+    // …and says in the same answer whether any lot or reservation has expired and needs settling.
+    sql`insert into credit_balances (tenant_id) values (${tenantId})
+        on conflict (tenant_id) do update set tenant_id = excluded.tenant_id
+        returning balance, low_balance_threshold, below_threshold,
+          exists (select 1 from credit_lots
+                  where tenant_id = ${tenantId} and remaining > 0 and expires_at <= now()) as lots_due,
+          exists (select 1 from credit_reservations
+                  where tenant_id = ${tenantId} and status = 'held' and expires_at <= now()) as reservations_due`,
   );
   const locked = {
     balance: Number(row?.balance ?? 0),
@@ -65,7 +73,8 @@ export async function lockBalance(
       row?.low_balance_threshold === null || row === undefined ? null : Number(row.low_balance_threshold),
     below: row?.below_threshold ?? false,
   };
-  const afterLots = await expireLots(db, tenantId, locked);
+  const afterLots = row?.lots_due ? await expireLots(db, tenantId, locked) : locked;
+  if (!row?.reservations_due) return afterLots;
   const balance = await expireReservations(db, tenantId, afterLots.balance);
   if (balance === afterLots.balance) return afterLots;
   await storeBalance(db, tenantId, afterLots, balance);
