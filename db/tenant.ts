@@ -123,12 +123,14 @@ export async function requireAccess(db: ScopedDb, permission: string, organizati
 
 /**
  * The door for platform administration: role `app_admin`, whose policies admit only a person flagged
- * as platform admin in the database (`acting_platform_admin()`), across every tenant.
+ * as platform admin in the database (`acting_platform_admin()`), across every tenant. With `tenantId`,
+ * the transaction also acts in that tenant (credits, plan), as the tenant's own requests would.
  */
 export function withPlatformAdmin<T>(
   database: Database,
   userId: string,
   fn: (db: ScopedDb) => Promise<T>,
+  options: { tenantId?: string } = {},
 ): Promise<T> {
-  return database.transaction({ role: 'app_admin', userId }, fn);
+  return database.transaction({ role: 'app_admin', userId, tenantId: options.tenantId }, fn);
 }

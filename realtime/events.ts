@@ -44,6 +44,32 @@ const CreditTransaction = t.Object({
   createdAt: Timestamp,
 });
 
+const Plan = t.Object({
+  id: t.String(),
+  name: t.String(),
+  description: t.String(),
+  monthlyCredits: t.Integer(),
+  price: Nullable(
+    t.Object({
+      amount: t.Integer({ description: 'In the currency’s minor unit' }),
+      currency: t.String(),
+      interval: t.Union([t.Literal('month'), t.Literal('year')]),
+    }),
+  ),
+  limits: t.Record(t.String(), t.Number()),
+});
+
+const Subscription = t.Object({
+  planId: Nullable(t.String()),
+  plan: Nullable(Plan),
+  status: t.String(),
+  source: Nullable(t.Union([t.Literal('stripe'), t.Literal('manual')])),
+  currentPeriodStart: Nullable(Timestamp),
+  currentPeriodEnd: Nullable(Timestamp),
+  cancelAtPeriodEnd: t.Boolean(),
+  customer: t.Boolean(),
+});
+
 interface CatalogEntry {
   version: number;
   channel: Channel;
@@ -169,12 +195,62 @@ export const eventCatalog = {
     description: 'Credits held by a reservation came back (released, expired, or not captured).',
     data: t.Object({ reservationId: Uuid, transaction: CreditTransaction, balance: t.Integer() }),
   },
+  'credits.purchased': {
+    version: 1,
+    channel: 'credits',
+    description: 'A credit pack was paid for through Checkout.',
+    data: t.Object({ transaction: CreditTransaction, balance: t.Integer(), creditPackId: t.String() }),
+  },
+  'credits.adjusted': {
+    version: 1,
+    channel: 'credits',
+    description: 'A platform admin added or removed credits by hand.',
+    data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
+  },
+  'credits.refunded': {
+    version: 1,
+    channel: 'credits',
+    description: 'A purchase was refunded: what was left of its credits was taken back.',
+    data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
+  },
   'credits.low_balance': {
     version: 1,
     channel: 'credits',
     description:
       'The balance fell below the tenant’s threshold (once per crossing; re-armed when it is back above).',
     data: t.Object({ balance: t.Integer(), threshold: t.Integer() }),
+  },
+  'billing.subscription.updated': {
+    version: 1,
+    channel: 'billing',
+    description: 'The plan or the subscription changed (started, renewed, changed, past due, cancelled).',
+    data: t.Object({ subscription: Subscription }),
+  },
+  'billing.invoice.paid': {
+    version: 1,
+    channel: 'billing',
+    description: 'An invoice was paid; a period’s allowance, when it brings one, is in `creditsGranted`.',
+    data: t.Object({
+      invoiceId: t.String(),
+      amountPaid: t.Integer(),
+      currency: t.String(),
+      periodStart: Nullable(Timestamp),
+      periodEnd: Nullable(Timestamp),
+      creditsGranted: t.Integer(),
+    }),
+  },
+  'billing.payment_failed': {
+    version: 1,
+    channel: 'billing',
+    description: 'Collecting an invoice failed; Stripe retries until `nextPaymentAttemptAt` runs out.',
+    data: t.Object({
+      invoiceId: t.String(),
+      amountDue: t.Integer(),
+      currency: t.String(),
+      attemptCount: t.Integer(),
+      nextPaymentAttemptAt: Nullable(Timestamp),
+      hostedInvoiceUrl: Nullable(t.String()),
+    }),
   },
 } as const satisfies Record<string, CatalogEntry>;
 
@@ -185,6 +261,7 @@ export type EventData<Type extends EventType> = Static<(typeof eventCatalog)[Typ
 export type EventActor =
   | { type: 'user'; id: string }
   | { type: 'api_key'; id: string; userId: string }
+  | { type: 'platform_admin'; id: string }
   | { type: 'system' };
 
 /** What is stored, replayed, relayed and delivered: the same envelope everywhere. */
@@ -210,6 +287,7 @@ export const EventEnvelopeSchema = t.Object({
   actor: t.Union([
     t.Object({ type: t.Literal('user'), id: Uuid }),
     t.Object({ type: t.Literal('api_key'), id: Uuid, userId: Uuid }),
+    t.Object({ type: t.Literal('platform_admin'), id: Uuid }),
     t.Object({ type: t.Literal('system') }),
   ]),
   data: t.Record(t.String(), t.Unknown()),

@@ -10,6 +10,8 @@ import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
+import { billingRoutes } from './features/billing/routes.ts';
+import type { BillingDeps } from './features/billing/stripe.ts';
 import { creditRoutes } from './features/credits/routes.ts';
 import { eventRoutes } from './features/events/routes.ts';
 import { type GaugeSource, metricsRoutes } from './features/health/metrics.ts';
@@ -46,6 +48,8 @@ export interface AppDeps {
   /** Expose the dev mailbox (no SMTP relay, not production). */
   devMailbox: boolean;
   logger: Logger;
+  /** Stripe and where Checkout returns to; without it (or without a key) payments answer 503. */
+  billing?: BillingDeps;
   /** Sign-in through OpenID Connect providers (none configured: the routes answer with no providers). */
   oidc: OidcSignIn;
   readinessChecks?: ReadinessCheck[];
@@ -63,7 +67,16 @@ export function createApp(deps: AppDeps) {
     .map((origin) => origin.trim())
     .filter(Boolean);
   const app = staticApp(deps.config.APP_DIR);
-  const features = { ...deps, apiKeys: createApiKeyResolver(deps.database) };
+  const features = {
+    ...deps,
+    apiKeys: createApiKeyResolver(deps.database),
+    billing: deps.billing ?? {
+      stripe: null,
+      webhookSecret: null,
+      webhookToleranceSeconds: 300,
+      appUrl: deps.appUrl,
+    },
+  };
 
   // The app is served from the API's own origin; CORS is only for origins an operator lists.
   const crossOrigin =
@@ -97,6 +110,7 @@ export function createApp(deps: AppDeps) {
     .use(accountRoutes(features))
     .use(eventRoutes(features))
     .use(creditRoutes(features))
+    .use(billingRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);

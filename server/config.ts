@@ -92,6 +92,37 @@ export const ConfigSchema = t.Object({
     description:
       'Comma-separated ids of OpenID Connect providers for sign-in, e.g. `google,kinde`; each id needs OIDC_<ID>_ISSUER, OIDC_<ID>_CLIENT_ID and OIDC_<ID>_CLIENT_SECRET (optional OIDC_<ID>_NAME, OIDC_<ID>_SCOPES)',
   }),
+  STRIPE_SECRET_KEY: t.Optional(
+    t.String({
+      pattern: '^(sk|rk)_(test|live)_\\S+$',
+      description: 'Stripe secret (or restricted) key; unset = Checkout, Portal and webhooks answer 503',
+    }),
+  ),
+  STRIPE_WEBHOOK_SECRET: t.Optional(
+    t.String({
+      pattern: '^whsec_\\S+$',
+      description: 'Signing secret of the Stripe webhook endpoint (POST /v1/billing/stripe/webhook)',
+    }),
+  ),
+  STRIPE_API_URL: t.Optional(
+    t.String({
+      pattern: '^https?://\\S+$',
+      description: "Where Stripe's API is (default Stripe itself); e.g. a local Stripe-compatible server",
+    }),
+  ),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: t.Integer({
+    minimum: 10,
+    maximum: 3600,
+    default: 300,
+    description: 'A Stripe webhook signed longer ago than this is refused (replay protection)',
+  }),
+  BILLING_CATALOG: t.Optional(
+    t.String({
+      minLength: 1,
+      description:
+        'JSON file with the plans and credit packs (and their Stripe prices); unset = the built-in catalog, which Checkout cannot sell',
+    }),
+  ),
   LOG_LEVEL: t.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => t.Literal(level)),
     { default: 'info' },
@@ -105,7 +136,15 @@ export const ConfigSchema = t.Object({
   APP_DIR: t.String({ default: 'app/build', description: 'Built SvelteKit app served on the same port' }),
 });
 
-const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'METRICS_TOKEN']);
+const SECRET_SETTINGS = new Set([
+  'JWT_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'SMTP_URL',
+  'METRICS_TOKEN',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+]);
 
 export type Config = Static<typeof ConfigSchema> & { jwtSecretSource: 'env' | 'data-dir' };
 

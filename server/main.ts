@@ -9,6 +9,8 @@ import { createApp } from './app.ts';
 import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders } from './config.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
+import { type BillingCatalog, loadBillingCatalog, syncBillingCatalog } from './features/billing/catalog.ts';
+import { createStripeClient } from './features/billing/stripe.ts';
 import { gatewayIdentity } from './features/events/realtime.ts';
 import { pipelineGauges } from './features/health/metrics.ts';
 import { createOidcSignIn } from './features/oidc/flow.ts';
@@ -31,9 +33,11 @@ function fail(message: string): never {
 
 let config: ReturnType<typeof parseConfig>;
 let oidcProviders: OidcProviderConfig[];
+let billingCatalog: BillingCatalog;
 try {
   config = parseConfig(process.env);
   oidcProviders = parseOidcProviders(process.env, config.OIDC_PROVIDERS);
+  billingCatalog = await loadBillingCatalog(config.BILLING_CATALOG);
 } catch (error) {
   if (error instanceof ConfigError) fail(`${error.message}\nSee .env.example for every setting.`);
   throw error;
@@ -137,11 +141,22 @@ if (oidcProviders.length > 0) {
     'OpenID Connect sign-in enabled; register the callback URL with each provider',
   );
 }
+await syncBillingCatalog(database.owner, billingCatalog);
+const stripe = createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL });
+if (stripe && !config.STRIPE_WEBHOOK_SECRET) {
+  logger.warn('STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: payments will not be applied');
+}
 const app = createApp({
   config,
   mailer,
   appUrl,
   oidc,
+  billing: {
+    stripe,
+    webhookSecret: config.STRIPE_WEBHOOK_SECRET ?? null,
+    webhookToleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+    appUrl,
+  },
   invitationTtlHours: config.INVITATION_TTL_HOURS,
   devMailbox: !config.SMTP_URL && config.NODE_ENV !== 'production',
   database,

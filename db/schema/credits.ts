@@ -10,6 +10,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import { createdAt, id } from './columns.ts';
@@ -42,9 +43,14 @@ export const creditLots = pgTable(
     amount: bigint('amount', { mode: 'number' }).notNull(),
     remaining: bigint('remaining', { mode: 'number' }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** What paid for it outside (a Checkout session, an invoice): the same payment never adds credits twice. */
+    externalId: text('external_id'),
     createdAt: createdAt(),
   },
   (table) => [
+    uniqueIndex('credit_lots_external_id_idx')
+      .on(table.tenantId, table.source, table.externalId)
+      .where(sql`${table.externalId} is not null`),
     index('credit_lots_spendable_idx')
       .on(table.tenantId, table.expiresAt, table.createdAt)
       .where(sql`${table.remaining} > 0`),

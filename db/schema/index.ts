@@ -1,5 +1,6 @@
 export * from './admin.ts';
 export * from './api-keys.ts';
+export * from './billing.ts';
 export * from './credits.ts';
 export * from './events.ts';
 export * from './invitations.ts';

@@ -32,3 +32,17 @@ export const problemResponses = {
   409: ProblemModel,
   422: ProblemModel,
 } as const;
+
+/** A credit ledger entry, as every credits, billing and admin answer shows it. */
+export const CreditTransactionModel = t.Object({
+  id: Uuid,
+  type: t.String(),
+  amount: t.Integer({ description: 'Signed: positive adds to the balance, negative takes from it' }),
+  balanceAfter: t.Integer(),
+  reason: t.String(),
+  metadata: t.Record(t.String(), t.Unknown()),
+  createdAt: Timestamp,
+});
+
+/** A credit movement's answer: the ledger entry and the balance after it. */
+export const CreditMovementModel = t.Object({ transaction: CreditTransactionModel, balance: t.Integer() });

@@ -7,6 +7,8 @@ import {
   withAccessCache,
 } from '../../db/access-cache.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
+import { memberships, roleAssignments } from '../../db/schema/index.ts';
+import { withTenant } from '../../db/tenant.ts';
 import {
   type AccessSignal,
   memoryAccessSignal,
@@ -18,8 +20,11 @@ import { createGateway, type Gateway } from '../../realtime/gateway.ts';
 import { createRelay, type Relay } from '../../realtime/relay.ts';
 import { type AppDeps, createApp } from '../app.ts';
 import { type OidcProviderConfig, parseConfig } from '../config.ts';
+import { builtInRoles } from '../features/access/permissions.ts';
 import { createApiKeyResolver } from '../features/api-keys/service.ts';
 import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
+import { type BillingCatalog, builtInCatalog, syncBillingCatalog } from '../features/billing/catalog.ts';
+import type { BillingDeps } from '../features/billing/stripe.ts';
 import { gatewayIdentity } from '../features/events/realtime.ts';
 import { pipelineGauges } from '../features/health/metrics.ts';
 import { createOidcSignIn } from '../features/oidc/flow.ts';
@@ -132,6 +137,10 @@ export interface TestAppOptions {
   realtime?: { reauthGraceMs?: number; revalidateMs?: number; replayLimit?: number };
   /** Bearer token for GET /metrics. */
   metricsToken?: string;
+  /** Stripe for billing (e.g. a client of the local Stripe server); none by default, as without a key. */
+  billing?: Partial<BillingDeps>;
+  /** The plans and packs synced into the database; the built-in catalog by default. */
+  billingCatalog?: BillingCatalog;
 }
 
 /** The access cache production would use for this run's engines. */
@@ -173,6 +182,13 @@ export function testAppDeps(database: Database, options: TestAppOptions = {}): A
     invitationTtlHours: 24,
     devMailbox: true,
     logger: options.logger ?? silentLogger,
+    billing: {
+      stripe: null,
+      webhookSecret: null,
+      webhookToleranceSeconds: 300,
+      appUrl: TEST_APP_URL,
+      ...options.billing,
+    },
     oidc: createOidcSignIn({
       providers: options.oidcProviders ?? [],
       appUrl: TEST_APP_URL,
@@ -217,6 +233,7 @@ function startTestPipeline(
 /** The real app, built by the same `createApp` as production, answering through `app.handle`. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const opened = await openTestDatabase();
+  await syncBillingCatalog(opened.database.owner, options.billingCatalog ?? builtInCatalog);
   const store =
     options.accessCacheStore === undefined ? defaultTestAccessCacheStore() : options.accessCacheStore;
   const cached = store
@@ -315,4 +332,27 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     dispose,
   };
+}
+
+/**
+ * A new person made a member of `tenantId` with one built-in role, signed in to that tenant: for tests
+ * of what a role may and may not do.
+ */
+export async function joinWithRole(
+  app: TestApp,
+  tenantId: string,
+  role: keyof typeof builtInRoles,
+): Promise<SignedUp> {
+  const person = await app.signUp();
+  await withTenant(app.database, tenantId, async (db) => {
+    await db.insert(memberships).values({ tenantId, userId: person.userId });
+    await db
+      .insert(roleAssignments)
+      .values({ tenantId, userId: person.userId, roleId: builtInRoles[role].id });
+  });
+  const login = await app.request('POST', '/v1/auth/login', {
+    body: { email: person.email, password: person.password, tenantId },
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`);
+  return { ...person, tenantId, token: login.body.accessToken, refreshToken: login.body.refreshToken };
 }

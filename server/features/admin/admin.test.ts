@@ -108,7 +108,13 @@ describe('platform administration', () => {
 
   test('bad input, unknown tenants, ended sessions', async () => {
     const path = `/v1/admin/tenants/${customer.tenantId}`;
-    for (const body of [{ status: 'deleted' }, {}, { status: 'active', planId: 'pro' }]) {
+    for (const body of [
+      { status: 'deleted' },
+      {},
+      { planId: 'no-such-plan' },
+      { planId: 'Pro!' },
+      { planId: 7 },
+    ]) {
       expect((await app.request('PATCH', path, { token: admin.token, body })).status).toBe(422);
     }
     const unknown = await app.request('PATCH', `/v1/admin/tenants/${Bun.randomUUIDv7()}`, {

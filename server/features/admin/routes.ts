@@ -1,9 +1,11 @@
 import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withPlatformAdmin } from '../../../db/tenant.ts';
+import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { PageQuery, ProblemModel, Timestamp, Uuid } from '../shared-model.ts';
-import { listAllTenants, setTenantStatus } from './service.ts';
+import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
+import { CreditMovementModel, PageQuery, ProblemModel, Timestamp, Uuid } from '../shared-model.ts';
+import { findTenantForAdmin, listAllTenants, setTenantStatus } from './service.ts';
 
 const tags = ['admin'];
 
@@ -13,6 +15,7 @@ const AdminTenant = t.Object({
   slug: t.String(),
   status: t.Union([t.Literal('active'), t.Literal('suspended')]),
   memberCount: t.Integer(),
+  planId: t.Union([t.String(), t.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -41,23 +44,49 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
     .patch(
       '/tenants/:id',
       async ({ actor, params, body }) => {
-        const tenant = await withPlatformAdmin(database, actor.userId, (db) =>
-          setTenantStatus(db, {
+        if (body.status === undefined && body.planId === undefined) {
+          throw new AppError('validation-failed', 'Send status, planId or both.', {
+            errors: [{ path: '/', message: 'Nothing to change' }],
+          });
+        }
+        if (body.status !== undefined) {
+          const status = body.status;
+          await withPlatformAdmin(database, actor.userId, (db) =>
+            setTenantStatus(db, {
+              adminUserId: actor.userId,
+              sessionId: actor.sessionId,
+              tenantId: params.id,
+              status,
+            }),
+          );
+          // A suspension stops the tenant's tokens and keys on their next request, remembered checks too.
+          await database.invalidateAccess([params.id]);
+        }
+        if (body.planId !== undefined) {
+          await setPlanByAdmin(database, {
             adminUserId: actor.userId,
             sessionId: actor.sessionId,
             tenantId: params.id,
-            status: body.status,
-          }),
+            planId: body.planId,
+          });
+        }
+        return withPlatformAdmin(database, actor.userId, (db) =>
+          findTenantForAdmin(db, { tenantId: params.id, sessionId: actor.sessionId }),
         );
-        // A suspension stops the tenant's tokens and keys on their next request, remembered checks too.
-        await database.invalidateAccess([params.id]);
-        return tenant;
       },
       {
         auth: true,
         params: t.Object({ id: Uuid }),
         body: t.Object(
-          { status: t.Union([t.Literal('active'), t.Literal('suspended')]) },
+          {
+            status: t.Optional(t.Union([t.Literal('active'), t.Literal('suspended')])),
+            planId: t.Optional(
+              t.Union([t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }), t.Null()], {
+                description:
+                  'A plan of the catalog, set by hand (with its monthly allowance), or null for none',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: {
@@ -65,9 +94,61 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           401: ProblemModel,
           403: ProblemModel,
           404: ProblemModel,
+          409: ProblemModel,
           422: ProblemModel,
         },
-        detail: { tags, summary: 'Suspend or reactivate a tenant (platform administrators only; recorded)' },
+        detail: {
+          tags,
+          summary: 'Suspend or reactivate a tenant, or set its plan (platform administrators only; recorded)',
+          description:
+            '409 `subscription-exists` when the tenant pays through a live Stripe subscription (the plan is Stripe’s to change).',
+        },
+      },
+    )
+    .post(
+      '/tenants/:id/credits',
+      async ({ actor, params, body, set }) => {
+        const moved = await adjustCreditsByAdmin(database, {
+          adminUserId: actor.userId,
+          sessionId: actor.sessionId,
+          tenantId: params.id,
+          amount: body.amount,
+          reason: body.reason.trim(),
+          expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+        });
+        set.status = 201;
+        return moved;
+      },
+      {
+        auth: true,
+        params: t.Object({ id: Uuid }),
+        body: t.Object(
+          {
+            amount: t.Number({
+              minimum: -1_000_000_000_000,
+              maximum: 1_000_000_000_000,
+              multipleOf: 1,
+              description: 'Whole credits to add (positive) or remove (negative); never below a zero balance',
+            }),
+            reason: t.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+            expiresAt: t.Optional(Timestamp),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: CreditMovementModel,
+          401: ProblemModel,
+          402: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          422: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary: "Adjust a tenant's credits (platform administrators only; recorded)",
+          description:
+            'An `adjust` ledger entry; removing more than the balance is a 402 `insufficient-credits`.',
+        },
       },
     );
 }

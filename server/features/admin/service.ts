@@ -1,6 +1,12 @@
 import { asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type ScopedDb, selectRows } from '../../../db/client.ts';
-import { adminActions, memberships, type Tenant, tenants } from '../../../db/schema/index.ts';
+import {
+  adminActions,
+  billingAccounts,
+  memberships,
+  type Tenant,
+  tenants,
+} from '../../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 
 export interface AdminTenantDto {
@@ -9,16 +15,18 @@ export interface AdminTenantDto {
   slug: string;
   status: 'active' | 'suspended';
   memberCount: number;
+  planId: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-const toAdminTenant = (tenant: Tenant, memberCount: number): AdminTenantDto => ({
+const toAdminTenant = (tenant: Tenant, memberCount: number, planId: string | null): AdminTenantDto => ({
   id: tenant.id,
   name: tenant.name,
   slug: tenant.slug,
   status: tenant.status,
   memberCount,
+  planId,
   createdAt: tenant.createdAt.toISOString(),
   updatedAt: tenant.updatedAt.toISOString(),
 });
@@ -38,6 +46,15 @@ export async function requirePlatformAdmin(db: ScopedDb, sessionId?: string): Pr
   );
   if (!row?.live) throw new AppError('unauthorized', 'The session has ended; sign in again.');
   if (!row.admin) throw new AppError('forbidden', 'Platform administrators only.');
+}
+
+async function planIds(db: ScopedDb, tenantIds: string[]): Promise<Map<string, string | null>> {
+  if (tenantIds.length === 0) return new Map();
+  const rows = await db
+    .select({ tenantId: billingAccounts.tenantId, planId: billingAccounts.planId })
+    .from(billingAccounts)
+    .where(inArray(billingAccounts.tenantId, tenantIds));
+  return new Map(rows.map((row) => [row.tenantId, row.planId]));
 }
 
 async function memberCounts(db: ScopedDb, tenantIds: string[]): Promise<Map<string, number>> {
@@ -62,13 +79,14 @@ export async function listAllTenants(
     .orderBy(asc(tenants.id))
     .limit(options.limit + 1);
   const page = rows.slice(0, options.limit);
-  const counts = await memberCounts(
-    db,
-    page.map((tenant) => tenant.id),
-  );
+  const ids = page.map((tenant) => tenant.id);
+  const counts = await memberCounts(db, ids);
+  const plansOf = await planIds(db, ids);
   const last = page.at(-1);
   return {
-    items: page.map((tenant) => toAdminTenant(tenant, counts.get(tenant.id) ?? 0)),
+    items: page.map((tenant) =>
+      toAdminTenant(tenant, counts.get(tenant.id) ?? 0, plansOf.get(tenant.id) ?? null),
+    ),
     nextCursor: rows.length > options.limit && last ? last.id : null,
   };
 }
@@ -94,6 +112,22 @@ export async function setTenantStatus(
     targetId: input.tenantId,
     details: { from: before.status, to: input.status },
   });
-  const counts = await memberCounts(db, [input.tenantId]);
-  return toAdminTenant(after, counts.get(input.tenantId) ?? 0);
+  return readAdminTenant(db, after);
+}
+
+async function readAdminTenant(db: ScopedDb, tenant: Tenant): Promise<AdminTenantDto> {
+  const counts = await memberCounts(db, [tenant.id]);
+  const plansOf = await planIds(db, [tenant.id]);
+  return toAdminTenant(tenant, counts.get(tenant.id) ?? 0, plansOf.get(tenant.id) ?? null);
+}
+
+/** One tenant as platform administration sees it. */
+export async function findTenantForAdmin(
+  db: ScopedDb,
+  input: { tenantId: string; sessionId?: string },
+): Promise<AdminTenantDto> {
+  await requirePlatformAdmin(db, input.sessionId);
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, input.tenantId));
+  if (!tenant) throw new AppError('not-found', 'No such tenant.');
+  return readAdminTenant(db, tenant);
 }

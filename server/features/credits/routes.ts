@@ -4,7 +4,14 @@ import { withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
-import { PageQuery, ProblemModel, Timestamp, Uuid } from '../shared-model.ts';
+import {
+  CreditMovementModel,
+  CreditTransactionModel,
+  PageQuery,
+  ProblemModel,
+  Timestamp,
+  Uuid,
+} from '../shared-model.ts';
 import { captureReservation, readReservation, releaseReservation, reserveCredits } from './reservations.ts';
 import {
   consumeCredits,
@@ -31,16 +38,6 @@ const Metadata = t.Record(t.String({ maxLength: 64 }), t.Unknown(), {
   maxProperties: 50,
   description: `Your own keys and values, at most ${MAX_METADATA_BYTES} bytes as JSON`,
 });
-const Transaction = t.Object({
-  id: Uuid,
-  type: t.String(),
-  amount: t.Integer(),
-  balanceAfter: t.Integer(),
-  reason: t.String(),
-  metadata: t.Record(t.String(), t.Unknown()),
-  createdAt: Timestamp,
-});
-const Movement = t.Object({ transaction: Transaction, balance: t.Integer() });
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
 const IdempotencyHeaders = t.Object({
   'idempotency-key': t.Optional(t.String({ title: 'idempotency-key', maxLength: 300 })),
@@ -146,7 +143,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         auth: 'credits:read',
         query: PageQuery,
         response: {
-          200: t.Object({ items: t.Array(Transaction), nextCursor: t.Union([Uuid, t.Null()]) }),
+          200: t.Object({ items: t.Array(CreditTransactionModel), nextCursor: t.Union([Uuid, t.Null()]) }),
           401: ProblemModel,
           403: ProblemModel,
           422: ProblemModel,
@@ -181,7 +178,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           },
           { additionalProperties: false },
         ),
-        response: { 201: Movement, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
+        response: { 201: CreditMovementModel, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
         detail: { tags, summary: 'Grant credits by hand (optionally expiring)' },
       },
     )
@@ -219,7 +216,11 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          201: t.Object({ reservation: Reservation, transaction: Transaction, balance: t.Integer() }),
+          201: t.Object({
+            reservation: Reservation,
+            transaction: CreditTransactionModel,
+            balance: t.Integer(),
+          }),
           400: ProblemModel,
           401: ProblemModel,
           402: ProblemModel,
@@ -314,7 +315,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          201: Movement,
+          201: CreditMovementModel,
           400: ProblemModel,
           401: ProblemModel,
           402: ProblemModel,

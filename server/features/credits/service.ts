@@ -299,6 +299,13 @@ export async function drawFromLots(db: ScopedDb, tenantId: string, amount: numbe
   return soonest;
 }
 
+/** Who moved credits, as the ledger records it. */
+export type LedgerActor =
+  | ReturnType<typeof actorJson>
+  | { type: 'platform_admin'; id: string }
+  | { type: 'stripe'; eventId: string }
+  | { type: 'system' };
+
 /** Adds credits as a new lot (optionally expiring), with its ledger entry and `credits.granted`. */
 export async function grantCredits(
   db: ScopedDb,
@@ -310,46 +317,190 @@ export async function grantCredits(
     metadata: Record<string, unknown>;
   },
 ): Promise<{ transaction: CreditTransactionDto; balance: number }> {
-  const tenantId = input.actor.tenantId;
   if (input.expiresAt && input.expiresAt <= new Date()) {
     throw new AppError('validation-failed', 'A grant cannot expire in the past.', {
       errors: [{ path: '/expiresAt', message: 'Must be in the future' }],
     });
   }
+  const added = await addCredits(db, {
+    tenantId: input.actor.tenantId,
+    source: 'grant',
+    amount: input.amount,
+    reason: input.reason,
+    expiresAt: input.expiresAt,
+    metadata: input.metadata,
+    actor: actorJson(input.actor),
+  });
+  if (!added) throw new Error('a grant without an external id cannot be a duplicate');
+  return added;
+}
+
+const ADDED_EVENT = {
+  grant: 'credits.granted',
+  allowance: 'credits.granted',
+  purchase: 'credits.purchased',
+  adjust: 'credits.adjusted',
+} as const;
+
+/**
+ * Adds credits as a new lot with its ledger entry and event, under the balance lock. With an
+ * `externalId` (the Checkout session or invoice that paid for them) the same payment adds credits once:
+ * a second attempt answers null and changes nothing.
+ */
+export async function addCredits(
+  db: ScopedDb,
+  input: {
+    tenantId: string;
+    source: 'grant' | 'allowance' | 'purchase' | 'adjust';
+    amount: number;
+    reason: string;
+    expiresAt: Date | null;
+    metadata: Record<string, unknown>;
+    actor: LedgerActor;
+    externalId?: string;
+    /** Carried in `credits.purchased`. */
+    creditPackId?: string;
+  },
+): Promise<{ transaction: CreditTransactionDto; balance: number } | null> {
+  const { tenantId } = input;
   const locked = await lockBalance(db, tenantId);
-  const { balance } = locked;
   const [lot] = await db
     .insert(creditLots)
     .values({
       tenantId,
-      source: 'grant',
+      source: input.source,
       amount: input.amount,
       remaining: input.amount,
       expiresAt: input.expiresAt,
+      externalId: input.externalId ?? null,
     })
+    .onConflictDoNothing()
     .returning({ id: creditLots.id });
-  const balanceAfter = balance + input.amount;
+  if (!lot) return null;
+  const balanceAfter = locked.balance + input.amount;
   const [entry] = await db
     .insert(creditLedger)
     .values({
       tenantId,
-      type: 'grant',
+      type: input.source === 'allowance' ? 'grant' : input.source,
       amount: input.amount,
       balanceAfter,
-      lotId: lot?.id ?? null,
+      lotId: lot.id,
       reason: input.reason,
       metadata: input.metadata,
-      actor: actorJson(input.actor),
+      actor: input.actor,
     })
     .returning();
   if (!entry) throw new Error('insert returned no ledger entry');
   await storeBalance(db, tenantId, locked, balanceAfter);
   const transaction = toTransaction(entry);
-  await publish(db, 'credits.granted', {
-    transaction,
-    balance: balanceAfter,
-    expiresAt: input.expiresAt?.toISOString() ?? null,
-  });
+  const type = ADDED_EVENT[input.source];
+  if (type === 'credits.purchased') {
+    await publish(db, type, { transaction, balance: balanceAfter, creditPackId: input.creditPackId ?? '' });
+  } else if (type === 'credits.granted') {
+    await publish(db, type, {
+      transaction,
+      balance: balanceAfter,
+      expiresAt: input.expiresAt?.toISOString() ?? null,
+    });
+  } else {
+    await publish(db, type, { transaction, balance: balanceAfter });
+  }
+  return { transaction, balance: balanceAfter };
+}
+
+/**
+ * Takes credits away by hand (`adjust`): soonest-expiring lots first, like a consumption, and never
+ * below zero — more than the balance is a 402 `insufficient-credits` with the balance.
+ */
+export async function removeCredits(
+  db: ScopedDb,
+  input: {
+    tenantId: string;
+    amount: number;
+    reason: string;
+    metadata: Record<string, unknown>;
+    actor: LedgerActor;
+  },
+): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+  const { tenantId } = input;
+  const locked = await lockBalance(db, tenantId);
+  if (locked.balance < input.amount) {
+    throw new AppError(
+      'insufficient-credits',
+      `Removing ${input.amount} credits would leave the balance below zero; it is ${locked.balance}.`,
+      { balance: locked.balance },
+    );
+  }
+  await drawFromLots(db, tenantId, input.amount);
+  const balanceAfter = locked.balance - input.amount;
+  const [entry] = await db
+    .insert(creditLedger)
+    .values({
+      tenantId,
+      type: 'adjust',
+      amount: -input.amount,
+      balanceAfter,
+      reason: input.reason,
+      metadata: input.metadata,
+      actor: input.actor,
+    })
+    .returning();
+  if (!entry) throw new Error('insert returned no ledger entry');
+  await storeBalance(db, tenantId, locked, balanceAfter);
+  const transaction = toTransaction(entry);
+  await publish(db, 'credits.adjusted', { transaction, balance: balanceAfter });
+  return { transaction, balance: balanceAfter };
+}
+
+/**
+ * Takes back what is left of a purchase's credits when it is refunded (what was already spent stays
+ * spent): at most `credits` from that purchase's lot, as a `refund` entry. Answers null when nothing was
+ * left to take.
+ */
+export async function refundPurchase(
+  db: ScopedDb,
+  input: {
+    tenantId: string;
+    lotId: string;
+    credits: number;
+    reason: string;
+    metadata: Record<string, unknown>;
+    actor: LedgerActor;
+  },
+): Promise<{ transaction: CreditTransactionDto; balance: number } | null> {
+  const { tenantId } = input;
+  const locked = await lockBalance(db, tenantId);
+  const [lot] = await selectRows<{ id: string; remaining: string | number }>(
+    db,
+    sql`select id, remaining from credit_lots
+        where tenant_id = ${tenantId} and id = ${input.lotId} and source = 'purchase'
+        for update`,
+  );
+  const take = lot ? Math.min(Number(lot.remaining), input.credits) : 0;
+  if (!lot || take <= 0) return null;
+  await db
+    .update(creditLots)
+    .set({ remaining: sql`${creditLots.remaining} - ${take}` })
+    .where(eq(creditLots.id, lot.id));
+  const balanceAfter = locked.balance - take;
+  const [entry] = await db
+    .insert(creditLedger)
+    .values({
+      tenantId,
+      type: 'refund',
+      amount: -take,
+      balanceAfter,
+      lotId: lot.id,
+      reason: input.reason,
+      metadata: input.metadata,
+      actor: input.actor,
+    })
+    .returning();
+  if (!entry) throw new Error('insert returned no ledger entry');
+  await storeBalance(db, tenantId, locked, balanceAfter);
+  const transaction = toTransaction(entry);
+  await publish(db, 'credits.refunded', { transaction, balance: balanceAfter });
   return { transaction, balance: balanceAfter };
 }
 

@@ -1,0 +1,156 @@
+import { Elysia, t } from 'elysia';
+import type { Database } from '../../../db/client.ts';
+import { subscriptionStatuses } from '../../../db/schema/index.ts';
+import { withTenant } from '../../../db/tenant.ts';
+import { AppError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
+import { ProblemModel, Timestamp } from '../shared-model.ts';
+import { listCatalog, openPortal, readSubscription, startCheckout } from './service.ts';
+import type { BillingDeps } from './stripe.ts';
+import { receiveStripeWebhook } from './webhook.ts';
+
+const tags = ['billing'];
+const CatalogId = t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$', maxLength: 40 });
+
+export const PlanModel = t.Object({
+  id: t.String(),
+  name: t.String(),
+  description: t.String(),
+  monthlyCredits: t.Integer({ description: 'Credits granted each month of a paid period' }),
+  price: t.Union([
+    t.Object({
+      amount: t.Integer({ description: 'In the currency’s minor unit (cents)' }),
+      currency: t.String(),
+      interval: t.Union([t.Literal('month'), t.Literal('year')]),
+    }),
+    t.Null(),
+  ]),
+  limits: t.Record(t.String(), t.Number()),
+});
+
+const CreditPackModel = t.Object({
+  id: t.String(),
+  name: t.String(),
+  credits: t.Integer(),
+  price: t.Union([t.Object({ amount: t.Integer(), currency: t.String() }), t.Null()]),
+});
+
+export const SubscriptionModel = t.Object({
+  planId: t.Union([t.String(), t.Null()]),
+  plan: t.Union([PlanModel, t.Null()]),
+  status: t.UnionEnum(subscriptionStatuses),
+  source: t.Union([t.Literal('stripe'), t.Literal('manual'), t.Null()]),
+  currentPeriodStart: t.Union([Timestamp, t.Null()]),
+  currentPeriodEnd: t.Union([Timestamp, t.Null()]),
+  cancelAtPeriodEnd: t.Boolean(),
+  customer: t.Boolean({ description: 'Whether the tenant has a Stripe customer' }),
+});
+
+const RedirectModel = t.Object({ url: t.String({ description: 'Send the browser here' }) });
+
+export function billingRoutes(deps: AuthDeps & { database: Database; billing: BillingDeps; logger: Logger }) {
+  const { database, billing, logger } = deps;
+  return new Elysia({ name: 'billing-routes', prefix: '/v1/billing' })
+    .use(authentication(deps))
+    .get(
+      '/plans',
+      async ({ actor }) => ({
+        ...(await withTenant(database, actor, (db) => listCatalog(db))),
+        checkoutAvailable: billing.stripe !== null,
+      }),
+      {
+        auth: 'credits:read',
+        response: {
+          200: t.Object({
+            items: t.Array(PlanModel),
+            creditPacks: t.Array(CreditPackModel),
+            checkoutAvailable: t.Boolean({ description: 'False when Stripe is not configured here' }),
+          }),
+          401: ProblemModel,
+          403: ProblemModel,
+        },
+        detail: { tags, summary: 'The plans (with their monthly credits) and credit packs on offer' },
+      },
+    )
+    .get(
+      '/subscription',
+      ({ actor }) => withTenant(database, actor, (db) => readSubscription(db, actor.tenantId)),
+      {
+        auth: 'credits:read',
+        response: { 200: SubscriptionModel, 401: ProblemModel, 403: ProblemModel },
+        detail: { tags, summary: "The tenant's plan and subscription" },
+      },
+    )
+    .post(
+      '/checkout',
+      ({ actor, body }) => {
+        const { planId, creditPackId } = body;
+        if ((planId === undefined) === (creditPackId === undefined)) {
+          throw new AppError('validation-failed', 'Send either planId or creditPackId.', {
+            errors: [{ path: '/', message: 'Exactly one of planId and creditPackId' }],
+          });
+        }
+        return startCheckout(database, billing, actor, { planId, creditPackId });
+      },
+      {
+        auth: 'billing:manage',
+        body: t.Object(
+          { planId: t.Optional(CatalogId), creditPackId: t.Optional(CatalogId) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: RedirectModel,
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+          422: ProblemModel,
+          502: ProblemModel,
+          503: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary: 'Stripe Checkout for a plan (subscription) or a credit pack (one payment)',
+          description:
+            'What is bought is applied by the Stripe webhook once paid, not by the return to the app. 409 `subscription-exists` when a subscription is live (use the portal), 503 `billing-not-configured` without Stripe.',
+        },
+      },
+    )
+    .post('/portal', ({ actor }) => openPortal(database, billing, actor), {
+      auth: 'billing:manage',
+      response: {
+        200: RedirectModel,
+        401: ProblemModel,
+        403: ProblemModel,
+        502: ProblemModel,
+        503: ProblemModel,
+      },
+      detail: { tags, summary: 'The Stripe Customer Portal (plan, payment method, invoices, cancel)' },
+    })
+    .post(
+      '/stripe/webhook',
+      ({ body, headers }) =>
+        receiveStripeWebhook(database, billing, logger, {
+          body,
+          signature: headers['stripe-signature'] ?? null,
+        }),
+      {
+        // The signature covers the exact bytes: the body is taken as text, never parsed and re-encoded.
+        parse: 'text',
+        body: t.String(),
+        headers: t.Object({ 'stripe-signature': t.Optional(t.String({ maxLength: 4096 })) }),
+        response: {
+          200: t.Object({ received: t.Literal(true), outcome: t.String() }),
+          400: ProblemModel,
+          503: ProblemModel,
+        },
+        detail: {
+          tags,
+          summary: 'Stripe events (signature-verified; each event id applied once)',
+          description:
+            'Handles checkout.session.completed / async_payment_succeeded, customer.subscription.*, invoice.paid, invoice.payment_failed and charge.refunded; other types are acknowledged and ignored.',
+        },
+      },
+    );
+}

@@ -1,0 +1,423 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Database, ScopedDb } from '../../../db/client.ts';
+import {
+  adminActions,
+  type BillingAccount,
+  billingAccounts,
+  creditPacks,
+  type Plan,
+  plans,
+  type SubscriptionStatus,
+  tenants,
+  users,
+} from '../../../db/schema/index.ts';
+import { withPlatformAdmin, withTenant } from '../../../db/tenant.ts';
+import { publish } from '../../../realtime/publish.ts';
+import { AppError } from '../../errors.ts';
+import type { Actor } from '../../plugins/authentication.ts';
+import { requirePlatformAdmin } from '../admin/service.ts';
+import {
+  addCredits,
+  type CreditTransactionDto,
+  type LedgerActor,
+  removeCredits,
+} from '../credits/service.ts';
+import { type BillingDeps, callStripe, requireStripe } from './stripe.ts';
+
+export interface PlanDto {
+  id: string;
+  name: string;
+  description: string;
+  monthlyCredits: number;
+  price: { amount: number; currency: string; interval: 'month' | 'year' } | null;
+  limits: Record<string, number>;
+}
+
+export interface CreditPackDto {
+  id: string;
+  name: string;
+  credits: number;
+  price: { amount: number; currency: string } | null;
+}
+
+export interface SubscriptionDto {
+  planId: string | null;
+  plan: PlanDto | null;
+  status: SubscriptionStatus;
+  source: 'stripe' | 'manual' | null;
+  currentPeriodStart: string | null;
+  currentPeriodEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  /** Whether the tenant has a Stripe customer (the Customer Portal has something to show). */
+  customer: boolean;
+}
+
+type PackRow = typeof creditPacks.$inferSelect;
+
+export const toPlan = (plan: Plan): PlanDto => ({
+  id: plan.id,
+  name: plan.name,
+  description: plan.description,
+  monthlyCredits: plan.monthlyCredits,
+  price:
+    plan.priceAmount === null || plan.currency === null
+      ? null
+      : { amount: plan.priceAmount, currency: plan.currency, interval: plan.interval },
+  limits: plan.limits as Record<string, number>,
+});
+
+const toCreditPack = (pack: PackRow): CreditPackDto => ({
+  id: pack.id,
+  name: pack.name,
+  credits: pack.credits,
+  price:
+    pack.priceAmount === null || pack.currency === null
+      ? null
+      : { amount: pack.priceAmount, currency: pack.currency },
+});
+
+export function toSubscription(account: BillingAccount | undefined, plan: Plan | undefined): SubscriptionDto {
+  return {
+    planId: account?.planId ?? null,
+    plan: plan ? toPlan(plan) : null,
+    status: account?.status ?? 'none',
+    source: account?.source ?? null,
+    currentPeriodStart: account?.currentPeriodStart?.toISOString() ?? null,
+    currentPeriodEnd: account?.currentPeriodEnd?.toISOString() ?? null,
+    cancelAtPeriodEnd: account?.cancelAtPeriodEnd ?? false,
+    customer: Boolean(account?.stripeCustomerId),
+  };
+}
+
+/** Statuses in which a Stripe subscription still bills the tenant (a new Checkout would double it). */
+export const LIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set([
+  'active',
+  'trialing',
+  'past_due',
+  'unpaid',
+  'incomplete',
+  'paused',
+]);
+
+/** The plans and credit packs on offer, in catalog order. */
+export async function listCatalog(db: ScopedDb): Promise<{ items: PlanDto[]; creditPacks: CreditPackDto[] }> {
+  const [planRows, packRows] = [
+    await db.select().from(plans).where(eq(plans.active, true)).orderBy(asc(plans.position)),
+    await db
+      .select()
+      .from(creditPacks)
+      .where(eq(creditPacks.active, true))
+      .orderBy(asc(creditPacks.position)),
+  ];
+  return { items: planRows.map(toPlan), creditPacks: packRows.map(toCreditPack) };
+}
+
+export async function readSubscription(db: ScopedDb, tenantId: string): Promise<SubscriptionDto> {
+  const [row] = await db
+    .select({ account: billingAccounts, plan: plans })
+    .from(billingAccounts)
+    .leftJoin(plans, eq(plans.id, billingAccounts.planId))
+    .where(eq(billingAccounts.tenantId, tenantId));
+  return toSubscription(row?.account, row?.plan ?? undefined);
+}
+
+/**
+ * Locks the tenant's billing account (creating it the first time): plan changes and Stripe events of one
+ * tenant apply one at a time.
+ */
+export async function lockBillingAccount(db: ScopedDb, tenantId: string): Promise<BillingAccount> {
+  const [account] = await db
+    .insert(billingAccounts)
+    .values({ tenantId })
+    .onConflictDoUpdate({ target: billingAccounts.tenantId, set: { tenantId: sql`excluded.tenant_id` } })
+    .returning();
+  if (!account) throw new Error('billing account upsert returned nothing');
+  return account;
+}
+
+/** Publishes the subscription as it now is (after a change committed in the same transaction). */
+export async function publishSubscription(db: ScopedDb, account: BillingAccount): Promise<SubscriptionDto> {
+  const [plan] = account.planId ? await db.select().from(plans).where(eq(plans.id, account.planId)) : [];
+  const subscription = toSubscription(account, plan);
+  await publish(db, 'billing.subscription.updated', { subscription });
+  return subscription;
+}
+
+/**
+ * The tenant's Stripe customer, created the first time. Concurrent first calls converge on one customer:
+ * the create carries an idempotency key derived from the tenant, and the id is stored only where none is.
+ */
+async function ensureCustomer(
+  database: Database,
+  deps: BillingDeps,
+  actor: Actor,
+): Promise<{ customerId: string; account: BillingAccount }> {
+  const stripe = requireStripe(deps);
+  const known = await withTenant(database, actor, async (db) => {
+    const [account] = await db
+      .select()
+      .from(billingAccounts)
+      .where(eq(billingAccounts.tenantId, actor.tenantId));
+    const [tenant] = await db
+      .select({ name: tenants.name })
+      .from(tenants)
+      .where(eq(tenants.id, actor.tenantId));
+    const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, actor.userId));
+    return { account, tenantName: tenant?.name ?? '', email: user?.email };
+  });
+  if (known.account?.stripeCustomerId) {
+    return { customerId: known.account.stripeCustomerId, account: known.account };
+  }
+  const customer = await callStripe('create the customer', () =>
+    stripe.customers.create(
+      {
+        name: known.tenantName,
+        ...(known.email ? { email: known.email } : {}),
+        metadata: { tenantId: actor.tenantId },
+      },
+      { idempotencyKey: `wrapper-customer-${actor.tenantId}` },
+    ),
+  );
+  const account = await withTenant(database, actor.tenantId, async (db) => {
+    await lockBillingAccount(db, actor.tenantId);
+    const [stored] = await db
+      .update(billingAccounts)
+      .set({
+        stripeCustomerId: sql`coalesce(${billingAccounts.stripeCustomerId}, ${customer.id})`,
+        updatedAt: new Date(),
+      })
+      .where(eq(billingAccounts.tenantId, actor.tenantId))
+      .returning();
+    if (!stored) throw new Error('billing account vanished');
+    return stored;
+  });
+  return { customerId: account.stripeCustomerId ?? customer.id, account };
+}
+
+/**
+ * A Stripe Checkout page for a plan (a subscription) or a credit pack (a one-off payment). What is bought
+ * is written into the session's metadata; the webhook, not the return to the app, applies it.
+ */
+export async function startCheckout(
+  database: Database,
+  deps: BillingDeps,
+  actor: Actor,
+  input: { planId?: string; creditPackId?: string },
+): Promise<{ url: string }> {
+  const offer = await withTenant(database, actor, async (db) => {
+    // After the permission check (run first in the transaction), before anything about the offer.
+    requireStripe(deps);
+    if (input.planId) {
+      const [plan] = await db
+        .select()
+        .from(plans)
+        .where(and(eq(plans.id, input.planId), eq(plans.active, true)));
+      if (!plan) throw new AppError('not-found', 'No such plan.');
+      if (!plan.stripePriceId)
+        throw new AppError(
+          'not-purchasable',
+          `The ${plan.name} plan has no Stripe price; a platform admin sets it.`,
+        );
+      const [account] = await db
+        .select()
+        .from(billingAccounts)
+        .where(eq(billingAccounts.tenantId, actor.tenantId));
+      if (account?.stripeSubscriptionId && LIVE_STATUSES.has(account.status)) {
+        throw new AppError(
+          'subscription-exists',
+          'The tenant already has a subscription; change or cancel it in the billing portal.',
+        );
+      }
+      const metadata: Record<string, string> = { planId: plan.id };
+      return { mode: 'subscription' as const, priceId: plan.stripePriceId, metadata };
+    }
+    const [pack] = await db
+      .select()
+      .from(creditPacks)
+      .where(and(eq(creditPacks.id, input.creditPackId ?? ''), eq(creditPacks.active, true)));
+    if (!pack) throw new AppError('not-found', 'No such credit pack.');
+    if (!pack.stripePriceId) throw new AppError('not-purchasable', `${pack.name} has no Stripe price.`);
+    const metadata: Record<string, string> = { creditPackId: pack.id };
+    return { mode: 'payment' as const, priceId: pack.stripePriceId, metadata };
+  });
+  const stripe = requireStripe(deps);
+  const { customerId } = await ensureCustomer(database, deps, actor);
+  const metadata = { tenantId: actor.tenantId, ...offer.metadata };
+  const session = await callStripe('open Checkout', () =>
+    stripe.checkout.sessions.create({
+      mode: offer.mode,
+      customer: customerId,
+      client_reference_id: actor.tenantId,
+      line_items: [{ price: offer.priceId, quantity: 1 }],
+      success_url: `${deps.appUrl}/billing?checkout=success`,
+      cancel_url: `${deps.appUrl}/billing?checkout=cancelled`,
+      metadata,
+      ...(offer.mode === 'subscription'
+        ? { subscription_data: { metadata } }
+        : { payment_intent_data: { metadata } }),
+    }),
+  );
+  if (!session.url) throw new AppError('billing-provider-unavailable', 'Stripe gave no Checkout URL.');
+  return { url: session.url };
+}
+
+/** The Stripe Customer Portal for the tenant: change plan, payment method, cancel, invoices. */
+export async function openPortal(
+  database: Database,
+  deps: BillingDeps,
+  actor: Actor,
+): Promise<{ url: string }> {
+  // The permission check runs first, then whether Stripe is there at all.
+  await withTenant(database, actor, async () => {});
+  const stripe = requireStripe(deps);
+  const { customerId } = await ensureCustomer(database, deps, actor);
+  const session = await callStripe('open the billing portal', () =>
+    stripe.billingPortal.sessions.create({ customer: customerId, return_url: `${deps.appUrl}/billing` }),
+  );
+  return { url: session.url };
+}
+
+const MONTH_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * A platform admin sets a tenant's plan by hand (or removes it with null): a plan from Stripe is left to
+ * Stripe. Setting a plan starts a month with the plan's allowance (expiring at its end). Recorded.
+ */
+export async function setPlanByAdmin(
+  database: Database,
+  input: { adminUserId: string; sessionId?: string; tenantId: string; planId: string | null },
+): Promise<SubscriptionDto> {
+  return withPlatformAdmin(
+    database,
+    input.adminUserId,
+    async (db) => {
+      await requirePlatformAdmin(db, input.sessionId);
+      const [tenant] = await db
+        .select({ id: tenants.id })
+        .from(tenants)
+        .where(eq(tenants.id, input.tenantId));
+      if (!tenant) throw new AppError('not-found', 'No such tenant.');
+      const [plan] = input.planId ? await db.select().from(plans).where(eq(plans.id, input.planId)) : [];
+      if (input.planId && !plan) {
+        throw new AppError('validation-failed', `No plan "${input.planId}".`, {
+          errors: [{ path: '/planId', message: 'Not a plan of the catalog' }],
+        });
+      }
+      const before = await lockBillingAccount(db, input.tenantId);
+      if (before.source === 'stripe' && before.stripeSubscriptionId && LIVE_STATUSES.has(before.status)) {
+        throw new AppError(
+          'subscription-exists',
+          'This tenant pays through a Stripe subscription; change the plan in Stripe (or cancel it first).',
+        );
+      }
+      const now = new Date();
+      const periodEnd = new Date(now.getTime() + MONTH_MS);
+      const [after] = await db
+        .update(billingAccounts)
+        .set({
+          planId: plan?.id ?? null,
+          source: plan ? 'manual' : null,
+          status: plan ? 'active' : 'none',
+          stripeSubscriptionId: null,
+          currentPeriodStart: plan ? now : null,
+          currentPeriodEnd: plan ? periodEnd : null,
+          cancelAtPeriodEnd: false,
+          updatedAt: now,
+        })
+        .where(eq(billingAccounts.tenantId, input.tenantId))
+        .returning();
+      if (!after) throw new Error('billing account vanished');
+      let granted: { transaction: CreditTransactionDto; balance: number } | null = null;
+      if (plan && plan.monthlyCredits > 0) {
+        granted = await addCredits(db, {
+          tenantId: input.tenantId,
+          source: 'allowance',
+          amount: plan.monthlyCredits,
+          reason: `${plan.name} plan allowance`,
+          expiresAt: periodEnd,
+          metadata: { planId: plan.id, periodStart: now.toISOString(), periodEnd: periodEnd.toISOString() },
+          actor: { type: 'platform_admin', id: input.adminUserId },
+          externalId: `manual:${now.toISOString()}`,
+        });
+      }
+      await db.insert(adminActions).values({
+        adminUserId: input.adminUserId,
+        action: 'tenant.plan_changed',
+        targetType: 'tenant',
+        targetId: input.tenantId,
+        details: {
+          from: before.planId,
+          to: plan?.id ?? null,
+          creditsGranted: granted ? plan?.monthlyCredits : 0,
+        },
+      });
+      return publishSubscription(db, after);
+    },
+    { tenantId: input.tenantId },
+  );
+}
+
+/** A platform admin adds (positive) or removes (negative) credits by hand: an `adjust` entry, recorded. */
+export async function adjustCreditsByAdmin(
+  database: Database,
+  input: {
+    adminUserId: string;
+    sessionId?: string;
+    tenantId: string;
+    amount: number;
+    reason: string;
+    expiresAt: Date | null;
+  },
+): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+  if (input.amount === 0) {
+    throw new AppError('validation-failed', 'An adjustment adds or removes at least one credit.', {
+      errors: [{ path: '/amount', message: 'Must not be 0' }],
+    });
+  }
+  if (input.expiresAt && (input.amount < 0 || input.expiresAt <= new Date())) {
+    throw new AppError('validation-failed', 'Only added credits can expire, and only in the future.', {
+      errors: [{ path: '/expiresAt', message: 'Must be in the future, with a positive amount' }],
+    });
+  }
+  return withPlatformAdmin(
+    database,
+    input.adminUserId,
+    async (db) => {
+      await requirePlatformAdmin(db, input.sessionId);
+      const [tenant] = await db
+        .select({ id: tenants.id })
+        .from(tenants)
+        .where(eq(tenants.id, input.tenantId));
+      if (!tenant) throw new AppError('not-found', 'No such tenant.');
+      const actor: LedgerActor = { type: 'platform_admin', id: input.adminUserId };
+      const moved =
+        input.amount > 0
+          ? await addCredits(db, {
+              tenantId: input.tenantId,
+              source: 'adjust',
+              amount: input.amount,
+              reason: input.reason,
+              expiresAt: input.expiresAt,
+              metadata: {},
+              actor,
+            })
+          : await removeCredits(db, {
+              tenantId: input.tenantId,
+              amount: -input.amount,
+              reason: input.reason,
+              metadata: {},
+              actor,
+            });
+      if (!moved) throw new Error('an adjustment without an external id cannot be a duplicate');
+      await db.insert(adminActions).values({
+        adminUserId: input.adminUserId,
+        action: 'tenant.credits_adjusted',
+        targetType: 'tenant',
+        targetId: input.tenantId,
+        details: { amount: input.amount, reason: input.reason, transactionId: moved.transaction.id },
+      });
+      return moved;
+    },
+    { tenantId: input.tenantId },
+  );
+}
