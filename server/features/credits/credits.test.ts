@@ -410,6 +410,41 @@ describe('credits', () => {
     ).rejects.toThrow();
   });
 
+  test("consume_credits() answers in one statement what the service would, and only inside the caller's tenant", async () => {
+    const a = await app.signUp();
+    const b = await app.signUp();
+    await grant(a, { amount: 50, reason: 'A' });
+    await grant(b, { amount: 50, reason: 'B' });
+    const call = (tenantId: string, key: string, amount: number) =>
+      withTenant(app.database, a.tenantId, (db) =>
+        selectRows<{ status: number; body: string | null; replayed: boolean }>(
+          db,
+          sql`select * from consume_credits(${tenantId}::uuid, ${amount}::bigint, 'direct', '{"k":1}'::jsonb,
+                '{"type":"system"}'::jsonb, ${key}, 'hash-1', ${Bun.randomUUIDv7()}::uuid,
+                ${Bun.randomUUIDv7()}::uuid, 'MARK', ${'{"id":"MARKi","at":"MARKt","balance":"MARKb"}'},
+                ${'{"detail":"balance MARKb","balance":"MARKb"}'})`,
+        ),
+      );
+    const [spent] = await call(a.tenantId, 'direct-1', 20);
+    expect(spent?.status).toBe(201);
+    const body = JSON.parse(spent?.body ?? '{}');
+    expect(body.balance).toBe(30);
+    const [entry] = await selectRows<{ id: string; created_at: Date }>(
+      app.database.owner,
+      sql`select id, created_at from credit_ledger where tenant_id = ${a.tenantId} and type = 'consume'`,
+    );
+    expect(body.id).toBe(entry?.id);
+    expect(new Date(body.at).getTime()).toBe(new Date(entry?.created_at ?? 0).getTime());
+    // The entry's UUIDv7 carries the time it was taken.
+    expect(Number.parseInt(body.id.replaceAll('-', '').slice(0, 12), 16)).toBe(new Date(body.at).getTime());
+    expect((await call(a.tenantId, 'direct-1', 20))[0]).toEqual({ ...spent, replayed: true } as never);
+    const [refused] = await call(a.tenantId, 'direct-2', 31);
+    expect(refused).toEqual({ status: 402, body: '{"detail":"balance 30","balance":30}', replayed: false });
+    // Naming another tenant does not reach it: row-level security refuses the write.
+    await expect(call(b.tenantId, 'direct-3', 1)).rejects.toThrow();
+    expect((await app.request('GET', '/v1/credits', { token: b.token })).body.balance).toBe(50);
+  });
+
   test('concurrent consumes never overdraw; every success has one ledger entry; replays return the first answer', async () => {
     const owner = await app.signUp();
     await grant(owner, { amount: 1000, reason: 'Pool' });

@@ -14,12 +14,12 @@ import {
 } from '../shared-model.ts';
 import { captureReservation, readReservation, releaseReservation, reserveCredits } from './reservations.ts';
 import {
-  consumeCredits,
   grantCredits,
   listTransactions,
   readBalance,
   type StoredAnswer,
   setLowBalanceThreshold,
+  spendCredits,
 } from './service.ts';
 
 const tags = ['credits'];
@@ -294,17 +294,15 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         const key = requireKey(headers['idempotency-key']);
         const metadata = checkedMetadata(body.metadata);
         const requestHash = requestHashOf('POST /v1/credits/consume', body);
-        const answer = await withTenant(database, actor, (db) =>
-          consumeCredits(db, {
-            actor,
-            amount: body.amount,
-            reason: body.reason.trim(),
-            metadata,
-            key,
-            requestHash,
-            requestId: requestIdOf(request),
-          }),
-        );
+        const answer = await spendCredits(database, {
+          actor,
+          amount: body.amount,
+          reason: body.reason.trim(),
+          metadata,
+          key,
+          requestHash,
+          requestId: requestIdOf(request),
+        });
         return storedResponse(answer);
       },
       {

@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import type { ScopedDb } from '../../../db/client.ts';
-import { selectRows } from '../../../db/client.ts';
+import { type Database, defineStatement, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { creditBalances, creditLedger, creditLots, idempotencyKeys } from '../../../db/schema/index.ts';
+import { runInTenant, withTenant } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError, problemType } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
@@ -161,6 +161,12 @@ export async function setLowBalanceThreshold(
   return { balance: locked.balance, lowBalanceThreshold: threshold };
 }
 
+const keyReused = () =>
+  new AppError(
+    'idempotency-key-reused',
+    'This Idempotency-Key was first used with another request; use a new key for a new request.',
+  );
+
 /** The answer already given to this key, if any; a different request under the same key is a conflict. */
 export async function earlierAnswer(
   db: ScopedDb,
@@ -171,12 +177,7 @@ export async function earlierAnswer(
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.tenantId, input.tenantId), eq(idempotencyKeys.key, input.key)));
   if (!stored) return null;
-  if (stored.requestHash !== input.requestHash) {
-    throw new AppError(
-      'idempotency-key-reused',
-      'This Idempotency-Key was first used with another request; use a new key for a new request.',
-    );
-  }
+  if (stored.requestHash !== input.requestHash) throw keyReused();
   return { status: stored.status, body: stored.responseBody, replayed: true };
 }
 
@@ -195,6 +196,100 @@ export async function remember(
     });
   }
   return { ...answer, replayed: false };
+}
+
+interface ConsumeValues extends Record<string, unknown> {
+  tenant: string;
+  amount: number;
+  reason: string;
+  metadata: string;
+  actor: string;
+  key: string;
+  requestHash: string;
+  consumedEventId: string;
+  lowBalanceEventId: string;
+  marker: string;
+  successTemplate: string;
+  refusalTemplate: string;
+}
+
+// consume_credits() (migration 0026) is the general path below in one statement: one round trip.
+const consumeStatement = defineStatement<
+  ConsumeValues,
+  Array<{ status: number; body: string | null; replayed: boolean }>
+>('consume_credits', (db) =>
+  db
+    .select({
+      status: sql<number>`c.status`,
+      body: sql<string | null>`c.body`,
+      replayed: sql<boolean>`c.replayed`,
+    })
+    .from(
+      sql`consume_credits(${sql.placeholder('tenant')}::uuid, ${sql.placeholder('amount')}::bigint,
+            ${sql.placeholder('reason')}::text, ${sql.placeholder('metadata')}::jsonb,
+            ${sql.placeholder('actor')}::jsonb, ${sql.placeholder('key')}::text,
+            ${sql.placeholder('requestHash')}::text, ${sql.placeholder('consumedEventId')}::uuid,
+            ${sql.placeholder('lowBalanceEventId')}::uuid, ${sql.placeholder('marker')}::text,
+            ${sql.placeholder('successTemplate')}::text, ${sql.placeholder('refusalTemplate')}::text) as c`,
+    ),
+);
+
+/**
+ * `consumeCredits` as one request transaction of a single statement. The answers are written here as
+ * templates; the database fills in the balance, the entry's id and time where a marker (random per
+ * request, so no reason or metadata can contain it) stands. Expired credits to settle first send it
+ * down the general path.
+ */
+export async function spendCredits(
+  database: Database,
+  input: {
+    actor: Actor;
+    amount: number;
+    reason: string;
+    metadata: Record<string, unknown>;
+    key: string;
+    requestHash: string;
+    requestId: string;
+  },
+): Promise<StoredAnswer> {
+  const marker = `wr${crypto.randomUUID().replaceAll('-', '')}`;
+  const successTemplate = JSON.stringify({
+    transaction: {
+      id: `${marker}i`,
+      type: 'consume',
+      amount: -input.amount,
+      balanceAfter: `${marker}b`,
+      reason: input.reason,
+      metadata: input.metadata,
+      createdAt: `${marker}t`,
+    },
+    balance: `${marker}b`,
+  });
+  const refusalTemplate = JSON.stringify({
+    type: problemType('insufficient-credits'),
+    title: 'Not enough credits',
+    status: 402,
+    detail: `This needs ${input.amount} credits; the balance is ${marker}b.`,
+    balance: `${marker}b`,
+    requestId: input.requestId,
+  });
+  const [row] = await runInTenant(database, input.actor, consumeStatement, {
+    tenant: input.actor.tenantId,
+    amount: input.amount,
+    reason: input.reason,
+    metadata: JSON.stringify(input.metadata),
+    actor: JSON.stringify(actorJson(input.actor)),
+    key: input.key,
+    requestHash: input.requestHash,
+    consumedEventId: Bun.randomUUIDv7(),
+    lowBalanceEventId: Bun.randomUUIDv7(),
+    marker,
+    successTemplate,
+    refusalTemplate,
+  });
+  if (!row || row.status === 0) return withTenant(database, input.actor, (db) => consumeCredits(db, input));
+  if (row.status === 409) throw keyReused();
+  return { status: row.status, body: row.body ?? '', replayed: row.replayed };
 }
 
 /**
