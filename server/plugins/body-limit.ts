@@ -4,6 +4,13 @@ import { requestIdOf } from './request-id.ts';
 
 const tooLarge = (detail: string) => new AppError('payload-too-large', detail);
 
+// The exact text of streamed bodies, for routes that verify a signature over the bytes received (a
+// route's own text parser does not see a body this plugin has already read).
+const rawBodies = new WeakMap<Request, string>();
+
+/** The text of a request's body as received, when it was read by this plugin (streamed bodies). */
+export const rawBodyOf = (request: Request): string | undefined => rawBodies.get(request);
+
 /** Reads a streamed (chunked) body, refusing it as soon as it passes `maxBytes`. */
 async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
   const reader = body.getReader();
@@ -38,6 +45,7 @@ export function bodyLimit(maxBytes: number) {
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
       if (request.headers.has('content-length') || !request.body) return;
       const text = await readLimited(request.body, maxBytes);
+      rawBodies.set(request, text);
       if (!contentType.startsWith('application/json')) return text;
       try {
         return JSON.parse(text);

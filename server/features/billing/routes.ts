@@ -5,6 +5,7 @@ import { withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
+import { rawBodyOf } from '../../plugins/body-limit.ts';
 import { ProblemModel, Timestamp } from '../shared-model.ts';
 import { listCatalog, openPortal, readSubscription, startCheckout } from './service.ts';
 import type { BillingDeps } from './stripe.ts';
@@ -130,15 +131,15 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
     })
     .post(
       '/stripe/webhook',
-      ({ body, headers }) =>
+      ({ body, headers, request }) =>
         receiveStripeWebhook(database, billing, logger, {
-          body,
+          body: typeof body === 'string' ? body : (rawBodyOf(request) ?? ''),
           signature: headers['stripe-signature'] ?? null,
         }),
       {
-        // The signature covers the exact bytes: the body is taken as text, never parsed and re-encoded.
+        // The signature covers the exact bytes: the body is taken as text, never parsed and re-encoded
+        // (a streamed body was already read by the body limit, which kept its text).
         parse: 'text',
-        body: t.String(),
         headers: t.Object({ 'stripe-signature': t.Optional(t.String({ maxLength: 4096 })) }),
         response: {
           200: t.Object({ received: t.Literal(true), outcome: t.String() }),
