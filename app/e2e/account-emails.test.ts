@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import {
+  goToSection,
   invitationTokenFor,
   mailedLinkTo,
   type RunningProduct,
@@ -88,8 +89,8 @@ describe('links sent by email', () => {
 
     // Back in the app, the banner is gone.
     await page.getByRole('link', { name: 'Go to your workspace' }).click();
-    await page.waitForURL(`${baseUrl}/organizations`);
-    await page.getByRole('list', { name: 'Organization tree' }).waitFor();
+    await page.waitForURL(`${baseUrl}/dashboard`);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     expect(await banner.count()).toBe(0);
 
     // The link works once.
@@ -210,7 +211,7 @@ describe('links sent by email', () => {
     expect(await page.evaluate(() => localStorage.getItem('wrapper.accessToken'))).toBeNull();
 
     await submitSignIn(page, email, newPassword);
-    await page.waitForURL(`${baseUrl}/organizations`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     await page.getByRole('banner').getByText(`Cobol ${unique}`, { exact: true }).waitFor();
     expect((await currentIdentity(page, baseUrl)).user.email).toBe(email);
 
@@ -275,7 +276,8 @@ describe('links sent by email', () => {
     await invitee.getByRole('button', { name: `Join ${invitingWorkspace}`, exact: true }).click();
 
     // They land in the inviting workspace, and can switch back to their own.
-    await invitee.waitForURL(`${baseUrl}/organizations`);
+    await invitee.waitForURL(`${baseUrl}/dashboard`);
+    await goToSection(invitee, baseUrl, 'Organizations', '/organizations');
     const switcher = invitee
       .getByRole('banner')
       .getByRole('button', { name: `Switch workspace, current: ${invitingWorkspace}` });

@@ -84,7 +84,7 @@ export function uniqueSuffix(): string {
   return `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Signs up through the form and waits for the first page of the app. */
+/** Signs up through the form and waits for the first page of the app (the dashboard). */
 export async function signUpThroughTheApp(
   page: Page,
   baseUrl: string,
@@ -96,7 +96,7 @@ export async function signUpThroughTheApp(
   await page.getByLabel('Password').fill('correct horse battery staple');
   await page.getByLabel('Organization name').fill(account.organizationName);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(`${baseUrl}/organizations`);
+  await page.waitForURL(`${baseUrl}/dashboard`);
 }
 
 interface MailboxItem {
@@ -152,7 +152,16 @@ export async function inviteThroughTheApp(
   await inviteForm.getByText(`Invitation sent to ${invitee.email}.`).waitFor();
 }
 
-/** Opens the invitation mailed to `email` as a person new to Wrapper, and waits for the first page. */
+/** Follows a link of the main navigation and waits for its page. */
+export async function goToSection(page: Page, baseUrl: string, label: string, path: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label }).click();
+  await page.waitForURL(`${baseUrl}${path}`);
+}
+
+/**
+ * Opens the invitation mailed to `email` as a person new to Wrapper, and waits for the first page (the
+ * dashboard).
+ */
 export async function joinAsNewPerson(
   page: Page,
   baseUrl: string,
@@ -164,5 +173,5 @@ export async function joinAsNewPerson(
   await page.getByLabel('Your name').fill(invitee.name);
   await page.getByLabel('Choose a password').fill('correct horse battery staple');
   await page.getByRole('button', { name: 'Create account and join' }).click();
-  await page.waitForURL(`${baseUrl}/organizations`);
+  await page.waitForURL(`${baseUrl}/dashboard`);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import {
+  goToSection,
   invitationTokenFor,
   type RunningProduct,
   signUpThroughTheApp,
@@ -61,7 +62,8 @@ describe('inviting a colleague and changing their role live', () => {
     await invitee.getByLabel('Your name').fill(inviteeName);
     await invitee.getByLabel('Choose a password').fill('correct horse battery staple');
     await invitee.getByRole('button', { name: 'Create account and join' }).click();
-    await invitee.waitForURL(`${baseUrl}/organizations`);
+    await invitee.waitForURL(`${baseUrl}/dashboard`);
+    await goToSection(invitee, baseUrl, 'Organizations', '/organizations');
     expect(await invitee.getByRole('status', { name: 'Live updates: connected' }).count()).toBe(0);
 
     // As an admin Bob has org:write: the form is there and creating works.

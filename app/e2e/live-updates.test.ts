@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Browser, Page } from 'playwright-core';
 import {
+  goToSection,
   inviteThroughTheApp,
   joinAsNewPerson,
   type RunningProduct,
@@ -79,11 +80,6 @@ async function stillTheSamePage(page: Page): Promise<boolean> {
   return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
 }
 
-async function goToSection(page: Page, baseUrl: string, label: string, path: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label }).click();
-  await page.waitForURL(`${baseUrl}${path}`);
-}
-
 describe('live updates', () => {
   test('organizations, the workspace name and a demotion reach the other person’s open page', async () => {
     if (!product) throw new Error('the product did not start');
@@ -93,6 +89,7 @@ describe('live updates', () => {
 
     // Both on the organizations page; the admin may create organizations.
     await goToSection(owner, baseUrl, 'Organizations', '/organizations');
+    await goToSection(admin, baseUrl, 'Organizations', '/organizations');
     await liveUpdatesConnected(owner);
     await liveUpdatesConnected(admin);
     const adminTree = admin.getByRole('list', { name: 'Organization tree' });
@@ -199,6 +196,7 @@ describe('live updates', () => {
     const { baseUrl, browser } = product;
     const workspace = await workspaceWithTwoPeople(browser, baseUrl, 'Member');
     const { owner, member, memberName } = workspace;
+    await goToSection(member, baseUrl, 'Organizations', '/organizations');
     await liveUpdatesConnected(member);
     await member.getByRole('list', { name: 'Organization tree' }).waitFor();
 

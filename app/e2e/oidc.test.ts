@@ -128,7 +128,7 @@ describe('signing in with an OpenID Connect provider', () => {
 
     await signInAtProvider(page, invitee.sub);
 
-    await page.waitForURL(`${baseUrl}/organizations`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     await page.getByRole('banner').getByText(workspaceName, { exact: true }).waitFor();
     const identity = await currentIdentity(page, baseUrl);
     expect(identity.user.email).toBe(invitee.email);

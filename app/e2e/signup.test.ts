@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
-import { type RunningProduct, signUpThroughTheApp, startProduct, uniqueSuffix } from './harness.ts';
+import {
+  goToSection,
+  type RunningProduct,
+  signUpThroughTheApp,
+  startProduct,
+  uniqueSuffix,
+} from './harness.ts';
 
 let product: RunningProduct | undefined;
 
@@ -30,6 +36,7 @@ describe('signing up and building an organization tree', () => {
       email: `ada+${unique}@example.com`,
       organizationName: rootOrganizationName,
     });
+    await goToSection(page, baseUrl, 'Organizations', '/organizations');
 
     const tree = page.getByRole('list', { name: 'Organization tree' });
     await tree.getByText(rootOrganizationName, { exact: true }).waitFor();

@@ -289,6 +289,95 @@ export interface ExchangeOidcCodeInput {
   tenantId?: string;
 }
 
+/** How credits moved: `amount` is signed (consume, reserve, expire and refund take credits away). */
+export type CreditTransactionType =
+  | 'grant'
+  | 'purchase'
+  | 'consume'
+  | 'reserve'
+  | 'capture'
+  | 'release'
+  | 'expire'
+  | 'adjust'
+  | 'refund';
+
+/** One entry of the tenant's credit ledger. */
+export interface CreditTransaction {
+  id: string;
+  /** One of {@link CreditTransactionType}; kept open so a type added later still shows. */
+  type: string;
+  amount: number;
+  balanceAfter: number;
+  reason: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface CreditBalance {
+  balance: number;
+  /** Falling below it raises a low-balance alert; `null` when the tenant has none. */
+  lowBalanceThreshold: number | null;
+  updatedAt: string | null;
+}
+
+export interface Price {
+  /** In the currency's minor units (cents). */
+  amount: number;
+  /** ISO 4217, lower case (`usd`). */
+  currency: string;
+}
+
+export interface Plan {
+  id: string;
+  name: string;
+  description: string;
+  monthlyCredits: number;
+  /** `null` for a plan that is not sold (free, or set by a platform admin). */
+  price: (Price & { interval: 'month' | 'year' }) | null;
+  limits: Record<string, number>;
+}
+
+export interface CreditPack {
+  id: string;
+  name: string;
+  credits: number;
+  price: Price | null;
+}
+
+export interface BillingCatalog {
+  items: Plan[];
+  creditPacks: CreditPack[];
+  /** Whether Checkout and the Customer Portal can be used (Stripe is configured). */
+  checkoutAvailable: boolean;
+}
+
+export type SubscriptionStatus =
+  | 'none'
+  | 'active'
+  | 'trialing'
+  | 'past_due'
+  | 'canceled'
+  | 'unpaid'
+  | 'incomplete'
+  | 'incomplete_expired'
+  | 'paused';
+
+export interface Subscription {
+  planId: string | null;
+  plan: Plan | null;
+  status: SubscriptionStatus;
+  /** Who set the plan: a Stripe subscription, or a platform admin by hand. */
+  source: 'stripe' | 'manual' | null;
+  currentPeriodStart: string | null;
+  currentPeriodEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  /** Whether the tenant has a customer at the payment provider (and so a Customer Portal). */
+  customer: boolean;
+}
+
+/** What to buy through Checkout: a plan (a subscription) or a credit pack (a one-off payment). */
+export type CheckoutInput = { planId: string } | { creditPackId: string };
+
 export const passwordMinLength = 8;
 export const passwordMaxLength = 256;
 
@@ -843,6 +932,37 @@ export async function requestPasswordReset(email: string): Promise<void> {
 /** Sets a new password from an emailed link; every session of the account ends. */
 export async function resetPassword(token: string, password: string): Promise<void> {
   await request('POST', '/v1/auth/password/reset', { body: { token, password }, authenticated: false });
+}
+
+export function getCreditBalance(): Promise<CreditBalance> {
+  return requestJson<CreditBalance>('GET', '/v1/credits');
+}
+
+/** One page of the credit ledger, newest first. */
+export function listCreditTransactions(
+  page: { limit?: number; cursor?: string } = {},
+): Promise<Page<CreditTransaction>> {
+  return requestJson<Page<CreditTransaction>>('GET', '/v1/credits/transactions', {
+    query: { limit: page.limit, cursor: page.cursor },
+  });
+}
+
+export function getBillingCatalog(): Promise<BillingCatalog> {
+  return requestJson<BillingCatalog>('GET', '/v1/billing/plans');
+}
+
+export function getSubscription(): Promise<Subscription> {
+  return requestJson<Subscription>('GET', '/v1/billing/subscription');
+}
+
+/** A Stripe Checkout session for a plan or a credit pack: the browser goes to `url` to pay. */
+export function startCheckout(input: CheckoutInput): Promise<{ url: string }> {
+  return requestJson<{ url: string }>('POST', '/v1/billing/checkout', { body: input });
+}
+
+/** A Stripe Customer Portal session, where payment details and invoices are managed. */
+export function openBillingPortal(): Promise<{ url: string }> {
+  return requestJson<{ url: string }>('POST', '/v1/billing/portal');
 }
 
 /** Whatever a call threw, as an {@link ApiError} a form can show. */

@@ -30,3 +30,31 @@ export function formatRelativeTime(iso: string, now: Date = new Date(), locale?:
   }
   return format.format(Math.round(seconds / 60), 'minute');
 }
+
+const numberFormat = new Intl.NumberFormat();
+
+/** Whole numbers (credits, counts) with the locale's digit grouping: `10,000`. */
+export function formatNumber(value: number): string {
+  return numberFormat.format(value);
+}
+
+/** A signed amount of credits: `+1,000`, `−250` (a true minus sign), `0`. */
+export function formatSignedNumber(value: number): string {
+  if (value > 0) return `+${numberFormat.format(value)}`;
+  if (value < 0) return `\u2212${numberFormat.format(-value)}`;
+  return '0';
+}
+
+const calendarDateFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  timeZone: 'UTC',
+});
+
+/**
+ * A calendar date (`YYYY-MM-DD`, already in the person's time zone) as `Jun 15`. Read at noon UTC and
+ * written in UTC, so no time zone moves it to the day before or after.
+ */
+export function formatCalendarDate(date: string, format: Intl.DateTimeFormat = calendarDateFormat): string {
+  return format.format(new Date(`${date}T12:00:00Z`));
+}

@@ -4,23 +4,32 @@ import { homePathFor, isInSection, navigationFor } from './navigation';
 const labels = (permissions: string[]) => navigationFor(permissions).map((item) => item.label);
 
 describe('navigationFor', () => {
-  test('an owner sees every section', () => {
-    expect(labels(['org:read', 'members:read', 'api-keys:manage', 'tenant:manage'])).toEqual([
+  test('an owner sees every section, the dashboard first', () => {
+    expect(
+      labels([
+        'credits:read',
+        'org:read',
+        'members:read',
+        'api-keys:manage',
+        'billing:manage',
+        'tenant:manage',
+      ]),
+    ).toEqual(['Dashboard', 'Organizations', 'Members', 'Roles', 'API keys', 'Billing', 'Settings']);
+  });
+
+  test('a viewer sees the dashboard, organizations, people, billing and settings but not API keys', () => {
+    expect(labels(['org:read', 'members:read', 'credits:read'])).toEqual([
+      'Dashboard',
       'Organizations',
       'Members',
       'Roles',
-      'API keys',
+      'Billing',
       'Settings',
     ]);
   });
 
-  test('a viewer sees organizations, people and settings but not API keys', () => {
-    expect(labels(['org:read', 'members:read', 'credits:read'])).toEqual([
-      'Organizations',
-      'Members',
-      'Roles',
-      'Settings',
-    ]);
+  test('billing and the dashboard need credits:read, not billing:manage', () => {
+    expect(labels(['billing:manage'])).toEqual(['Settings']);
   });
 
   test('someone without any read permission still sees the settings', () => {
@@ -30,6 +39,7 @@ describe('navigationFor', () => {
 
 describe('homePathFor', () => {
   test('is the first section the person can open', () => {
+    expect(homePathFor(['credits:read', 'org:read'])).toBe('/dashboard');
     expect(homePathFor(['org:read'])).toBe('/organizations');
     expect(homePathFor(['members:read'])).toBe('/members');
     expect(homePathFor([])).toBe('/settings');

@@ -5,10 +5,13 @@ export interface NavigationItem {
 }
 
 const sections: ReadonlyArray<NavigationItem & { requires: string | null }> = [
+  { href: '/dashboard', label: 'Dashboard', requires: 'credits:read' },
   { href: '/organizations', label: 'Organizations', requires: 'org:read' },
   { href: '/members', label: 'Members', requires: 'members:read' },
   { href: '/roles', label: 'Roles', requires: 'members:read' },
   { href: '/api-keys', label: 'API keys', requires: 'api-keys:manage' },
+  // Everyone who can see the credits sees the plan and the ledger; only `billing:manage` buys.
+  { href: '/billing', label: 'Billing', requires: 'credits:read' },
   // Everyone may see the tenant's settings; only `tenant:manage` may change them.
   { href: '/settings', label: 'Settings', requires: null },
 ];
@@ -24,7 +27,10 @@ export function navigationFor(permissions: readonly string[]): NavigationItem[] 
     .map(({ href, label }) => ({ href, label }));
 }
 
-/** Where to land after signing in or switching tenant: the first section this person can open. */
+/**
+ * Where to land after switching tenant, or when the dashboard is not for this person: the first section
+ * they can open (the dashboard, for anyone who can see the credits).
+ */
 export function homePathFor(permissions: readonly string[]): string {
   return navigationFor(permissions)[0]?.href ?? '/settings';
 }
