@@ -51,7 +51,7 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database per test file: PGlite in memory, or a new Postgres database. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+export async function openTestDatabase(options: { poolMax?: number } = {}): Promise<TestDatabase> {
   const baseUrl = testConfig.DATABASE_URL;
   if (!baseUrl) {
     const database = await openDatabase({ dataDir: '', inMemory: true });
@@ -62,7 +62,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   await admin.unsafe(`create database ${name}`);
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), dataDir: '', poolMax: 8 });
+  const database = await openDatabase({ url: url.toString(), dataDir: '', poolMax: options.poolMax ?? 8 });
   return {
     database,
     async dispose() {
@@ -139,6 +139,8 @@ export interface TestAppOptions {
   metricsToken?: string;
   /** Stripe for billing (e.g. a client of the local Stripe server); none by default, as without a key. */
   billing?: Partial<BillingDeps>;
+  /** Postgres connections of the app (8 by default). */
+  poolMax?: number;
   /** The plans and packs synced into the database; the built-in catalog by default. */
   billingCatalog?: BillingCatalog;
 }
@@ -232,7 +234,7 @@ function startTestPipeline(
 
 /** The real app, built by the same `createApp` as production, answering through `app.handle`. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const opened = await openTestDatabase();
+  const opened = await openTestDatabase({ poolMax: options.poolMax });
   await syncBillingCatalog(opened.database.owner, options.billingCatalog ?? builtInCatalog);
   const store =
     options.accessCacheStore === undefined ? defaultTestAccessCacheStore() : options.accessCacheStore;
