@@ -10,6 +10,7 @@ import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders }
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { type BillingCatalog, loadBillingCatalog, syncBillingCatalog } from './features/billing/catalog.ts';
+import { startManualPlanRenewals } from './features/billing/renewals.ts';
 import { createStripeClient } from './features/billing/stripe.ts';
 import { gatewayIdentity } from './features/events/realtime.ts';
 import { pipelineGauges } from './features/health/metrics.ts';
@@ -189,6 +190,7 @@ try {
   );
 }
 await relay.start();
+const renewals = startManualPlanRenewals({ database, logger });
 logger.info(
   {
     url: `http://${config.HOST}:${server.server?.port}`,
@@ -206,6 +208,7 @@ async function shutdown(signal: string) {
   await gateway.close();
   await app.stop();
   await relay.stop();
+  await renewals.stop();
   await bus.close();
   accessSignal.close();
   await database.close();

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { and, eq, sql } from 'drizzle-orm';
 import { selectRows } from '../../../db/client.ts';
-import { adminActions, events } from '../../../db/schema/index.ts';
+import { adminActions, billingAccounts, events } from '../../../db/schema/index.ts';
+import { createLogger } from '../../logger.ts';
 import { joinWithRole, type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
+import { renewManualPlans } from './renewals.ts';
+
+const silent = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 // Billing on a platform without Stripe: plans shown, payments refused with a clear problem, and platform
 // admins setting plans and adjusting credits by hand.
@@ -152,6 +156,37 @@ describe('billing without Stripe', () => {
       status: 'none',
     });
     expect((await app.request('GET', '/v1/credits', { token: customer.token })).body.balance).toBe(10_000);
+  });
+
+  test('a plan set by hand renews every period with its allowance, once, even with two renewers at once', async () => {
+    const tenant = await app.signUp();
+    await app.request('PATCH', `/v1/admin/tenants/${tenant.tenantId}`, {
+      token: admin.token,
+      body: { planId: 'free' },
+    });
+    expect((await app.request('GET', '/v1/credits', { token: tenant.token })).body.balance).toBe(500);
+    expect(await renewManualPlans(app.database, silent)).toBe(0);
+    // The period ends (moved back in time, as the clock would).
+    const end = new Date(Date.now() - 1_000);
+    await app.database.owner
+      .update(billingAccounts)
+      .set({ currentPeriodStart: new Date(end.getTime() - 30 * 86_400_000), currentPeriodEnd: end })
+      .where(eq(billingAccounts.tenantId, tenant.tenantId));
+    const renewed = await Promise.all([
+      renewManualPlans(app.database, silent),
+      renewManualPlans(app.database, silent),
+    ]);
+    expect(renewed.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(1);
+    expect((await app.request('GET', '/v1/credits', { token: tenant.token })).body.balance).toBe(1_000);
+    const subscription = await app.request('GET', '/v1/billing/subscription', { token: tenant.token });
+    expect(subscription.body.currentPeriodStart).toBe(end.toISOString());
+    expect(Date.parse(subscription.body.currentPeriodEnd)).toBe(end.getTime() + 30 * 86_400_000);
+    expect(await renewManualPlans(app.database, silent)).toBe(0);
+    const allowances = await selectRows<{ external_id: string }>(
+      app.database.owner,
+      sql`select external_id from credit_lots where tenant_id = ${tenant.tenantId} and source = 'allowance'`,
+    );
+    expect(allowances).toHaveLength(2);
   });
 
   test('a platform admin adjusts credits up and down, never below zero; recorded', async () => {

@@ -277,7 +277,42 @@ export async function openPortal(
   return { url: session.url };
 }
 
-const MONTH_MS = 30 * 24 * 3600 * 1000;
+/** A plan set by hand runs in periods of 30 days (a yearly plan: 365), like a subscription would. */
+const PERIOD_DAYS = { month: 30, year: 365 } as const;
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Starts a period of a plan set by hand at `start`, with the plan's allowance expiring at its end (once
+ * per period: the lot is keyed by the period's start). Under the billing account's lock.
+ */
+export async function startManualPeriod(
+  db: ScopedDb,
+  tenantId: string,
+  plan: Plan,
+  start: Date,
+  actor: LedgerActor,
+): Promise<{ account: BillingAccount; creditsGranted: number }> {
+  const end = new Date(start.getTime() + PERIOD_DAYS[plan.interval] * DAY_MS);
+  const [account] = await db
+    .update(billingAccounts)
+    .set({ currentPeriodStart: start, currentPeriodEnd: end, updatedAt: new Date() })
+    .where(eq(billingAccounts.tenantId, tenantId))
+    .returning();
+  if (!account) throw new Error('billing account vanished');
+  const amount = plan.monthlyCredits * (plan.interval === 'year' ? 12 : 1);
+  if (amount === 0) return { account, creditsGranted: 0 };
+  const added = await addCredits(db, {
+    tenantId,
+    source: 'allowance',
+    amount,
+    reason: `${plan.name} plan allowance`,
+    expiresAt: end,
+    metadata: { planId: plan.id, periodStart: start.toISOString(), periodEnd: end.toISOString() },
+    actor,
+    externalId: `manual:${start.toISOString()}`,
+  });
+  return { account, creditsGranted: added ? amount : 0 };
+}
 
 /**
  * A platform admin sets a tenant's plan by hand (or removes it with null): a plan from Stripe is left to
@@ -311,7 +346,6 @@ export async function setPlanByAdmin(
         );
       }
       const now = new Date();
-      const periodEnd = new Date(now.getTime() + MONTH_MS);
       const [after] = await db
         .update(billingAccounts)
         .set({
@@ -319,27 +353,20 @@ export async function setPlanByAdmin(
           source: plan ? 'manual' : null,
           status: plan ? 'active' : 'none',
           stripeSubscriptionId: null,
-          currentPeriodStart: plan ? now : null,
-          currentPeriodEnd: plan ? periodEnd : null,
+          currentPeriodStart: null,
+          currentPeriodEnd: null,
           cancelAtPeriodEnd: false,
           updatedAt: now,
         })
         .where(eq(billingAccounts.tenantId, input.tenantId))
         .returning();
       if (!after) throw new Error('billing account vanished');
-      let granted: { transaction: CreditTransactionDto; balance: number } | null = null;
-      if (plan && plan.monthlyCredits > 0) {
-        granted = await addCredits(db, {
-          tenantId: input.tenantId,
-          source: 'allowance',
-          amount: plan.monthlyCredits,
-          reason: `${plan.name} plan allowance`,
-          expiresAt: periodEnd,
-          metadata: { planId: plan.id, periodStart: now.toISOString(), periodEnd: periodEnd.toISOString() },
-          actor: { type: 'platform_admin', id: input.adminUserId },
-          externalId: `manual:${now.toISOString()}`,
-        });
-      }
+      const period = plan
+        ? await startManualPeriod(db, input.tenantId, plan, now, {
+            type: 'platform_admin',
+            id: input.adminUserId,
+          })
+        : { account: after, creditsGranted: 0 };
       await db.insert(adminActions).values({
         adminUserId: input.adminUserId,
         action: 'tenant.plan_changed',
@@ -348,10 +375,10 @@ export async function setPlanByAdmin(
         details: {
           from: before.planId,
           to: plan?.id ?? null,
-          creditsGranted: granted ? plan?.monthlyCredits : 0,
+          creditsGranted: period.creditsGranted,
         },
       });
-      return publishSubscription(db, after);
+      return publishSubscription(db, period.account);
     },
     { tenantId: input.tenantId },
   );
