@@ -213,6 +213,12 @@ export const eventCatalog = {
     description: 'A purchase was refunded: what was left of its credits was taken back.',
     data: t.Object({ transaction: CreditTransaction, balance: t.Integer() }),
   },
+  'credits.threshold_updated': {
+    version: 1,
+    channel: 'credits',
+    description: 'The low-balance threshold was set or cleared (null).',
+    data: t.Object({ lowBalanceThreshold: Nullable(t.Integer()), balance: t.Integer() }),
+  },
   'credits.low_balance': {
     version: 1,
     channel: 'credits',

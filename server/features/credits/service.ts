@@ -158,6 +158,7 @@ export async function setLowBalanceThreshold(
     .update(creditBalances)
     .set({ lowBalanceThreshold: threshold, belowThreshold: below, updatedAt: new Date() })
     .where(eq(creditBalances.tenantId, tenantId));
+  await publish(db, 'credits.threshold_updated', { lowBalanceThreshold: threshold, balance: locked.balance });
   return { balance: locked.balance, lowBalanceThreshold: threshold };
 }
 

@@ -139,3 +139,20 @@ describe('transactionKind', () => {
     expect(transactionKind('bonus')).toEqual({ label: 'Bonus', tone: 'neutral' });
   });
 });
+
+describe('threshold changes', () => {
+  test('a set or cleared threshold applies at once, with the balance it was set at', () => {
+    const set = applyCreditEvent(
+      loaded,
+      event('credits.threshold_updated', { lowBalanceThreshold: 1000, balance: 900 }),
+    );
+    expect(set).toMatchObject({ lowBalanceThreshold: 1000, balance: 900 });
+    expect(isLowBalance(set)).toBe(true);
+    const cleared = applyCreditEvent(
+      set,
+      event('credits.threshold_updated', { lowBalanceThreshold: null, balance: 900 }),
+    );
+    expect(cleared.lowBalanceThreshold).toBeNull();
+    expect(isLowBalance(cleared)).toBe(false);
+  });
+});

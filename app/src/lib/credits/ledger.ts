@@ -80,9 +80,16 @@ export function applyCreditEvent(state: CreditsState, event: RealtimeEvent): Cre
     if (transactions === state.transactions) return state;
     return { ...state, balance: movement.balance, transactions };
   }
+  if (event.type === 'credits.threshold_updated') {
+    const { lowBalanceThreshold, balance } = event.data as Record<string, unknown>;
+    return {
+      ...state,
+      lowBalanceThreshold: typeof lowBalanceThreshold === 'number' ? lowBalanceThreshold : null,
+      balance: typeof balance === 'number' ? balance : state.balance,
+    };
+  }
   if (event.type === 'credits.low_balance') {
-    // The threshold may have been changed since the page loaded (that change has no event of its own); the
-    // balance itself comes with the movement that crossed it.
+    // The balance itself comes with the movement that crossed the threshold.
     const { threshold } = event.data as Record<string, unknown>;
     if (typeof threshold === 'number' && threshold !== state.lowBalanceThreshold) {
       return { ...state, lowBalanceThreshold: threshold };
