@@ -65,6 +65,8 @@ export interface Preparable<T> {
 export interface DefinedStatement<Values extends Record<string, unknown>, Result> {
   readonly name: string;
   readonly build: (db: ScopedDb) => Preparable<Result>;
+  /** The statement may publish events (`publish_event()`): its commit wakes the relay. */
+  readonly publishes?: boolean;
   /** Type-level only: the placeholder values the statement takes. */
   readonly values?: Values;
 }
@@ -72,9 +74,37 @@ export interface DefinedStatement<Values extends Record<string, unknown>, Result
 export function defineStatement<Values extends Record<string, unknown>, Result>(
   name: string,
   build: (db: ScopedDb) => Preparable<Result>,
+  options: { publishes?: boolean } = {},
 ): DefinedStatement<Values, Result> {
   if (!/^[a-z][a-z0-9_]{0,62}$/.test(name)) throw new Error(`statement names are snake_case: ${name}`);
-  return { name, build };
+  return { name, build, publishes: options.publishes ?? false };
+}
+
+// Transactions that published events (marked by `publish`): once one commits, the engine tells its
+// `onEventsCommitted` listeners (the relay) in this process, with no NOTIFY inside the transaction (a
+// NOTIFY holds a cluster-wide lock through the commit's WAL flush and serialises every such commit).
+const publishedIn = new WeakSet<object>();
+
+/** Marks the transaction of `db` as one that published events. */
+export function markPublished(db: ScopedDb): void {
+  publishedIn.add(db);
+}
+
+/** Listeners of one engine for committed transactions that published events. */
+function eventsCommittedSignal() {
+  const listeners = new Set<(tenantId: string) => void>();
+  return {
+    on(listener: (tenantId: string) => void): () => void {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    emit(context: RequestContext): void {
+      if (!context.tenantId) return;
+      for (const listener of listeners) listener(context.tenantId);
+    },
+  };
 }
 
 export const migrationsFolder = resolve(import.meta.dir, 'migrations');
@@ -101,6 +131,11 @@ export interface Database {
    * (`db/access-cache.ts`). Without an access cache there is nothing to forget.
    */
   invalidateAccess(tenantIds: readonly string[]): Promise<void>;
+  /**
+   * `listener` gets the tenant of every transaction of this process that published events, once it has
+   * committed (the relay moves them at once). Answers a function that stops listening.
+   */
+  onEventsCommitted(listener: (tenantId: string) => void): () => void;
   /**
    * LISTEN on `channel`: `onNotify` gets each payload NOTIFYed by a committed transaction. A reconnect
    * can miss notifications: listeners must also poll. Answers a function that stops listening.
@@ -185,27 +220,36 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     await client.waitReady;
     const db = drizzlePglite(client, { schema });
     if (options.migrate !== false) await migratePglite(db, { migrationsFolder });
+    const committed = eventsCommittedSignal();
     const transaction: Database['transaction'] = async (context, fn) => {
       checkContext(context);
+      let scoped: object | null = null;
       // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
-      return db.transaction(async (tx) => {
+      const result = await db.transaction(async (tx) => {
+        scoped = tx;
         // Through `tx`: PGlite serialises its one connection, so the base client would wait for this very
         // transaction to end.
         await tx.execute(contextStatement(context));
         if (context.access) await tx.execute(accessStatement(context.access));
         return fn(tx);
       });
+      if (scoped && publishedIn.has(scoped)) committed.emit(context);
+      return result;
     };
     return {
       kind: 'pglite',
       owner: db,
       invalidateAccess: async () => {},
+      onEventsCommitted: committed.on,
       listen: (channel, onNotify) => client.listen(channel, onNotify),
       transaction,
       statement: (context, build) => transaction(context, (tx) => build(tx).execute()),
       // One connection in process: building per call costs little here.
       run: (context, statement, values) =>
-        transaction(context, (tx) => statement.build(tx).prepare(statement.name).execute(values)),
+        transaction(context, (tx) => {
+          if (statement.publishes) markPublished(tx);
+          return statement.build(tx).prepare(statement.name).execute(values);
+        }),
       async ping() {
         await client.query('select 1');
       },
@@ -376,6 +420,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     };
   }
 
+  const committed = eventsCommittedSignal();
   return {
     kind: 'postgres',
     owner,
@@ -384,17 +429,29 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
       const { unlisten } = await ownerClient.listen(channel, onNotify);
       return unlisten;
     },
-    transaction: (context, fn) =>
+    onEventsCommitted: committed.on,
+    async transaction(context, fn) {
+      let scoped: object | null = null;
       // BEGIN, the context and fn's first query leave in one write: one round trip, not three.
-      inContext(context, async (connection, opened) => {
-        const result = await fn(scopedTo(connection));
+      const result = await inContext(context, async (connection, opened) => {
+        const db = scopedTo(connection);
+        scoped = db;
+        const answer = await fn(db);
         await opened;
         await connection.unsafe('commit');
-        return result;
-      }),
+        return answer;
+      });
+      if (scoped && publishedIn.has(scoped)) committed.emit(context);
+      return result;
+    },
     statement: (context, build) => singleStatement(context, (client) => build(scopedTo(client)).execute()),
-    run: (context, statement, values) =>
-      singleStatement(context, (client) => boundTemplate(statement, client).execute(values)),
+    async run(context, statement, values) {
+      const result = await singleStatement(context, (client) =>
+        boundTemplate(statement, client).execute(values),
+      );
+      if (statement.publishes) committed.emit(context);
+      return result;
+    },
     async ping() {
       await ownerClient`select 1`;
     },

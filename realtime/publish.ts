@@ -1,7 +1,7 @@
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { sql } from 'drizzle-orm';
-import { type ScopedDb, selectRows } from '../db/client.ts';
+import { markPublished, type ScopedDb, selectRows } from '../db/client.ts';
 import { type EventData, type EventType, eventCatalog, eventTypes } from './events.ts';
 
 // The server registers its own (faster) checks for these formats; standalone use gets plain ones.
@@ -39,6 +39,7 @@ export async function publish<Type extends EventType>(
     const first = checker.Errors(data).First();
     throw new EventSchemaError(type, first ? `${first.path || '/'} ${first.message}` : 'invalid');
   }
+  markPublished(db);
   const [row] = await selectRows<{ seq: string | number }>(
     db,
     sql`select publish_event(${Bun.randomUUIDv7()}::uuid, ${type}::text, ${eventCatalog[type].version}::smallint, ${JSON.stringify(data)}::jsonb) as seq`,

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import Redis from 'ioredis';
+import { withTenant } from '../db/tenant.ts';
 import { type SignedUp, startTestApp, type TestApp, testConfig } from '../server/testing/harness.ts';
 import { freePort } from '../server/testing/server-process.ts';
 import { type EventBus, memoryEventBus, redisEventBus } from './bus.ts';
 import type { EventEnvelope } from './events.ts';
+import { publish } from './publish.ts';
 import { createRelay, type Relay } from './relay.ts';
 
 let app: TestApp;
@@ -368,4 +370,55 @@ describe.skipIf(!testConfig.REDIS_URL)('Redis stopped while requests go on', () 
     server.kill();
     await server.exited;
   }, 60_000);
+});
+
+// Last: its events are left for no relay to move, which the fault tests above would trip over.
+describe('waking the relay', () => {
+  test('a commit that published tells this process, with its tenant; a rollback or a read does not', async () => {
+    const woken: string[] = [];
+    const stop = app.database.onEventsCommitted((tenantId) => woken.push(tenantId));
+    try {
+      await createOrgs(owner, 1, 'Wake');
+      expect(woken).toEqual([owner.tenantId]);
+      await app.request('GET', '/v1/organizations', { token: owner.token });
+      const refused = await app.request('POST', '/v1/organizations', {
+        token: owner.token,
+        body: { name: 'Orphan', parentId: Bun.randomUUIDv7() },
+      });
+      expect(refused.status).toBe(422);
+      await expect(
+        withTenant(app.database, owner.tenantId, async (db) => {
+          await publish(db, 'tenant.updated', {
+            tenant: {
+              id: owner.tenantId,
+              name: 'x',
+              slug: 'x',
+              status: 'active',
+              branding: { logoUrl: null, primaryColor: null, customDomain: null },
+              createdAt: new Date().toISOString(),
+              updatedAt: new Date().toISOString(),
+            },
+            changes: ['name'],
+          });
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect(woken).toEqual([owner.tenantId]);
+      // A consumption is one statement that publishes: its commit wakes the relay too.
+      await app.request('POST', '/v1/credits/grants', {
+        token: owner.token,
+        body: { amount: 5, reason: 'w' },
+      });
+      woken.length = 0;
+      const spent = await app.request('POST', '/v1/credits/consume', {
+        token: owner.token,
+        body: { amount: 1, reason: 'w' },
+        headers: { 'idempotency-key': crypto.randomUUID() },
+      });
+      expect(spent.status).toBe(201);
+      expect(woken).toEqual([owner.tenantId]);
+    } finally {
+      stop();
+    }
+  });
 });

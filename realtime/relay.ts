@@ -64,6 +64,7 @@ export function createRelay(options: RelayOptions): Relay {
   let stopped = true;
   let timer: ReturnType<typeof setInterval> | null = null;
   let unlisten: (() => Promise<void>) | null = null;
+  let stopCommitted: (() => void) | null = null;
   let draining = false;
 
   /** Tenants with committed events beyond their relayed position. */
@@ -197,6 +198,11 @@ export function createRelay(options: RelayOptions): Relay {
         // Polling still moves everything, a little later.
         options.onError?.(error);
       }
+      // Events committed by this process wake the relay at once; other processes' by NOTIFY or the poll.
+      stopCommitted = database.onEventsCommitted((tenantId) => {
+        dirty.add(tenantId);
+        void schedule();
+      });
       timer = setInterval(() => {
         fullScanDue = true;
         void schedule();
@@ -244,6 +250,8 @@ export function createRelay(options: RelayOptions): Relay {
       timer = null;
       await unlisten?.().catch(() => {});
       unlisten = null;
+      stopCommitted?.();
+      stopCommitted = null;
       await running?.catch(() => {});
     },
   };

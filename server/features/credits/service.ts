@@ -218,21 +218,24 @@ interface ConsumeValues extends Record<string, unknown> {
 const consumeStatement = defineStatement<
   ConsumeValues,
   Array<{ status: number; body: string | null; replayed: boolean }>
->('consume_credits', (db) =>
-  db
-    .select({
-      status: sql<number>`c.status`,
-      body: sql<string | null>`c.body`,
-      replayed: sql<boolean>`c.replayed`,
-    })
-    .from(
-      sql`consume_credits(${sql.placeholder('tenant')}::uuid, ${sql.placeholder('amount')}::bigint,
+>(
+  'consume_credits',
+  (db) =>
+    db
+      .select({
+        status: sql<number>`c.status`,
+        body: sql<string | null>`c.body`,
+        replayed: sql<boolean>`c.replayed`,
+      })
+      .from(
+        sql`consume_credits(${sql.placeholder('tenant')}::uuid, ${sql.placeholder('amount')}::bigint,
             ${sql.placeholder('reason')}::text, ${sql.placeholder('metadata')}::jsonb,
             ${sql.placeholder('actor')}::jsonb, ${sql.placeholder('key')}::text,
             ${sql.placeholder('requestHash')}::text, ${sql.placeholder('consumedEventId')}::uuid,
             ${sql.placeholder('lowBalanceEventId')}::uuid, ${sql.placeholder('marker')}::text,
             ${sql.placeholder('successTemplate')}::text, ${sql.placeholder('refusalTemplate')}::text) as c`,
-    ),
+      ),
+  { publishes: true },
 );
 
 /**
