@@ -29,6 +29,7 @@ export const problemCatalog = {
   'idempotency-key-required': { status: 400, title: 'An Idempotency-Key header is required' },
   'idempotency-key-reused': { status: 409, title: 'The Idempotency-Key was used for another request' },
   'reservation-settled': { status: 409, title: 'The reservation was already captured, released or expired' },
+  'plan-limit-reached': { status: 402, title: 'The plan does not allow more of this' },
   'billing-not-configured': { status: 503, title: 'Billing is not configured on this platform' },
   'billing-provider-unavailable': { status: 502, title: 'The payment provider did not answer' },
   'not-purchasable': { status: 409, title: 'This plan or credit pack cannot be bought through Checkout' },

@@ -5,6 +5,7 @@ import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { tenantWidePermissions } from '../access/service.ts';
+import { requireWithinPlanLimit } from '../billing/limits.ts';
 
 export const API_KEY_PREFIX = 'wr_';
 
@@ -50,6 +51,7 @@ export async function createApiKey(
       errors: beyond.map((scope) => ({ path: '/scopes', message: `You do not hold "${scope}"` })),
     });
   }
+  await requireWithinPlanLimit(db, input.tenantId, 'apiKeys');
   const { token: secret, hash: secretHash } = newOpaqueToken(API_KEY_PREFIX);
   const [key] = await db
     .insert(apiKeys)

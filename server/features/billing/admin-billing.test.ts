@@ -4,6 +4,7 @@ import { selectRows } from '../../../db/client.ts';
 import { adminActions, billingAccounts, events } from '../../../db/schema/index.ts';
 import { createLogger } from '../../logger.ts';
 import { joinWithRole, type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import { builtInRoles } from '../access/permissions.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
 import { renewManualPlans } from './renewals.ts';
 
@@ -234,6 +235,56 @@ describe('billing without Stripe', () => {
     expect(recorded.map((row) => (row.details as { amount: number }).amount).sort()).toEqual([-120, 300]);
     const published = await eventTypes(tenant.tenantId);
     expect(published.filter((event) => event.type === 'credits.adjusted')).toHaveLength(2);
+  });
+
+  test('plan limits: seats (members and pending invitations) and API keys, never exceeded at once', async () => {
+    const tenant = await app.signUp();
+    const memberRole = builtInRoles.member.id;
+    const invite = (email: string) =>
+      app.request('POST', '/v1/invitations', { token: tenant.token, body: { email, roleIds: [memberRole] } });
+    // No plan: no limits.
+    for (let index = 0; index < 4; index++)
+      expect((await invite(`free-${index}@example.test`)).status).toBe(201);
+    const list = await app.request('GET', '/v1/invitations', { token: tenant.token });
+    for (const invitation of list.body.items) {
+      await app.request('DELETE', `/v1/invitations/${invitation.id}`, { token: tenant.token });
+    }
+    // Free allows 3 members (the owner is one) and 2 keys.
+    await app.request('PATCH', `/v1/admin/tenants/${tenant.tenantId}`, {
+      token: admin.token,
+      body: { planId: 'free' },
+    });
+    const invited = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((name) => invite(`${name}@example.test`)),
+    );
+    expect(invited.filter((answer) => answer.status === 201)).toHaveLength(2);
+    const refused = invited.find((answer) => answer.status === 402);
+    expect(refused?.body).toMatchObject({
+      type: '/problems/plan-limit-reached',
+      limit: 'members',
+      allowed: 3,
+      current: 3,
+      planId: 'free',
+    });
+    // Inviting a pending address again replaces its invitation: no new seat needed.
+    const pendingEmail = (await app.request('GET', '/v1/invitations', { token: tenant.token })).body.items[0]
+      .email;
+    expect((await invite(pendingEmail)).status).toBe(201);
+
+    const createKey = (name: string) =>
+      app.request('POST', '/v1/api-keys', { token: tenant.token, body: { name, scopes: ['org:read'] } });
+    const keys = await Promise.all(['k1', 'k2', 'k3'].map(createKey));
+    expect(keys.map((answer) => answer.status).sort()).toEqual([201, 201, 402]);
+    const first = keys.find((answer) => answer.status === 201);
+    await app.request('DELETE', `/v1/api-keys/${first?.body.id}`, { token: tenant.token });
+    expect((await createKey('k4')).status).toBe(201);
+    // A bigger plan lifts the limits.
+    await app.request('PATCH', `/v1/admin/tenants/${tenant.tenantId}`, {
+      token: admin.token,
+      body: { planId: 'pro' },
+    });
+    expect((await createKey('k5')).status).toBe(201);
+    expect((await invite('f@example.test')).status).toBe(201);
   });
 
   test('admin billing: bad input, unknown tenants, and nobody else may use it', async () => {

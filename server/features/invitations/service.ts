@@ -17,6 +17,7 @@ import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { publishJoined, tenantWidePermissions } from '../access/service.ts';
 import { hashPassword } from '../auth/service.ts';
+import { requireWithinPlanLimit } from '../billing/limits.ts';
 
 const TOKEN_PREFIX = 'inv_';
 
@@ -101,6 +102,7 @@ export async function createInvitation(
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(sql`lower(${users.email}) = ${email}`);
   if (member) throw new AppError('already-member', `${email} is already a member.`);
+  await requireWithinPlanLimit(db, input.tenantId, 'members', { exceptEmail: email });
   // A pending invitation for the same address is replaced: withdrawn, and said so.
   const replaced = await db
     .update(invitations)
