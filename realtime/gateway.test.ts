@@ -269,7 +269,8 @@ describe('channels', () => {
 
   test('an expiring token asks for reauth; a fresh one keeps the socket, none closes it', async () => {
     const owner = await app.signUp();
-    const shortLived = createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 1 });
+    // Two seconds: expiry is stamped in whole seconds, so one second could lapse before the handshake.
+    const shortLived = createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 2 });
     const claims = (await app.tokens.verify(owner.token)) ?? { userId: '', tenantId: '' };
     const { sessionId, userId, tenantId } = claims;
 
@@ -282,7 +283,7 @@ describe('channels', () => {
     await Promise.all([connected(renewing.socket), connected(lapsing.socket)]);
     await waitFor(
       () => lapsing.notices.some(([name]) => name === 'revoked'),
-      5_000,
+      8_000,
       'the lapsed socket closed',
     );
     await waitFor(() => !lapsing.socket.connected, 5_000);

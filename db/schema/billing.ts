@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, updatedAt } from './columns.ts';
 import { tenants } from './tenants.ts';
 
@@ -76,17 +87,21 @@ export const billingAccounts = pgTable('billing_accounts', {
 });
 
 /** Every Stripe event applied, by Stripe's id: written in the transaction of its effect, so it counts once. */
-export const stripeEvents = pgTable('stripe_events', {
-  id: text('id').primaryKey(),
-  tenantId: uuid('tenant_id')
-    .notNull()
-    .references(() => tenants.id, { onDelete: 'cascade' }),
-  type: text('type').notNull(),
-  /** What it did: applied, or why it changed nothing (stale, another subscription…). */
-  outcome: text('outcome').notNull(),
-  stripeCreatedAt: timestamp('stripe_created_at', { withTimezone: true }).notNull(),
-  receivedAt: createdAt(),
-});
+export const stripeEvents = pgTable(
+  'stripe_events',
+  {
+    id: text('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    /** What it did: applied, or why it changed nothing (stale, another subscription…). */
+    outcome: text('outcome').notNull(),
+    stripeCreatedAt: timestamp('stripe_created_at', { withTimezone: true }).notNull(),
+    receivedAt: createdAt(),
+  },
+  (table) => [index('stripe_events_tenant_id_idx').on(table.tenantId, table.receivedAt)],
+);
 
 export type Plan = typeof plans.$inferSelect;
 export type BillingAccount = typeof billingAccounts.$inferSelect;

@@ -47,6 +47,11 @@ const samples: Record<string, () => { body?: unknown; path?: string; headers?: R
     headers: { 'idempotency-key': `matrix-${crypto.randomUUID()}` },
   }),
   'DELETE /v1/api-keys/{id}': () => ({ path: `/v1/api-keys/${missing()}` }),
+  'GET /v1/billing/plans': () => ({}),
+  'GET /v1/billing/subscription': () => ({}),
+  // Without Stripe, an allowed caller gets 503 billing-not-configured: the permission is checked first.
+  'POST /v1/billing/checkout': () => ({ body: { planId: 'pro' } }),
+  'POST /v1/billing/portal': () => ({}),
   'PATCH /v1/tenant': () => ({ body: { branding: { primaryColor: '#112233' } } }),
   'GET /v1/invitations': () => ({}),
   'POST /v1/invitations': () => ({

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { testConfig } from '../server/testing/harness.ts';
+import { type Database, openDatabase, selectRows } from './client.ts';
+import { billingAccounts, plans, tenants } from './schema/index.ts';
+import { withTenant } from './tenant.ts';
+
+// Managed Postgres rarely hands out a superuser: the owner may be a plain role with CREATEROLE (README).
+// Row-level security is forced on the owner's own tables, so the few functions that run as the owner
+// (SECURITY DEFINER) need policies of their own; a superuser would hide their absence.
+
+const suffix = crypto.randomUUID().replaceAll('-', '').slice(0, 10);
+const ownerRole = `wr_owner_${suffix}`;
+const databaseName = `wrapper_owner_${suffix}`;
+
+describe.skipIf(!testConfig.DATABASE_URL)('a non-superuser owner', () => {
+  let admin: postgres.Sql;
+  let database: Database;
+
+  beforeAll(async () => {
+    admin = postgres(testConfig.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create role ${ownerRole} login createrole nosuperuser password 'owner-password'`);
+    await admin.unsafe(`create database ${databaseName} owner ${ownerRole}`);
+    const url = new URL(testConfig.DATABASE_URL as string);
+    url.username = ownerRole;
+    url.password = 'owner-password';
+    url.pathname = `/${databaseName}`;
+    database = await openDatabase({ url: url.toString(), dataDir: '', poolMax: 2 });
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await admin.unsafe(`drop database if exists ${databaseName} with (force)`);
+    await admin.unsafe(`drop role if exists ${ownerRole}`);
+    await admin.end();
+  });
+
+  test('migrates, and its security-definer lookups see the rows they are for', async () => {
+    const [role] = await selectRows<{ super: boolean }>(
+      database.owner,
+      sql`select rolsuper as super from pg_roles where rolname = current_user`,
+    );
+    expect(role?.super).toBe(false);
+    const tenantId = Bun.randomUUIDv7();
+    await database.owner
+      .insert(plans)
+      .values({ id: 'plan-a', name: 'A', monthlyCredits: 1 })
+      .onConflictDoNothing();
+    await withTenant(database, tenantId, async (db) => {
+      await db.insert(tenants).values({ id: tenantId, name: 'Owner test', slug: `owner-${suffix}` });
+      await db.insert(billingAccounts).values({
+        tenantId,
+        stripeCustomerId: `cus_${suffix}`,
+        planId: 'plan-a',
+        source: 'manual',
+        status: 'active',
+        currentPeriodStart: new Date(Date.now() - 40 * 86_400_000),
+        currentPeriodEnd: new Date(Date.now() - 10 * 86_400_000),
+      });
+    });
+    const asRequest = <Row extends Record<string, unknown>>(query: ReturnType<typeof sql>) =>
+      database.transaction({ role: 'app_user' }, (db) => selectRows<Row>(db, query));
+    const [found] = await asRequest<{ tenant_id: string }>(
+      sql`select billing_tenant_of_customer(${`cus_${suffix}`}) as tenant_id`,
+    );
+    expect(found?.tenant_id).toBe(tenantId);
+    const due = await asRequest<{ tenant_id: string }>(
+      sql`select billing_manual_renewals_due(10) as tenant_id`,
+    );
+    expect(due.map((row) => row.tenant_id)).toEqual([tenantId]);
+    // And a request role still sees nothing of the tenant without its context.
+    const [hidden] = await asRequest<{ count: string | number }>(sql`select count(*) from billing_accounts`);
+    expect(Number(hidden?.count)).toBe(0);
+  });
+});
