@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { publish } from '../realtime/publish.ts';
+import { pruneEvents } from '../realtime/retention.ts';
 import { testConfig } from '../server/testing/harness.ts';
 import { type Database, openDatabase, selectRows } from './client.ts';
-import { billingAccounts, plans, tenants } from './schema/index.ts';
+import { billingAccounts, eventRelayPositions, events, plans, tenants } from './schema/index.ts';
 import { withTenant } from './tenant.ts';
 
 // Managed Postgres rarely hands out a superuser: the owner may be a plain role with CREATEROLE (README).
@@ -69,6 +71,15 @@ describe.skipIf(!testConfig.DATABASE_URL)('a non-superuser owner', () => {
       sql`select billing_manual_renewals_due(10) as tenant_id`,
     );
     expect(due.map((row) => row.tenant_id)).toEqual([tenantId]);
+    // Pruning old relayed events (as the relay role, through the owner's function) reaches them too.
+    await withTenant(database, tenantId, (db) =>
+      publish(db, 'organization.deleted', {
+        organization: { id: Bun.randomUUIDv7(), name: 'Gone', parentId: null },
+      }),
+    );
+    await database.owner.insert(eventRelayPositions).values({ tenantId, relayedSeq: 1 });
+    await database.owner.update(events).set({ occurredAt: new Date(Date.now() - 90 * 86_400_000) });
+    expect(await pruneEvents({ database, retentionDays: 30 })).toBe(1);
     // And a request role still sees nothing of the tenant without its context.
     const [hidden] = await asRequest<{ count: string | number }>(sql`select count(*) from billing_accounts`);
     expect(Number(hidden?.count)).toBe(0);

@@ -14,6 +14,11 @@ export interface RealtimeClientOptions {
   onStatus?: (status: RealtimeStatus, detail?: string) => void;
   /** Where the last seq per channel is kept between sessions (e.g. localStorage); memory by default. */
   seqStore?: { get(channel: Channel): number | undefined; set(channel: Channel, seq: number): void };
+  /**
+   * What was missed on `channel` can no longer be replayed (past the server's retention, or too far
+   * behind): the client has already subscribed again from the current head; load the current state.
+   */
+  onGap?: (channel: Channel, answer: SubscribeAnswer) => void;
 }
 
 export interface SubscribeAnswer {
@@ -22,7 +27,12 @@ export interface SubscribeAnswer {
   detail?: string;
   replayed?: number;
   seq?: number;
+  /** With `events-pruned`: the oldest seq still kept. */
+  earliestSeq?: number;
 }
+
+/** Refusals that mean "the missed events cannot be replayed", not "you may not subscribe". */
+const GAP_ERRORS = new Set(['events-pruned', 'too-far-behind']);
 
 interface ChannelState {
   handlers: Set<(event: RealtimeEvent) => void>;
@@ -72,21 +82,25 @@ export function connectRealtime(options: RealtimeClientOptions) {
     options.seqStore?.set(channel, seq);
   }
 
-  function sendSubscribe(channel: Channel): Promise<SubscribeAnswer> {
-    const after = lastSeqOf(channel);
+  function emitSubscribe(channel: Channel, after: number | undefined): Promise<SubscribeAnswer> {
     return new Promise((resolve) => {
-      socket.emit(
-        'subscribe',
-        after === undefined ? { channel } : { channel, after },
-        (answer: SubscribeAnswer) => {
-          if (answer.ok && typeof answer.seq === 'number' && (lastSeqOf(channel) ?? 0) < answer.seq) {
-            remember(channel, answer.seq);
-          }
-          if (!answer.ok) channels.get(channel)?.onRefused?.(answer);
-          resolve(answer);
-        },
-      );
+      socket.emit('subscribe', after === undefined ? { channel } : { channel, after }, resolve);
     });
+  }
+
+  async function sendSubscribe(channel: Channel): Promise<SubscribeAnswer> {
+    let answer = await emitSubscribe(channel, lastSeqOf(channel));
+    if (!answer.ok && answer.error && GAP_ERRORS.has(answer.error)) {
+      // Follow from now on, then say what was lost, so state loaded by the app misses nothing after it.
+      const gap = answer;
+      answer = await emitSubscribe(channel, undefined);
+      if (answer.ok && typeof answer.seq === 'number') remember(channel, answer.seq);
+      if (answer.ok) options.onGap?.(channel, gap);
+    } else if (answer.ok && typeof answer.seq === 'number' && (lastSeqOf(channel) ?? 0) < answer.seq) {
+      remember(channel, answer.seq);
+    }
+    if (!answer.ok) channels.get(channel)?.onRefused?.(answer);
+    return answer;
   }
 
   socket.on('event', (event: RealtimeEvent) => {

@@ -71,6 +71,8 @@ class GatewayError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** Sent with the refusal, e.g. where a pruned log starts. */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -230,11 +232,14 @@ export function createGateway(options: GatewayOptions) {
     return needed === null || permissions.has(needed);
   }
 
-  async function headSeq(tenantId: string): Promise<number> {
+  /** The tenant's latest seq, and up to which seq its log may have been pruned. */
+  async function logBounds(tenantId: string): Promise<{ head: number; pruned: number }> {
     const [row] = await withTenant(database, tenantId, (db) =>
-      db.select({ lastSeq: eventSequences.lastSeq }).from(eventSequences),
+      db
+        .select({ lastSeq: eventSequences.lastSeq, prunedSeq: eventSequences.prunedSeq })
+        .from(eventSequences),
     );
-    return row?.lastSeq ?? 0;
+    return { head: row?.lastSeq ?? 0, pruned: row?.prunedSeq ?? 0 };
   }
 
   /** Sends the channel's events after `after` from the log, in order; answers how many and the last seq. */
@@ -290,7 +295,15 @@ export function createGateway(options: GatewayOptions) {
     leave(connection, channel);
     // Without `after`, the subscription starts at the tenant's head; the answer says which seq that is,
     // so a client can resume from it after a reconnect even if nothing arrived in between.
-    const after = requested ?? (await headSeq(connection.actor.tenantId));
+    const bounds = await logBounds(connection.actor.tenantId);
+    if (requested !== null && requested < bounds.pruned) {
+      throw new GatewayError(
+        'events-pruned',
+        `Events up to seq ${bounds.pruned} are no longer kept: load the current state, then subscribe without \`after\`.`,
+        { earliestSeq: bounds.pruned + 1, headSeq: bounds.head },
+      );
+    }
+    const after = requested ?? bounds.head;
     const state: { buffer: EventEnvelope[] | null; last: number } = { buffer: [], last: after };
     startReplay(connection, channel, state);
     connection.channels.add(channel);
@@ -456,7 +469,7 @@ export function createGateway(options: GatewayOptions) {
       const refusal =
         error instanceof GatewayError ? error : new GatewayError('internal', 'The subscription failed.');
       if (!(error instanceof GatewayError)) options.logger?.warn({ err: error }, 'realtime subscribe failed');
-      reply({ ok: false, error: refusal.code, detail: refusal.message });
+      reply({ ok: false, error: refusal.code, detail: refusal.message, ...refusal.extra });
     }
   }
 
@@ -472,7 +485,7 @@ export function createGateway(options: GatewayOptions) {
     } catch (error) {
       const refusal =
         error instanceof GatewayError ? error : new GatewayError('internal', 'Re-authentication failed.');
-      reply({ ok: false, error: refusal.code, detail: refusal.message });
+      reply({ ok: false, error: refusal.code, detail: refusal.message, ...refusal.extra });
     }
   }
 

@@ -92,6 +92,13 @@ export const ConfigSchema = t.Object({
     description:
       'Comma-separated ids of OpenID Connect providers for sign-in, e.g. `google,kinde`; each id needs OIDC_<ID>_ISSUER, OIDC_<ID>_CLIENT_ID and OIDC_<ID>_CLIENT_SECRET (optional OIDC_<ID>_NAME, OIDC_<ID>_SCOPES)',
   }),
+  EVENTS_RETENTION_DAYS: t.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 30,
+    description:
+      'Events (the replay log behind GET /v1/events and realtime resume) are kept this long once relayed',
+  }),
   STRIPE_SECRET_KEY: t.Optional(
     t.String({
       pattern: '^(sk|rk)_(test|live)_\\S+$',

@@ -5,6 +5,7 @@ import { memoryAccessSignal, redisAccessSignal, withAccessSignal } from '../real
 import { memoryEventBus, redisEventBus } from '../realtime/bus.ts';
 import { createGateway } from '../realtime/gateway.ts';
 import { createRelay } from '../realtime/relay.ts';
+import { startEventPruning } from '../realtime/retention.ts';
 import { createApp } from './app.ts';
 import { ConfigError, type OidcProviderConfig, parseConfig, parseOidcProviders } from './config.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
@@ -191,6 +192,11 @@ try {
 }
 await relay.start();
 const renewals = startManualPlanRenewals({ database, logger });
+const pruning = startEventPruning({
+  database,
+  retentionDays: config.EVENTS_RETENTION_DAYS,
+  onError: (error) => logger.error({ err: error }, 'pruning old events failed; retried later'),
+});
 logger.info(
   {
     url: `http://${config.HOST}:${server.server?.port}`,
@@ -209,6 +215,7 @@ async function shutdown(signal: string) {
   await app.stop();
   await relay.stop();
   await renewals.stop();
+  await pruning.stop();
   await bus.close();
   accessSignal.close();
   await database.close();

@@ -35,6 +35,8 @@ export const events = pgTable(
     primaryKey({ name: 'events_pkey', columns: [table.tenantId, table.seq] }),
     index('events_id_idx').on(table.id),
     index('events_tenant_type_seq_idx').on(table.tenantId, table.type, table.seq),
+    // For pruning by age (EVENTS_RETENTION_DAYS).
+    index('events_occurred_at_idx').on(table.occurredAt),
   ],
 );
 
@@ -44,6 +46,8 @@ export const eventSequences = pgTable('event_sequences', {
     .primaryKey()
     .references(() => tenants.id, { onDelete: 'cascade' }),
   lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
+  /** Events up to this seq may have been pruned (retention): a replay must start after it. */
+  prunedSeq: bigint('pruned_seq', { mode: 'number' }).notNull().default(0),
 });
 
 /** How far the relay has moved each tenant's events to the bus (system data, no request role reads it). */

@@ -76,13 +76,14 @@ export function eventRoutes(deps: AuthDeps & { database: Database }) {
           }),
           401: ProblemModel,
           403: ProblemModel,
+          410: ProblemModel,
           422: ProblemModel,
         },
         detail: {
           tags,
           summary: "Replay the tenant's events in seq order (resume, and polling by CRMs)",
           description:
-            'Only the event types the caller may read are returned (each channel needs a permission, see `/v1/events/catalog`); asking for others is 403.',
+            'Only the event types the caller may read are returned (each channel needs a permission, see `/v1/events/catalog`); asking for others is 403. Events are kept `EVENTS_RETENTION_DAYS` (30 by default): an `after` older than that is 410 `events-pruned` with `earliestSeq` and `headSeq` (load the current state, then follow from `headSeq`).',
         },
       },
     );

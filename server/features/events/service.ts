@@ -51,7 +51,16 @@ export async function replayEvents(
   db: ScopedDb,
   input: { after: number; types: EventType[]; limit: number },
 ): Promise<{ items: EventEnvelope[]; nextCursor: string | null; headSeq: number }> {
-  const [head] = await db.select({ lastSeq: eventSequences.lastSeq }).from(eventSequences);
+  const [head] = await db
+    .select({ lastSeq: eventSequences.lastSeq, prunedSeq: eventSequences.prunedSeq })
+    .from(eventSequences);
+  if (head && input.after < head.prunedSeq) {
+    throw new AppError(
+      'events-pruned',
+      `Events up to seq ${head.prunedSeq} are past the retention and no longer kept; load the current state, then follow from seq ${head.lastSeq}.`,
+      { earliestSeq: head.prunedSeq + 1, headSeq: head.lastSeq },
+    );
+  }
   if (input.types.length === 0) return { items: [], nextCursor: null, headSeq: head?.lastSeq ?? 0 };
   const all = input.types.length === eventTypes.length;
   const rows = await db

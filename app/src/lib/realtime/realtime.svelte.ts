@@ -109,6 +109,11 @@ export class Realtime {
         if (this.#client === client) this.#onStatus(status, detail);
       },
       seqStore: { get: (channel) => seqs.get(channel), set: (channel, seq) => seqs.set(channel, seq) },
+      // More was missed than can be replayed (too far behind, or past the retention): the client follows
+      // from now on; the pages load again.
+      onGap: (channel) => {
+        if (this.#client === client) this.#session?.onGap?.(channel);
+      },
     });
     this.#client = client;
     this.#dispatchHandler = (event) => {
@@ -291,13 +296,6 @@ export class Realtime {
     if (this.#client !== client) return;
     delete this.#live[channel];
     this.#refused.add(channel);
-    if (answer.error === 'too-far-behind') {
-      // More was missed than the gateway replays: start from now, and let the pages load again.
-      this.#seqs.delete(channel);
-      this.#attach(channel);
-      this.#session?.onGap?.(channel);
-      return;
-    }
     this.#session?.onRefused?.(channel, answer);
   }
 
