@@ -263,6 +263,8 @@ describe('paying through Stripe', () => {
       .getByRole('row')
       .filter({ hasText: 'Pro plan allowance' })
       .waitFor();
+    // The viewer has no billing channel; the allowance tells their page the plan changed.
+    await subscriptionReads(viewer, 'Pro', 'Active');
     expect(await stillTheSamePage(viewer)).toBe(true);
 
     // The API agrees, and a second Checkout for a plan is refused.
