@@ -1,12 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { Browser, Page } from 'playwright-core';
 import {
+  accessTokenOf,
+  balanceReads,
+  callApi,
   goToSection,
   inviteThroughTheApp,
   joinAsNewPerson,
+  liveUpdatesConnected,
+  markPage,
+  newPage,
   type RunningProduct,
   signUpThroughTheApp,
   startProduct,
+  stillTheSamePage,
   uniqueSuffix,
 } from './harness.ts';
 
@@ -28,35 +34,6 @@ function running(): RunningProduct {
   return product;
 }
 
-/** A browser context with a fixed locale, so numbers read `1,000` whatever the machine's settings. */
-async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-  return context.newPage();
-}
-
-async function accessTokenOf(page: Page): Promise<string> {
-  const token = await page.evaluate(() => localStorage.getItem('wrapper.accessToken'));
-  if (!token) throw new Error('the page is not signed in');
-  return token;
-}
-
-/** Calls the API as an integration would, with the person's token, and answers the status and body. */
-async function callApi(
-  baseUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
 function grant(baseUrl: string, token: string, amount: number, reason: string) {
   return callApi(baseUrl, token, 'POST', '/v1/credits/grants', { amount, reason });
 }
@@ -70,26 +47,6 @@ function consume(baseUrl: string, token: string, amount: number, reason: string,
     { amount, reason },
     { 'idempotency-key': key },
   );
-}
-
-async function liveUpdatesConnected(page: Page): Promise<void> {
-  await page.getByRole('banner').getByRole('status', { name: 'Live updates: connected' }).waitFor();
-}
-
-/** Marks the page's JavaScript context: the mark survives anything but a reload. */
-async function markPage(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    (window as unknown as { notReloaded?: boolean }).notReloaded = true;
-  });
-}
-
-async function stillTheSamePage(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
-}
-
-/** Waits until the page's balance reads `text` (as formatted, e.g. `1,000`). */
-async function balanceReads(page: Page, text: string): Promise<void> {
-  await page.getByRole('region', { name: 'Credit balance' }).getByText(text, { exact: true }).waitFor();
 }
 
 describe('credits', () => {

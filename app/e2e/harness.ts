@@ -175,3 +175,52 @@ export async function joinAsNewPerson(
   await page.getByRole('button', { name: 'Create account and join' }).click();
   await page.waitForURL(`${baseUrl}/dashboard`);
 }
+
+/** A browser context with a fixed locale, so numbers read `1,000` whatever the machine's settings. */
+export async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+  return context.newPage();
+}
+
+export async function accessTokenOf(page: Page): Promise<string> {
+  const token = await page.evaluate(() => localStorage.getItem('wrapper.accessToken'));
+  if (!token) throw new Error('the page is not signed in');
+  return token;
+}
+
+/** Calls the API as an integration would, with the person's token, and answers the status and body. */
+export async function callApi(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+export async function liveUpdatesConnected(page: Page): Promise<void> {
+  await page.getByRole('banner').getByRole('status', { name: 'Live updates: connected' }).waitFor();
+}
+
+/** Marks the page's JavaScript context: the mark survives anything but a reload. */
+export async function markPage(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    (window as unknown as { notReloaded?: boolean }).notReloaded = true;
+  });
+}
+
+export async function stillTheSamePage(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
+}
+
+/** Waits until the page's balance reads `text` (as formatted, e.g. `1,000`). */
+export async function balanceReads(page: Page, text: string): Promise<void> {
+  await page.getByRole('region', { name: 'Credit balance' }).getByText(text, { exact: true }).waitFor();
+}

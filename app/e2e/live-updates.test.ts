@@ -4,9 +4,12 @@ import {
   goToSection,
   inviteThroughTheApp,
   joinAsNewPerson,
+  liveUpdatesConnected,
+  markPage,
   type RunningProduct,
   signUpThroughTheApp,
   startProduct,
+  stillTheSamePage,
   uniqueSuffix,
 } from './harness.ts';
 
@@ -62,22 +65,6 @@ async function workspaceWithTwoPeople(browser: Browser, baseUrl: string, role: s
       await ownerContext.close();
     },
   };
-}
-
-/** Waits until the page's live updates are connected (the header's indicator). */
-async function liveUpdatesConnected(page: Page): Promise<void> {
-  await page.getByRole('banner').getByRole('status', { name: 'Live updates: connected' }).waitFor();
-}
-
-/** Marks the page's JavaScript context: the mark survives anything but a reload. */
-async function markPage(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    (window as unknown as { notReloaded?: boolean }).notReloaded = true;
-  });
-}
-
-async function stillTheSamePage(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
 }
 
 describe('live updates', () => {

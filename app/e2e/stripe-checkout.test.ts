@@ -2,17 +2,24 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { freePort } from '../../server/testing/server-process.ts';
 import { type LocalStripe, startStripeServer } from '../../server/testing/stripe-server.ts';
 import {
+  accessTokenOf,
+  balanceReads,
+  callApi,
   goToSection,
   inviteThroughTheApp,
   joinAsNewPerson,
+  liveUpdatesConnected,
+  markPage,
+  newPage,
   productUrl,
   type RunningProduct,
   signUpThroughTheApp,
   startProduct,
+  stillTheSamePage,
   uniqueSuffix,
 } from './harness.ts';
 
@@ -79,54 +86,6 @@ afterAll(async () => {
 function running(): RunningProduct & { stripe: LocalStripe } {
   if (!product || !stripe) throw new Error('the product or the local Stripe did not start');
   return { ...product, stripe };
-}
-
-/** A browser context with a fixed locale, so numbers read `1,000` whatever the machine's settings. */
-async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-  return context.newPage();
-}
-
-async function accessTokenOf(page: Page): Promise<string> {
-  const token = await page.evaluate(() => localStorage.getItem('wrapper.accessToken'));
-  if (!token) throw new Error('the page is not signed in');
-  return token;
-}
-
-/** Calls the API with the person's token, and answers the status and body. */
-async function callApi(
-  baseUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-async function liveUpdatesConnected(page: Page): Promise<void> {
-  await page.getByRole('banner').getByRole('status', { name: 'Live updates: connected' }).waitFor();
-}
-
-/** Marks the page's JavaScript context: the mark survives anything but a (re)load. */
-async function markPage(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    (window as unknown as { notReloaded?: boolean }).notReloaded = true;
-  });
-}
-
-async function stillTheSamePage(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
-}
-
-/** Waits until the billing page's balance reads `text` (as formatted, e.g. `1,000`). */
-async function balanceReads(page: Page, text: string): Promise<void> {
-  await page.getByRole('region', { name: 'Credit balance' }).getByText(text, { exact: true }).waitFor();
 }
 
 /** Waits until the billing page's subscription card names `plan` with the status badge `status`. */

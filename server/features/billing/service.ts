@@ -326,12 +326,7 @@ export async function setPlanByAdmin(
     database,
     input.adminUserId,
     async (db) => {
-      await requirePlatformAdmin(db, input.sessionId);
-      const [tenant] = await db
-        .select({ id: tenants.id })
-        .from(tenants)
-        .where(eq(tenants.id, input.tenantId));
-      if (!tenant) throw new AppError('not-found', 'No such tenant.');
+      await requireTenantForAdmin(db, input);
       const [plan] = input.planId ? await db.select().from(plans).where(eq(plans.id, input.planId)) : [];
       if (input.planId && !plan) {
         throw new AppError('validation-failed', `No plan "${input.planId}".`, {
@@ -384,6 +379,13 @@ export async function setPlanByAdmin(
   );
 }
 
+/** A platform admin in a live session, acting on a tenant that exists. */
+async function requireTenantForAdmin(db: ScopedDb, input: { sessionId?: string; tenantId: string }) {
+  await requirePlatformAdmin(db, input.sessionId);
+  const [tenant] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId));
+  if (!tenant) throw new AppError('not-found', 'No such tenant.');
+}
+
 /** A platform admin adds (positive) or removes (negative) credits by hand: an `adjust` entry, recorded. */
 export async function adjustCreditsByAdmin(
   database: Database,
@@ -410,12 +412,7 @@ export async function adjustCreditsByAdmin(
     database,
     input.adminUserId,
     async (db) => {
-      await requirePlatformAdmin(db, input.sessionId);
-      const [tenant] = await db
-        .select({ id: tenants.id })
-        .from(tenants)
-        .where(eq(tenants.id, input.tenantId));
-      if (!tenant) throw new AppError('not-found', 'No such tenant.');
+      await requireTenantForAdmin(db, input);
       const actor: LedgerActor = { type: 'platform_admin', id: input.adminUserId };
       const moved =
         input.amount > 0

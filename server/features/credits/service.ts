@@ -340,31 +340,26 @@ export async function consumeCredits(
   }
 
   await drawFromLots(db, tenantId, input.amount);
-
-  const balanceAfter = balance - input.amount;
-  const [entry] = await db
-    .insert(creditLedger)
-    .values({
+  const movement = await recordMovement(
+    db,
+    locked,
+    {
       tenantId,
       type: 'consume',
       amount: -input.amount,
-      balanceAfter,
       reason: input.reason,
       metadata: input.metadata,
       actor: actorJson(input.actor),
       idempotencyKey: input.key,
-    })
-    .returning();
-  if (!entry) throw new Error('insert returned no ledger entry');
-  const transaction = toTransaction(entry);
-  await publish(db, 'credits.consumed', { transaction, balance: balanceAfter });
-  await storeBalance(db, tenantId, locked, balanceAfter);
+    },
+    (moved) => publish(db, 'credits.consumed', moved),
+  );
   return remember(
     db,
     { tenantId, key: input.key, requestHash: input.requestHash },
     {
       status: 201,
-      body: JSON.stringify({ transaction, balance: balanceAfter }),
+      body: JSON.stringify(movement),
     },
   );
 }
@@ -396,6 +391,39 @@ export async function drawFromLots(db: ScopedDb, tenantId: string, amount: numbe
   // The balance and the lots move together; a difference is a bug, and it must not spend what is not there.
   if (left !== 0) throw new Error(`credit lots of tenant ${tenantId} hold less than its balance`);
   return soonest;
+}
+
+type LockedBalance = { balance: number; threshold: number | null; below: boolean };
+
+/**
+ * Records one movement under the balance lock: the ledger entry with the balance after it, its event
+ * (published first, so a `credits.low_balance` it causes follows it), then the stored balance.
+ */
+async function recordMovement(
+  db: ScopedDb,
+  locked: LockedBalance,
+  entry: {
+    tenantId: string;
+    type: (typeof creditLedger.$inferInsert)['type'];
+    amount: number;
+    lotId?: string | null;
+    reason: string;
+    metadata: Record<string, unknown>;
+    actor: LedgerActor;
+    idempotencyKey?: string;
+  },
+  announce: (movement: { transaction: CreditTransactionDto; balance: number }) => Promise<unknown>,
+): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+  const balance = locked.balance + entry.amount;
+  const [row] = await db
+    .insert(creditLedger)
+    .values({ ...entry, balanceAfter: balance })
+    .returning();
+  if (!row) throw new Error('insert returned no ledger entry');
+  const movement = { transaction: toTransaction(row), balance };
+  await announce(movement);
+  await storeBalance(db, entry.tenantId, locked, balance);
+  return movement;
 }
 
 /** Who moved credits, as the ledger records it. */
@@ -476,36 +504,26 @@ export async function addCredits(
     .onConflictDoNothing()
     .returning({ id: creditLots.id });
   if (!lot) return null;
-  const balanceAfter = locked.balance + input.amount;
-  const [entry] = await db
-    .insert(creditLedger)
-    .values({
+  const type = ADDED_EVENT[input.source];
+  return recordMovement(
+    db,
+    locked,
+    {
       tenantId,
       type: input.source === 'allowance' ? 'grant' : input.source,
       amount: input.amount,
-      balanceAfter,
       lotId: lot.id,
       reason: input.reason,
       metadata: input.metadata,
       actor: input.actor,
-    })
-    .returning();
-  if (!entry) throw new Error('insert returned no ledger entry');
-  await storeBalance(db, tenantId, locked, balanceAfter);
-  const transaction = toTransaction(entry);
-  const type = ADDED_EVENT[input.source];
-  if (type === 'credits.purchased') {
-    await publish(db, type, { transaction, balance: balanceAfter, creditPackId: input.creditPackId ?? '' });
-  } else if (type === 'credits.granted') {
-    await publish(db, type, {
-      transaction,
-      balance: balanceAfter,
-      expiresAt: input.expiresAt?.toISOString() ?? null,
-    });
-  } else {
-    await publish(db, type, { transaction, balance: balanceAfter });
-  }
-  return { transaction, balance: balanceAfter };
+    },
+    (moved) =>
+      type === 'credits.purchased'
+        ? publish(db, type, { ...moved, creditPackId: input.creditPackId ?? '' })
+        : type === 'credits.granted'
+          ? publish(db, type, { ...moved, expiresAt: input.expiresAt?.toISOString() ?? null })
+          : publish(db, type, moved),
+  );
 }
 
 /**
@@ -532,24 +550,19 @@ export async function removeCredits(
     );
   }
   await drawFromLots(db, tenantId, input.amount);
-  const balanceAfter = locked.balance - input.amount;
-  const [entry] = await db
-    .insert(creditLedger)
-    .values({
+  return recordMovement(
+    db,
+    locked,
+    {
       tenantId,
       type: 'adjust',
       amount: -input.amount,
-      balanceAfter,
       reason: input.reason,
       metadata: input.metadata,
       actor: input.actor,
-    })
-    .returning();
-  if (!entry) throw new Error('insert returned no ledger entry');
-  await storeBalance(db, tenantId, locked, balanceAfter);
-  const transaction = toTransaction(entry);
-  await publish(db, 'credits.adjusted', { transaction, balance: balanceAfter });
-  return { transaction, balance: balanceAfter };
+    },
+    (moved) => publish(db, 'credits.adjusted', moved),
+  );
 }
 
 /**
@@ -582,25 +595,20 @@ export async function refundPurchase(
     .update(creditLots)
     .set({ remaining: sql`${creditLots.remaining} - ${take}` })
     .where(eq(creditLots.id, lot.id));
-  const balanceAfter = locked.balance - take;
-  const [entry] = await db
-    .insert(creditLedger)
-    .values({
+  return recordMovement(
+    db,
+    locked,
+    {
       tenantId,
       type: 'refund',
       amount: -take,
-      balanceAfter,
       lotId: lot.id,
       reason: input.reason,
       metadata: input.metadata,
       actor: input.actor,
-    })
-    .returning();
-  if (!entry) throw new Error('insert returned no ledger entry');
-  await storeBalance(db, tenantId, locked, balanceAfter);
-  const transaction = toTransaction(entry);
-  await publish(db, 'credits.refunded', { transaction, balance: balanceAfter });
-  return { transaction, balance: balanceAfter };
+    },
+    (moved) => publish(db, 'credits.refunded', moved),
+  );
 }
 
 export async function readBalance(
