@@ -7,12 +7,15 @@ export {};
  *
  *   connect <kind> <url> <count> [token]   kind: socketio | native; answers {"connected": n}
  *   count                                  answers {"received": n} (frames carrying events)
- *   latency <since-ms>                     answers p50/p99 of (arrival - the ms stamp in the event name)
+ *   latency <since-ms>                     answers p50/p99 of arrival - the event's occurredAt (its
+ *                                          transaction's time: commit → client) and of arrival - the
+ *                                          request's send time stamped in the name (request → client)
  *   close                                  closes everything and exits
  */
 const sockets: WebSocket[] = [];
 let received = 0;
 const delays: number[] = [];
+const requestDelays: number[] = [];
 
 let opened = 0;
 
@@ -29,9 +32,13 @@ function connectSocketIo(url: string, token: string): Promise<WebSocket> {
       if (text.startsWith('42')) {
         received++;
         if (!timed) return;
-        // Organization names carry the send time: `t:<ms>`.
+        const now = Date.now();
+        // The event's time is its transaction's (just before the commit): commit → client.
+        const occurred = /"occurredAt":"([^"]+)"/.exec(text)?.[1];
+        if (occurred) delays.push(now - Date.parse(occurred));
+        // Organization names carry the time the request was sent (`t:<ms>`): request → client.
         const stamp = /"name":"t:(\d+(?:\.\d+)?)"/.exec(text)?.[1];
-        if (stamp) delays.push(Date.now() - Number(stamp));
+        if (stamp) requestDelays.push(now - Number(stamp));
         return;
       }
       if (text === '2') return ws.send('3');
@@ -92,7 +99,14 @@ for await (const chunk of Bun.stdin.stream()) {
       answer({ received });
     } else if (command === 'latency') {
       const values = delays.splice(0);
-      answer({ samples: values.length, p50: percentile(values, 50), p99: percentile(values, 99) });
+      const fromRequest = requestDelays.splice(0);
+      answer({
+        samples: values.length,
+        p50: percentile(values, 50),
+        p99: percentile(values, 99),
+        requestP50: percentile(fromRequest, 50),
+        requestP99: percentile(fromRequest, 99),
+      });
     } else if (command === 'close') {
       for (const ws of sockets) ws.close();
       answer({ closed: true });
