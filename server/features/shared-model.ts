@@ -24,6 +24,15 @@ export const PageQuery = t.Object({
   cursor: t.Optional(t.String({ title: 'cursor', format: 'uuid' })),
 });
 
+/** `ProblemModel` for each of these statuses, to spread into a route's `response`. */
+export function problemsFor<const Statuses extends readonly number[]>(
+  ...statuses: Statuses
+): { [Status in Statuses[number]]: typeof ProblemModel } {
+  return Object.fromEntries(statuses.map((status) => [status, ProblemModel])) as {
+    [Status in Statuses[number]]: typeof ProblemModel;
+  };
+}
+
 export const problemResponses = {
   400: ProblemModel,
   401: ProblemModel,

@@ -4,7 +4,7 @@ import { withPlatformAdmin } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
-import { CreditMovementModel, PageQuery, ProblemModel, Timestamp, Uuid } from '../shared-model.ts';
+import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
 import { findTenantForAdmin, listAllTenants, setTenantStatus } from './service.ts';
 
 const tags = ['admin'];
@@ -35,8 +35,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         query: PageQuery,
         response: {
           200: t.Object({ items: t.Array(AdminTenant), nextCursor: t.Union([Uuid, t.Null()]) }),
-          401: ProblemModel,
-          403: ProblemModel,
+          ...problemsFor(401, 403),
         },
         detail: { tags, summary: 'Every tenant (platform administrators only)' },
       },
@@ -91,11 +90,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         ),
         response: {
           200: AdminTenant,
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(401, 403, 404, 409, 422),
         },
         detail: {
           tags,
@@ -137,11 +132,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         ),
         response: {
           201: CreditMovementModel,
-          401: ProblemModel,
-          402: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(401, 402, 403, 404, 422),
         },
         detail: {
           tags,

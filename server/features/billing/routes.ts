@@ -6,7 +6,7 @@ import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { rawBodyOf } from '../../plugins/body-limit.ts';
-import { ProblemModel, Timestamp } from '../shared-model.ts';
+import { problemsFor, Timestamp } from '../shared-model.ts';
 import { listCatalog, openPortal, readSubscription, startCheckout } from './service.ts';
 import type { BillingDeps } from './stripe.ts';
 import { receiveStripeWebhook } from './webhook.ts';
@@ -68,8 +68,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
             creditPacks: t.Array(CreditPackModel),
             checkoutAvailable: t.Boolean({ description: 'False when Stripe is not configured here' }),
           }),
-          401: ProblemModel,
-          403: ProblemModel,
+          ...problemsFor(401, 403),
         },
         detail: { tags, summary: 'The plans (with their monthly credits) and credit packs on offer' },
       },
@@ -79,7 +78,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
       ({ actor }) => withTenant(database, actor, (db) => readSubscription(db, actor.tenantId)),
       {
         auth: 'credits:read',
-        response: { 200: SubscriptionModel, 401: ProblemModel, 403: ProblemModel },
+        response: { 200: SubscriptionModel, ...problemsFor(401, 403) },
         detail: { tags, summary: "The tenant's plan and subscription" },
       },
     )
@@ -102,13 +101,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
         ),
         response: {
           200: RedirectModel,
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
-          422: ProblemModel,
-          502: ProblemModel,
-          503: ProblemModel,
+          ...problemsFor(401, 403, 404, 409, 422, 502, 503),
         },
         detail: {
           tags,
@@ -122,10 +115,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
       auth: 'billing:manage',
       response: {
         200: RedirectModel,
-        401: ProblemModel,
-        403: ProblemModel,
-        502: ProblemModel,
-        503: ProblemModel,
+        ...problemsFor(401, 403, 502, 503),
       },
       detail: { tags, summary: 'The Stripe Customer Portal (plan, payment method, invoices, cancel)' },
     })
@@ -143,8 +133,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
         headers: t.Object({ 'stripe-signature': t.Optional(t.String({ maxLength: 4096 })) }),
         response: {
           200: t.Object({ received: t.Literal(true), outcome: t.String() }),
-          400: ProblemModel,
-          503: ProblemModel,
+          ...problemsFor(400, 503),
         },
         detail: {
           tags,

@@ -8,7 +8,7 @@ import {
   CreditMovementModel,
   CreditTransactionModel,
   PageQuery,
-  ProblemModel,
+  problemsFor,
   Timestamp,
   Uuid,
 } from '../shared-model.ts';
@@ -105,8 +105,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           lowBalanceThreshold: t.Union([t.Integer(), t.Null()]),
           updatedAt: t.Union([Timestamp, t.Null()]),
         }),
-        401: ProblemModel,
-        403: ProblemModel,
+        ...problemsFor(401, 403),
       },
       detail: { tags, summary: "The tenant's credit balance" },
     })
@@ -122,9 +121,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         ),
         response: {
           200: t.Object({ balance: t.Integer(), lowBalanceThreshold: t.Union([t.Integer(), t.Null()]) }),
-          401: ProblemModel,
-          403: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(401, 403, 422),
         },
         detail: {
           tags,
@@ -144,9 +141,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         query: PageQuery,
         response: {
           200: t.Object({ items: t.Array(CreditTransactionModel), nextCursor: t.Union([Uuid, t.Null()]) }),
-          401: ProblemModel,
-          403: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(401, 403, 422),
         },
         detail: { tags, summary: 'The ledger, newest first' },
       },
@@ -178,7 +173,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           },
           { additionalProperties: false },
         ),
-        response: { 201: CreditMovementModel, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
+        response: { 201: CreditMovementModel, ...problemsFor(401, 403, 422) },
         detail: { tags, summary: 'Grant credits by hand (optionally expiring)' },
       },
     )
@@ -221,12 +216,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
             transaction: CreditTransactionModel,
             balance: t.Integer(),
           }),
-          400: ProblemModel,
-          401: ProblemModel,
-          402: ProblemModel,
-          403: ProblemModel,
-          409: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {
           tags,
@@ -243,7 +233,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:read',
         params: t.Object({ id: Uuid }),
-        response: { 200: Reservation, 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
+        response: { 200: Reservation, ...problemsFor(401, 403, 404) },
         detail: { tags, summary: 'A reservation' },
       },
     )
@@ -262,11 +252,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         ),
         response: {
           200: t.Object({ reservation: Reservation, balance: t.Integer() }),
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(401, 403, 404, 409, 422),
         },
         detail: { tags, summary: 'Spend part or all of a reservation; the rest goes back' },
       },
@@ -280,10 +266,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         params: t.Object({ id: Uuid }),
         response: {
           200: t.Object({ reservation: Reservation, balance: t.Integer() }),
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
+          ...problemsFor(401, 403, 404, 409),
         },
         detail: { tags, summary: 'Give back everything a reservation holds' },
       },
@@ -314,12 +297,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         ),
         response: {
           201: CreditMovementModel,
-          400: ProblemModel,
-          401: ProblemModel,
-          402: ProblemModel,
-          403: ProblemModel,
-          409: ProblemModel,
-          422: ProblemModel,
+          ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {
           tags,
