@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type RunningProduct, signUpThroughTheApp, startProduct, uniqueSuffix } from './harness.ts';
+import { describe, expect, test } from 'bun:test';
+import { signUpThroughTheApp, uniqueSuffix, useProduct } from './harness.ts';
 
-let product: RunningProduct | undefined;
-
-beforeAll(async () => {
-  product = await startProduct();
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-}, 30_000);
+const running = useProduct();
 
 describe('roles, API keys and branding', () => {
   test('an owner creates a custom role, a scoped API key that works until revoked, and a brand colour', async () => {
-    if (!product) throw new Error('the product did not start');
-    const { baseUrl } = product;
-    const page = await product.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const { baseUrl, browser } = running();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const unique = uniqueSuffix();
     await signUpThroughTheApp(page, baseUrl, {
       name: 'Grace Hopper',

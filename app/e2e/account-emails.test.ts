@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import {
   goToSection,
   invitationTokenFor,
   mailedLinkTo,
-  type RunningProduct,
   signUpThroughTheApp,
-  startProduct,
   uniqueSuffix,
+  useProduct,
 } from './harness.ts';
 
 // The pages people reach from a mailed link: confirming an email address, resetting a forgotten
@@ -16,23 +15,10 @@ import {
 /** The password `signUpThroughTheApp` chooses. */
 const signUpPassword = 'correct horse battery staple';
 
-let product: RunningProduct | undefined;
-
-beforeAll(async () => {
-  // Sign-ups, sign-ins, refreshes and emailed-link calls are limited per client address, and every call here
-  // comes from one: this file makes about as many in a minute as the default allows (20), so the limit is
-  // raised to keep the tests about the pages.
-  product = await startProduct({ env: { RATE_LIMIT_AUTH_PER_MINUTE: '200' } });
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-}, 30_000);
-
-function running(): RunningProduct {
-  if (!product) throw new Error('the product did not start');
-  return product;
-}
+// Sign-ups, sign-ins, refreshes and emailed-link calls are limited per client address, and every call here
+// comes from one: this file makes about as many in a minute as the default allows (20), so the limit is
+// raised to keep the tests about the pages.
+const running = useProduct({ env: { RATE_LIMIT_AUTH_PER_MINUTE: '200' } });
 
 /** What the server says about the person signed in in this page. */
 async function currentIdentity(page: Page, baseUrl: string) {

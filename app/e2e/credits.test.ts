@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import {
   accessTokenOf,
   balanceReads,
@@ -9,30 +9,16 @@ import {
   liveUpdatesConnected,
   markPage,
   newPage,
-  type RunningProduct,
   signUpThroughTheApp,
-  startProduct,
   stillTheSamePage,
   uniqueSuffix,
+  useProduct,
 } from './harness.ts';
 
 // Credits move outside the browser (an integration calling the API) and the dashboard and billing pages
 // follow through the realtime connection, without a reload.
 
-let product: RunningProduct | undefined;
-
-beforeAll(async () => {
-  product = await startProduct();
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-}, 30_000);
-
-function running(): RunningProduct {
-  if (!product) throw new Error('the product did not start');
-  return product;
-}
+const running = useProduct();
 
 function grant(baseUrl: string, token: string, amount: number, reason: string) {
   return callApi(baseUrl, token, 'POST', '/v1/credits/grants', { amount, reason });
@@ -230,6 +216,9 @@ describe('credits', () => {
     }
 
     await goToSection(page, baseUrl, 'Billing', '/billing');
+    // Once live updates are connected, the page has caught up with what happened before it opened
+    // (a catch-up may load the page's data again, which starts the ledger over at its first page).
+    await liveUpdatesConnected(page);
     const rows = page.getByRole('table', { name: 'Credit ledger' }).locator('tbody tr');
     await page
       .getByRole('table', { name: 'Credit ledger' })

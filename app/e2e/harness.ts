@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,46 @@ export async function startProduct(options: ProductOptions = {}): Promise<Runnin
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What a test file starts before the product, and the product's options that depend on it. */
+export interface ProductSetup<Extra extends object> {
+  options?: ProductOptions;
+  /** What the tests use beside the product (a local provider, say): part of what `running()` answers. */
+  extra: Extra;
+}
+
+/**
+ * Registers the file's hooks that start the product before its tests (see {@link startProduct}) and stop it
+ * after them, and answers `running()`: the started product, or an error when it did not start.
+ *
+ * `setup` is the product's options, or a function that first starts what the server depends on and answers
+ * them with the extras for the tests. It hands `onStop` what stops those again: they run after the product
+ * stops, in the order given, also when starting failed half-way.
+ */
+export function useProduct<Extra extends object = Record<never, never>>(
+  setup: ProductOptions | ((onStop: (stop: () => unknown) => void) => Promise<ProductSetup<Extra>>) = {},
+): () => RunningProduct & Extra {
+  let product: (RunningProduct & Extra) | undefined;
+  const stops: Array<() => unknown> = [];
+
+  beforeAll(async () => {
+    const { options, extra } =
+      typeof setup === 'function'
+        ? await setup((stop) => stops.push(stop))
+        : { options: setup, extra: {} as Extra };
+    product = { ...(await startProduct(options)), ...extra };
+  }, 120_000);
+
+  afterAll(async () => {
+    await product?.stop();
+    for (const stop of stops) await stop();
+  }, 30_000);
+
+  return () => {
+    if (!product) throw new Error('the product did not start');
+    return product;
   };
 }
 

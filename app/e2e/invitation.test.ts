@@ -1,27 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import {
-  goToSection,
-  invitationTokenFor,
-  type RunningProduct,
-  signUpThroughTheApp,
-  startProduct,
-  uniqueSuffix,
-} from './harness.ts';
+import { describe, expect, test } from 'bun:test';
+import { goToSection, invitationTokenFor, signUpThroughTheApp, uniqueSuffix, useProduct } from './harness.ts';
 
-let product: RunningProduct | undefined;
-
-beforeAll(async () => {
-  product = await startProduct();
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-}, 30_000);
+const running = useProduct();
 
 describe('inviting a colleague and changing their role live', () => {
   test('an invited admin joins, creates an organization, and loses org:write without signing in again', async () => {
-    if (!product) throw new Error('the product did not start');
-    const { baseUrl, browser } = product;
+    const { baseUrl, browser } = running();
     const unique = uniqueSuffix();
     const rootOrganizationName = `Initech ${unique}`;
     const inviteeEmail = `bob+${unique}@example.com`;

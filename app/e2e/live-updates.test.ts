@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Browser, Page } from 'playwright-core';
 import {
   goToSection,
@@ -6,25 +6,16 @@ import {
   joinAsNewPerson,
   liveUpdatesConnected,
   markPage,
-  type RunningProduct,
   signUpThroughTheApp,
-  startProduct,
   stillTheSamePage,
   uniqueSuffix,
+  useProduct,
 } from './harness.ts';
 
 // Two people in one workspace, each in their own browser context: what one does shows up on the other's
 // open page through the realtime connection, without a reload.
 
-let product: RunningProduct | undefined;
-
-beforeAll(async () => {
-  product = await startProduct();
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-}, 30_000);
+const running = useProduct();
 
 interface Workspace {
   owner: Page;
@@ -69,8 +60,7 @@ async function workspaceWithTwoPeople(browser: Browser, baseUrl: string, role: s
 
 describe('live updates', () => {
   test('organizations, the workspace name and a demotion reach the other person’s open page', async () => {
-    if (!product) throw new Error('the product did not start');
-    const { baseUrl, browser } = product;
+    const { baseUrl, browser } = running();
     const workspace = await workspaceWithTwoPeople(browser, baseUrl, 'Admin');
     const { owner, member: admin, memberName } = workspace;
 
@@ -142,8 +132,7 @@ describe('live updates', () => {
   }, 120_000);
 
   test('invitations and a colleague joining appear on another person’s members page', async () => {
-    if (!product) throw new Error('the product did not start');
-    const { baseUrl, browser } = product;
+    const { baseUrl, browser } = running();
     const workspace = await workspaceWithTwoPeople(browser, baseUrl, 'Admin');
     const { owner, member: admin } = workspace;
 
@@ -179,8 +168,7 @@ describe('live updates', () => {
   }, 120_000);
 
   test('a member removed while looking at a page is sent to sign in', async () => {
-    if (!product) throw new Error('the product did not start');
-    const { baseUrl, browser } = product;
+    const { baseUrl, browser } = running();
     const workspace = await workspaceWithTwoPeople(browser, baseUrl, 'Member');
     const { owner, member, memberName } = workspace;
     await goToSection(member, baseUrl, 'Organizations', '/organizations');

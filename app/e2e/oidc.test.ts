@@ -1,48 +1,34 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
-import { startIdentityProvider, type TestIdentityProvider } from '../../server/testing/oidc-provider.ts';
+import { startIdentityProvider } from '../../server/testing/oidc-provider.ts';
 import { freePort } from '../../server/testing/server-process.ts';
-import {
-  invitationTokenFor,
-  productUrl,
-  type RunningProduct,
-  signUpThroughTheApp,
-  startProduct,
-  uniqueSuffix,
-} from './harness.ts';
+import { invitationTokenFor, productUrl, signUpThroughTheApp, uniqueSuffix, useProduct } from './harness.ts';
 
 // Signing in with OpenID Connect, end to end: a real provider (`oidc-provider`) on loopback, the real server
 // configured for it, and Chromium going from the app to the provider and back.
 
-let idp: TestIdentityProvider | undefined;
-let product: RunningProduct | undefined;
-
-beforeAll(async () => {
+const running = useProduct(async (onStop) => {
   // The provider must know the app's callback, and the server its own public URL: the port comes first.
   const port = freePort();
-  idp = await startIdentityProvider({ redirectUris: [`${productUrl(port)}/v1/auth/oidc/idp/callback`] });
-  product = await startProduct({
-    port,
-    env: {
-      APP_URL: productUrl(port),
-      OIDC_PROVIDERS: 'idp',
-      OIDC_IDP_ISSUER: idp.issuer,
-      OIDC_IDP_CLIENT_ID: idp.clientId,
-      OIDC_IDP_CLIENT_SECRET: idp.clientSecret,
-      OIDC_IDP_NAME: 'Test IdP',
-    },
+  const idp = await startIdentityProvider({
+    redirectUris: [`${productUrl(port)}/v1/auth/oidc/idp/callback`],
   });
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-  await idp?.close();
-}, 30_000);
-
-function running() {
-  if (!product || !idp) throw new Error('the product or the identity provider did not start');
-  return { ...product, idp };
-}
+  onStop(() => idp.close());
+  return {
+    options: {
+      port,
+      env: {
+        APP_URL: productUrl(port),
+        OIDC_PROVIDERS: 'idp',
+        OIDC_IDP_ISSUER: idp.issuer,
+        OIDC_IDP_CLIENT_ID: idp.clientId,
+        OIDC_IDP_CLIENT_SECRET: idp.clientSecret,
+        OIDC_IDP_NAME: 'Test IdP',
+      },
+    },
+    extra: { idp },
+  };
+});
 
 /** On the provider's login page: signs in as `sub`. */
 async function signInAtProvider(page: Page, sub: string) {

@@ -1,33 +1,18 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
-import {
-  goToSection,
-  type RunningProduct,
-  signUpThroughTheApp,
-  startProduct,
-  uniqueSuffix,
-} from './harness.ts';
-
-let product: RunningProduct | undefined;
+import { goToSection, signUpThroughTheApp, uniqueSuffix, useProduct } from './harness.ts';
 
 /** The nested list that holds an organization's children in the tree. */
 function suborganizationsOf(page: Page, organizationName: string) {
   return page.getByRole('list', { name: `Suborganizations of ${organizationName}` });
 }
 
-beforeAll(async () => {
-  product = await startProduct();
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-}, 30_000);
+const running = useProduct();
 
 describe('signing up and building an organization tree', () => {
   test('a new customer signs up, creates "Sales" under the root organization, and it persists', async () => {
-    if (!product) throw new Error('the product did not start');
-    const { baseUrl } = product;
-    const page = await product.browser.newPage();
+    const { baseUrl, browser } = running();
+    const page = await browser.newPage();
     const unique = uniqueSuffix();
     const rootOrganizationName = `Acme ${unique}`;
 
@@ -59,8 +44,7 @@ describe('signing up and building an organization tree', () => {
   }, 60_000);
 
   test('the API refuses an unauthenticated call with a 401 problem', async () => {
-    if (!product) throw new Error('the product did not start');
-    const response = await fetch(`${product.baseUrl}/v1/organizations`);
+    const response = await fetch(`${running().baseUrl}/v1/organizations`);
 
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type') ?? '').toContain('application/problem+json');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,11 +16,10 @@ import {
   markPage,
   newPage,
   productUrl,
-  type RunningProduct,
   signUpThroughTheApp,
-  startProduct,
   stillTheSamePage,
   uniqueSuffix,
+  useProduct,
 } from './harness.ts';
 
 // Paying through Stripe, end to end: the local Stripe-speaking server (API, Checkout and Portal pages,
@@ -52,41 +51,31 @@ const catalog = {
   ],
 };
 
-let stripe: LocalStripe | undefined;
-let product: RunningProduct | undefined;
-let catalogDir: string | undefined;
-
-beforeAll(async () => {
+const running = useProduct(async (onStop) => {
   // Checkout's return URLs are built from APP_URL, and Stripe must know where the webhook is: the port
   // comes first.
   const port = freePort();
-  stripe = await startStripeServer({ webhookUrl: `${productUrl(port)}/v1/billing/stripe/webhook` });
+  const stripe = await startStripeServer({ webhookUrl: `${productUrl(port)}/v1/billing/stripe/webhook` });
+  onStop(() => stripe.close());
   stripe.addPrice({ id: 'price_pro_monthly', unitAmount: 2900, interval: 'month', name: 'Pro' });
   stripe.addPrice({ id: 'price_pack_500', unitAmount: 500, name: '500 credits' });
-  catalogDir = await mkdtemp(path.join(tmpdir(), 'wrapper-e2e-catalog-'));
+  const catalogDir = await mkdtemp(path.join(tmpdir(), 'wrapper-e2e-catalog-'));
+  onStop(() => rm(catalogDir, { recursive: true, force: true }));
   const catalogPath = path.join(catalogDir, 'billing-catalog.json');
   await writeFile(catalogPath, JSON.stringify(catalog));
-  product = await startProduct({
-    port,
-    env: {
-      STRIPE_SECRET_KEY: stripe.secretKey,
-      STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
-      STRIPE_API_URL: stripe.url,
-      BILLING_CATALOG: catalogPath,
+  return {
+    options: {
+      port,
+      env: {
+        STRIPE_SECRET_KEY: stripe.secretKey,
+        STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+        STRIPE_API_URL: stripe.url,
+        BILLING_CATALOG: catalogPath,
+      },
     },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await product?.stop();
-  await stripe?.close();
-  if (catalogDir) await rm(catalogDir, { recursive: true, force: true });
-}, 30_000);
-
-function running(): RunningProduct & { stripe: LocalStripe } {
-  if (!product || !stripe) throw new Error('the product or the local Stripe did not start');
-  return { ...product, stripe };
-}
+    extra: { stripe },
+  };
+});
 
 /** Waits until the billing page's subscription card names `plan` with the status badge `status`. */
 async function subscriptionReads(page: Page, plan: string, status: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { ApiError, type Plan, type Subscription } from '../api';
-import type { RealtimeEvent } from '../realtime/apply';
+import { testEvents } from '../realtime/test-events';
 import {
   applyBillingEvents,
   type BillingState,
@@ -14,22 +14,7 @@ import {
   planPriceLabel,
 } from './billing';
 
-let seq = 0;
-
-function event(type: string, data: Record<string, unknown>): RealtimeEvent {
-  seq += 1;
-  return {
-    id: `event-${seq}`,
-    seq,
-    type,
-    version: 1,
-    tenantId: 'tenant-1',
-    occurredAt: '2025-06-15T12:00:00.000Z',
-    actor: { type: 'system' },
-    data,
-    channel: 'billing',
-  } as RealtimeEvent;
-}
+const event = testEvents({ channelOf: () => 'billing', actor: { type: 'system' } });
 
 const pro: Plan = {
   id: 'pro',

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import type { CreditTransaction } from '../api';
-import type { RealtimeEvent } from '../realtime/apply';
+import { testEvents } from '../realtime/test-events';
 import {
   applyCreditEvent,
   applyCreditEvents,
@@ -11,22 +11,7 @@ import {
   transactionKind,
 } from './ledger';
 
-let seq = 0;
-
-function event(type: string, data: Record<string, unknown>): RealtimeEvent {
-  seq += 1;
-  return {
-    id: `event-${seq}`,
-    seq,
-    type,
-    version: 1,
-    tenantId: 'tenant-1',
-    occurredAt: '2025-06-15T12:00:00.000Z',
-    actor: { type: 'user', id: 'owner-1' },
-    data,
-    channel: 'credits',
-  } as RealtimeEvent;
-}
+const event = testEvents({ channelOf: () => 'credits' });
 
 function entry(
   id: string,

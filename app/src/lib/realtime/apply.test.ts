@@ -5,25 +5,18 @@ import {
   applyOrganizationEvents,
   changesOwnAccess,
   newerTenantSettings,
-  type RealtimeEvent,
 } from './apply';
+import { testEvents } from './test-events';
 
-let seq = 100;
-
-function event(type: string, data: Record<string, unknown>, channel = type.split('.')[0]): RealtimeEvent {
-  seq += 1;
-  return {
-    id: `event-${seq}`,
-    seq,
-    type,
-    version: 1,
-    tenantId: 'tenant-1',
-    occurredAt: `2025-02-0${(seq % 9) + 1}T00:00:00.000Z`,
-    actor: { type: 'user', id: 'owner-1' },
-    data,
-    channel: channel === 'organization' ? 'organizations' : channel,
-  } as RealtimeEvent;
-}
+const event = testEvents({
+  // `organization.*` events go out on `organizations`; the others on the channel their type starts with.
+  channelOf: (type) => {
+    const channel = type.split('.')[0] ?? type;
+    return channel === 'organization' ? 'organizations' : channel;
+  },
+  occurredAt: (seq) => `2025-02-0${(seq % 9) + 1}T00:00:00.000Z`,
+  startAfter: 100,
+});
 
 function organization(id: string, name: string, parentId: string | null = 'root'): Organization {
   return { id, name, parentId, createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' };

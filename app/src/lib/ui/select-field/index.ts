@@ -1,0 +1,1 @@
+export { default as SelectField } from './select-field.svelte';

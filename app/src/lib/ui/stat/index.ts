@@ -1,0 +1,1 @@
+export { default as Stat } from './stat.svelte';
