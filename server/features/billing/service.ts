@@ -1,4 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
+import Stripe from 'stripe';
 import type { Database, ScopedDb } from '../../../db/client.ts';
 import {
   adminActions,
@@ -145,13 +146,15 @@ export async function publishSubscription(db: ScopedDb, account: BillingAccount)
 
 /**
  * The tenant's Stripe customer, created the first time. Concurrent first calls converge on one customer:
- * the create carries an idempotency key derived from the tenant, and the id is stored only where none is.
+ * the create carries an idempotency key derived from the tenant (and the customer it replaces, if any),
+ * and the id is stored only where none is.
  */
 async function ensureCustomer(
   database: Database,
   deps: BillingDeps,
   actor: Actor,
-): Promise<{ customerId: string; account: BillingAccount }> {
+  replacing: string | null = null,
+): Promise<string> {
   const stripe = requireStripe(deps);
   const known = await withTenant(database, actor, async (db) => {
     const [account] = await db
@@ -165,9 +168,7 @@ async function ensureCustomer(
     const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, actor.userId));
     return { account, tenantName: tenant?.name ?? '', email: user?.email };
   });
-  if (known.account?.stripeCustomerId) {
-    return { customerId: known.account.stripeCustomerId, account: known.account };
-  }
+  if (known.account?.stripeCustomerId) return known.account.stripeCustomerId;
   const customer = await callStripe('create the customer', () =>
     stripe.customers.create(
       {
@@ -175,7 +176,7 @@ async function ensureCustomer(
         ...(known.email ? { email: known.email } : {}),
         metadata: { tenantId: actor.tenantId },
       },
-      { idempotencyKey: `wrapper-customer-${actor.tenantId}` },
+      { idempotencyKey: `wrapper-customer-${actor.tenantId}${replacing ? `-after-${replacing}` : ''}` },
     ),
   );
   const account = await withTenant(database, actor.tenantId, async (db) => {
@@ -191,7 +192,43 @@ async function ensureCustomer(
     if (!stored) throw new Error('billing account vanished');
     return stored;
   });
-  return { customerId: account.stripeCustomerId ?? customer.id, account };
+  return account.stripeCustomerId ?? customer.id;
+}
+
+/** Stripe does not know the stored customer: deleted there, or the platform moved to another account or mode. */
+const isMissingCustomer = (error: unknown) =>
+  error instanceof Stripe.errors.StripeInvalidRequestError &&
+  error.code === 'resource_missing' &&
+  error.param === 'customer';
+
+/**
+ * Runs `call` with the tenant's Stripe customer. When Stripe no longer knows that customer (a platform
+ * moving from test to live keys is the usual cause), the stored id is dropped and a new customer made,
+ * once, instead of failing every Checkout from then on.
+ */
+async function withCustomer<T>(
+  database: Database,
+  deps: BillingDeps,
+  actor: Actor,
+  what: string,
+  call: (customerId: string) => Promise<T>,
+): Promise<T> {
+  const customerId = await ensureCustomer(database, deps, actor);
+  try {
+    return await call(customerId);
+  } catch (error) {
+    if (!isMissingCustomer(error)) return callStripe(what, () => Promise.reject(error));
+  }
+  await withTenant(database, actor.tenantId, (db) =>
+    db
+      .update(billingAccounts)
+      .set({ stripeCustomerId: null, updatedAt: new Date() })
+      .where(
+        and(eq(billingAccounts.tenantId, actor.tenantId), eq(billingAccounts.stripeCustomerId, customerId)),
+      ),
+  );
+  const replacement = await ensureCustomer(database, deps, actor, customerId);
+  return callStripe(what, () => call(replacement));
 }
 
 /**
@@ -241,12 +278,11 @@ export async function startCheckout(
     return { mode: 'payment' as const, priceId: pack.stripePriceId, metadata };
   });
   const stripe = requireStripe(deps);
-  const { customerId } = await ensureCustomer(database, deps, actor);
   const metadata = { tenantId: actor.tenantId, ...offer.metadata };
-  const session = await callStripe('open Checkout', () =>
+  const session = await withCustomer(database, deps, actor, 'open Checkout', (customer) =>
     stripe.checkout.sessions.create({
       mode: offer.mode,
-      customer: customerId,
+      customer,
       client_reference_id: actor.tenantId,
       line_items: [{ price: offer.priceId, quantity: 1 }],
       success_url: `${deps.appUrl}/billing?checkout=success`,
@@ -270,9 +306,8 @@ export async function openPortal(
   // The permission check runs first, then whether Stripe is there at all.
   await withTenant(database, actor, async () => {});
   const stripe = requireStripe(deps);
-  const { customerId } = await ensureCustomer(database, deps, actor);
-  const session = await callStripe('open the billing portal', () =>
-    stripe.billingPortal.sessions.create({ customer: customerId, return_url: `${deps.appUrl}/billing` }),
+  const session = await withCustomer(database, deps, actor, 'open the billing portal', (customer) =>
+    stripe.billingPortal.sessions.create({ customer, return_url: `${deps.appUrl}/billing` }),
   );
   return { url: session.url };
 }

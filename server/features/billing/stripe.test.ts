@@ -415,6 +415,30 @@ describe('billing with Stripe', () => {
     expect(owners.filter((id) => id === a.tenant.tenantId)).toHaveLength(1);
   });
 
+  test('a customer Stripe no longer knows (moved from test to live keys) is replaced, not a dead end', async () => {
+    const tenant = await app.signUp();
+    expect((await api(tenant, 'POST', '/v1/billing/portal')).status).toBe(200);
+    const mine = () =>
+      [...stripe.customers.values()].filter((customer) => customer.metadata.tenantId === tenant.tenantId);
+    const [first] = mine();
+    if (!first) throw new Error('no customer');
+    stripe.customers.delete(first.id);
+    const checkout = await api(tenant, 'POST', '/v1/billing/checkout', { creditPackId: 'pack-500' });
+    expect(checkout.status).toBe(200);
+    const [second] = mine();
+    expect(second?.id).toBeDefined();
+    expect(second?.id).not.toBe(first.id);
+    expect(stripe.checkoutSessions.get(sessionIdOf(checkout.body.url))?.customer).toBe(second?.id);
+    const [stored] = await selectRows<{ stripe_customer_id: string }>(
+      app.database.owner,
+      sql`select stripe_customer_id from billing_accounts where tenant_id = ${tenant.tenantId}`,
+    );
+    expect(stored?.stripe_customer_id).toBe(second?.id);
+    // And the portal goes on with the new one.
+    const portal = await api(tenant, 'POST', '/v1/billing/portal');
+    expect(stripe.portalSessions.get(sessionIdOf(portal.body.url))?.customer).toBe(second?.id);
+  });
+
   test('bad input and Stripe refusing: clear problems, nothing half done', async () => {
     const tenant = await app.signUp();
     const cases: Array<[unknown, number, string]> = [
