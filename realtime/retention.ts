@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { selectRows } from '../db/client.ts';
+import { startPeriodic } from './periodic.ts';
 
 export interface EventRetentionOptions {
   database: Database;
@@ -35,16 +36,9 @@ export async function pruneEvents(options: EventRetentionOptions): Promise<numbe
 export function startEventPruning(
   options: EventRetentionOptions & { intervalMs?: number; onError?: (error: unknown) => void },
 ): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const run = () => {
-    running = running.then(() => pruneEvents(options).catch((error) => options.onError?.(error)));
-  };
-  run();
-  const timer = setInterval(run, options.intervalMs ?? 10 * 60_000);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(() => pruneEvents(options), {
+    intervalMs: options.intervalMs ?? 10 * 60_000,
+    runNow: true,
+    onError: options.onError,
+  });
 }

@@ -3,6 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import { selectRows } from '../../../db/client.ts';
 import { plans } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
+import { startPeriodic } from '../../../realtime/periodic.ts';
 import type { Logger } from '../../logger.ts';
 import { lockBillingAccount, publishSubscription, startManualPeriod } from './service.ts';
 
@@ -48,20 +49,14 @@ export async function renewManualPlans(
   return renewed;
 }
 
-/** Runs `renewManualPlans` every `intervalMs` until stopped. */
+/** Runs `renewManualPlans` every `intervalMs` (default a minute) until stopped. */
 export function startManualPlanRenewals(options: {
   database: Database;
   logger: Logger;
   intervalMs?: number;
 }): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => renewManualPlans(options.database, options.logger).catch(() => 0));
-  }, options.intervalMs ?? 60_000);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(() => renewManualPlans(options.database, options.logger), {
+    intervalMs: options.intervalMs ?? 60_000,
+    onError: (error) => options.logger.error({ err: error }, 'renewing plans set by hand failed'),
+  });
 }

@@ -156,19 +156,20 @@ async function ensureCustomer(
   replacing: string | null = null,
 ): Promise<string> {
   const stripe = requireStripe(deps);
+  // The usual case, a customer already made, costs one read; who to name the customer after, only when
+  // one is made.
+  const [account] = await withTenant(database, actor, (db) =>
+    db.select().from(billingAccounts).where(eq(billingAccounts.tenantId, actor.tenantId)),
+  );
+  if (account?.stripeCustomerId) return account.stripeCustomerId;
   const known = await withTenant(database, actor, async (db) => {
-    const [account] = await db
-      .select()
-      .from(billingAccounts)
-      .where(eq(billingAccounts.tenantId, actor.tenantId));
     const [tenant] = await db
       .select({ name: tenants.name })
       .from(tenants)
       .where(eq(tenants.id, actor.tenantId));
     const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, actor.userId));
-    return { account, tenantName: tenant?.name ?? '', email: user?.email };
+    return { tenantName: tenant?.name ?? '', email: user?.email };
   });
-  if (known.account?.stripeCustomerId) return known.account.stripeCustomerId;
   const customer = await callStripe('create the customer', () =>
     stripe.customers.create(
       {
@@ -179,7 +180,7 @@ async function ensureCustomer(
       { idempotencyKey: `wrapper-customer-${actor.tenantId}${replacing ? `-after-${replacing}` : ''}` },
     ),
   );
-  const account = await withTenant(database, actor.tenantId, async (db) => {
+  const stored = await withTenant(database, actor.tenantId, async (db) => {
     await lockBillingAccount(db, actor.tenantId);
     const [stored] = await db
       .update(billingAccounts)
@@ -192,7 +193,7 @@ async function ensureCustomer(
     if (!stored) throw new Error('billing account vanished');
     return stored;
   });
-  return account.stripeCustomerId ?? customer.id;
+  return stored.stripeCustomerId ?? customer.id;
 }
 
 /** Stripe does not know the stored customer: deleted there, or the platform moved to another account or mode. */

@@ -462,13 +462,6 @@ export async function grantCredits(
   return added;
 }
 
-const ADDED_EVENT = {
-  grant: 'credits.granted',
-  allowance: 'credits.granted',
-  purchase: 'credits.purchased',
-  adjust: 'credits.adjusted',
-} as const;
-
 /**
  * Adds credits as a new lot with its ledger entry and event, under the balance lock. With an
  * `externalId` (the Checkout session or invoice that paid for them) the same payment adds credits once:
@@ -504,7 +497,6 @@ export async function addCredits(
     .onConflictDoNothing()
     .returning({ id: creditLots.id });
   if (!lot) return null;
-  const type = ADDED_EVENT[input.source];
   return recordMovement(
     db,
     locked,
@@ -517,12 +509,14 @@ export async function addCredits(
       metadata: input.metadata,
       actor: input.actor,
     },
-    (moved) =>
-      type === 'credits.purchased'
-        ? publish(db, type, { ...moved, creditPackId: input.creditPackId ?? '' })
-        : type === 'credits.granted'
-          ? publish(db, type, { ...moved, expiresAt: input.expiresAt?.toISOString() ?? null })
-          : publish(db, type, moved),
+    (moved) => {
+      if (input.source === 'purchase') {
+        return publish(db, 'credits.purchased', { ...moved, creditPackId: input.creditPackId ?? '' });
+      }
+      if (input.source === 'adjust') return publish(db, 'credits.adjusted', moved);
+      // Grants by hand and plan allowances.
+      return publish(db, 'credits.granted', { ...moved, expiresAt: input.expiresAt?.toISOString() ?? null });
+    },
   );
 }
 
@@ -615,8 +609,16 @@ export async function readBalance(
   db: ScopedDb,
   tenantId: string,
 ): Promise<{ balance: number; lowBalanceThreshold: number | null; updatedAt: string | null }> {
-  // Expired credits are written off first, so the balance shown is the one that can be spent.
-  await lockBalance(db, tenantId);
+  // Expired credits (or holds) are written off first, so the balance shown is the one that can be spent;
+  // only then does a read take the balance lock (a plain read writes nothing).
+  const [due] = await selectRows<{ due: boolean }>(
+    db,
+    sql`select exists (select 1 from credit_lots
+                       where tenant_id = ${tenantId} and remaining > 0 and expires_at <= now())
+            or exists (select 1 from credit_reservations
+                       where tenant_id = ${tenantId} and status = 'held' and expires_at <= now()) as due`,
+  );
+  if (due?.due) await lockBalance(db, tenantId);
   const [row] = await db.select().from(creditBalances).where(eq(creditBalances.tenantId, tenantId));
   return {
     balance: row?.balance ?? 0,

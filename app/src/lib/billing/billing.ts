@@ -1,6 +1,7 @@
 import type { ApiError, Plan, Price, Subscription, SubscriptionStatus } from '../api';
 import { formatNumber } from '../format';
 import { isEventOf, type RealtimeEvent } from '../realtime/apply';
+import type { BadgeTone } from '../ui/badge';
 
 /** How many ledger entries the billing page loads at a time. */
 export const LEDGER_PAGE_SIZE = 25;
@@ -46,7 +47,7 @@ function limitNoun(key: string, value: number): string {
 
 interface StatusLook {
   label: string;
-  tone: 'neutral' | 'brand' | 'success' | 'warning' | 'danger';
+  tone: BadgeTone;
 }
 
 const statuses: Record<SubscriptionStatus, StatusLook> = {

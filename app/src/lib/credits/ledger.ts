@@ -1,5 +1,6 @@
 import type { CreditTransaction } from '../api';
 import type { RealtimeEvent } from '../realtime/apply';
+import type { BadgeTone } from '../ui/badge';
 
 /** The balance and the ledger entries a page shows, as loaded and then moved by live events. */
 export interface CreditsState {
@@ -110,7 +111,7 @@ export function isLowBalance(state: Pick<CreditsState, 'balance' | 'lowBalanceTh
 
 interface TransactionKind {
   label: string;
-  tone: 'neutral' | 'brand' | 'success' | 'warning' | 'danger';
+  tone: BadgeTone;
 }
 
 const kinds: Record<string, TransactionKind> = {
