@@ -1,0 +1,253 @@
+import { type ProblemCode, problemCatalog } from '../errors.ts';
+import { type FuzzRequest, malformedRequest } from './malformed-requests.ts';
+import type { FuzzOperation } from './operations.ts';
+
+/**
+ * Sends malformed requests to a listening server over real HTTP (so bad encodings and content types
+ * travel as bytes), a bounded number at a time, while a probe keeps asking `/healthz`. An answer fails
+ * when it is a 5xx, or a 4xx that is not RFC 9457 problem+json with the catalog's type, title and status.
+ */
+
+/** The caller's valid token, and a way to get a new one when a variant (e.g. logout) ended it. */
+export interface FuzzCredentials {
+  token(): string;
+  renew(): Promise<void>;
+}
+
+export interface FuzzOptions {
+  baseUrl: string;
+  operations: readonly FuzzOperation[];
+  credentials: FuzzCredentials;
+  seed: number;
+  /** How many requests to send in all. */
+  requests: number;
+  /** Requests in flight at once. @default 12 */
+  concurrency?: number;
+  /** The server's body limit: variants stay under it or go just over. */
+  bodyLimitBytes: number;
+  /** Send only these request indices (to replay a failure). */
+  only?: readonly number[];
+  /** Pause between two /healthz probes. @default 20 */
+  probePauseMs?: number;
+  /** A request without an answer after this long fails. @default 30000 */
+  timeoutMs?: number;
+}
+
+export interface FuzzFailure {
+  request: FuzzRequest;
+  reason: string;
+  status?: number;
+  answer?: string;
+}
+
+export interface FuzzReport {
+  seed: number;
+  operations: number;
+  requests: number;
+  failures: FuzzFailure[];
+  /** Answers by HTTP status. */
+  statuses: Record<number, number>;
+  /** Distinct variant kinds each operation was sent. */
+  kindsPerOperation: Map<string, number>;
+  /** Problems answered without a `detail` (allowed by RFC 9457; counted to show where it is missing). */
+  problemsWithoutDetail: Map<string, number>;
+  probes: { sent: number; healthy: number; maxLatencyMs: number };
+  /** Times the owner's session had ended (a logout variant) and was signed in again. */
+  renewals: number;
+  durationMs: number;
+}
+
+const isCode = (code: string): code is ProblemCode => code in problemCatalog;
+
+/** Why a 4xx/5xx answer breaks the contract, or null when it keeps it. */
+export function problemShapeError(status: number, headers: Headers, text: string): string | null {
+  if (status >= 500) return `answered ${status}`;
+  if (status < 400) return null;
+  const contentType = headers.get('content-type') ?? '';
+  if (!contentType.startsWith('application/problem+json'))
+    return `${status} with content-type "${contentType}"`;
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return `${status} problem+json that is not JSON`;
+  }
+  const code = typeof body.type === 'string' ? body.type.replace(/^\/problems\//, '') : '';
+  if (!isCode(code)) return `problem type ${JSON.stringify(body.type)} is not in the catalog`;
+  if (body.status !== status) return `problem status ${JSON.stringify(body.status)} on an HTTP ${status}`;
+  if (problemCatalog[code].status !== status) return `problem ${code} answered as ${status}`;
+  if (body.title !== problemCatalog[code].title) return `problem title ${JSON.stringify(body.title)}`;
+  if (body.detail !== undefined && typeof body.detail !== 'string') return 'problem detail is not a string';
+  if (typeof body.requestId !== 'string' || body.requestId === '') return 'problem without requestId';
+  if (headers.get('x-request-id') !== body.requestId) return 'X-Request-Id differs from requestId';
+  return null;
+}
+
+function authorizationOf(request: FuzzRequest, credentials: FuzzCredentials): string | null {
+  switch (request.credentials) {
+    case 'owner':
+      return `Bearer ${credentials.token()}`;
+    case 'tampered-owner': {
+      const token = credentials.token();
+      const last = token.at(-1) === 'A' ? 'B' : 'A';
+      return `Bearer ${token.slice(0, -1)}${last}`;
+    }
+    default:
+      return null;
+  }
+}
+
+/** One line a person can read and replay: what was sent (token left out) and what came back. */
+export function describeFailure(failure: FuzzFailure, seed: number): string {
+  const { request } = failure;
+  const body = request.body
+    ? request.body.byteLength > 300
+      ? `${request.body.byteLength} bytes starting ${JSON.stringify(new TextDecoder().decode(request.body.slice(0, 120)))}`
+      : JSON.stringify(new TextDecoder().decode(request.body))
+    : 'none';
+  const headers = Object.entries(request.headers)
+    .map(
+      ([name, value]) => `${name}: ${value.length > 80 ? `${value.slice(0, 80)}… (${value.length})` : value}`,
+    )
+    .join('; ');
+  const target =
+    request.target.length > 200
+      ? `${request.target.slice(0, 200)}… (${request.target.length})`
+      : request.target;
+  return [
+    `#${request.index} ${request.operation} [${request.variant}] → ${failure.reason}`,
+    `  ${request.method} ${target}  credentials: ${request.credentials}`,
+    `  headers: ${headers || 'none'}`,
+    `  body: ${body}`,
+    `  answer: ${(failure.answer ?? '').slice(0, 300)}`,
+    `  replay: bun run fuzz --seed ${seed} --only ${request.index}`,
+  ].join('\n');
+}
+
+export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const { baseUrl, operations, credentials, seed } = options;
+  const concurrency = options.concurrency ?? 12;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const indices = options.only ?? Array.from({ length: options.requests }, (_, index) => index);
+  const started = performance.now();
+  const failures: FuzzFailure[] = [];
+  const statuses: Record<number, number> = {};
+  const kinds = new Map<string, Set<string>>();
+  const problemsWithoutDetail = new Map<string, number>();
+  let renewals = 0;
+  let renewing: Promise<void> | null = null;
+
+  // A 401 to the owner's token means either a variant got past (expected) or the session ended (a
+  // logout variant): ask once who we are, and sign in again only in the second case.
+  async function ensureSession() {
+    renewing ??= (async () => {
+      const me = await fetch(`${baseUrl}/v1/me`, {
+        headers: { authorization: `Bearer ${credentials.token()}` },
+      });
+      await me.arrayBuffer();
+      if (me.status === 401) {
+        await credentials.renew();
+        renewals++;
+      }
+    })().finally(() => {
+      renewing = null;
+    });
+    await renewing;
+  }
+
+  async function send(request: FuzzRequest) {
+    if (renewing) await renewing;
+    const headers = new Headers(request.headers);
+    const authorization = authorizationOf(request, credentials);
+    if (authorization) headers.set('authorization', authorization);
+    let status: number | undefined;
+    let text = '';
+    try {
+      const response = await fetch(`${baseUrl}${request.target}`, {
+        method: request.method,
+        headers,
+        body: request.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+        // Bun would otherwise decode the answer by Content-Encoding; the fuzzer wants what was sent.
+        decompress: false,
+      });
+      status = response.status;
+      text = await response.text();
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      const broken = problemShapeError(status, response.headers, text);
+      if (broken) failures.push({ request, reason: broken, status, answer: text });
+      else if (status >= 400 && !text.includes('"detail"')) {
+        const code = `${request.operation} ${status}`;
+        problemsWithoutDetail.set(code, (problemsWithoutDetail.get(code) ?? 0) + 1);
+      }
+    } catch (error) {
+      failures.push({
+        request,
+        reason: `no answer: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+    const seen = kinds.get(request.operation) ?? new Set<string>();
+    seen.add(request.variant.split(':')[0] ?? request.variant);
+    kinds.set(request.operation, seen);
+    if (status === 401 && request.credentials === 'owner') await ensureSession();
+  }
+
+  const probes = { sent: 0, healthy: 0, maxLatencyMs: 0 };
+  let running = true;
+  const probing = (async () => {
+    while (running) {
+      const sentAt = performance.now();
+      probes.sent++;
+      try {
+        const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+        await response.arrayBuffer();
+        if (response.status === 200) probes.healthy++;
+      } catch {
+        // Counted as sent and not healthy.
+      }
+      probes.maxLatencyMs = Math.max(probes.maxLatencyMs, performance.now() - sentAt);
+      await Bun.sleep(options.probePauseMs ?? 20);
+    }
+  })();
+
+  let next = 0;
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (next < indices.length) {
+      const index = indices[next++] as number;
+      await send(malformedRequest({ operations, seed, index, bodyLimitBytes: options.bodyLimitBytes }));
+    }
+  });
+  await Promise.all(workers);
+  running = false;
+  await probing;
+
+  return {
+    seed,
+    operations: operations.length,
+    requests: indices.length,
+    failures,
+    statuses,
+    kindsPerOperation: new Map([...kinds].map(([operation, seen]) => [operation, seen.size])),
+    problemsWithoutDetail,
+    probes,
+    renewals,
+    durationMs: performance.now() - started,
+  };
+}
+
+/** The figures a run ends with, one per line. */
+export function summarize(report: FuzzReport): string {
+  const statuses = Object.entries(report.statuses)
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ');
+  const fewest = Math.min(...report.kindsPerOperation.values());
+  return [
+    `fuzz seed ${report.seed}: ${report.operations} operations covered, ${report.requests} requests sent in ${(report.durationMs / 1000).toFixed(1)} s`,
+    `  failures: ${report.failures.length}`,
+    `  statuses: ${statuses}`,
+    `  variant kinds per operation: at least ${fewest}`,
+    `  /healthz probes: ${report.probes.healthy}/${report.probes.sent} healthy, max latency ${report.probes.maxLatencyMs.toFixed(1)} ms`,
+    `  owner session renewed ${report.renewals} times (logout variants)`,
+  ].join('\n');
+}
