@@ -55,7 +55,13 @@ export function eventRoutes(deps: AuthDeps & { database: Database }) {
         auth: true,
         query: t.Object({
           after: t.Optional(
-            t.Integer({ title: 'after', minimum: 0, description: 'Events with a greater seq' }),
+            // seq is a bigint; past 2^53 a JSON number would no longer say which event it means.
+            t.Integer({
+              title: 'after',
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'Events with a greater seq',
+            }),
           ),
           types: t.Optional(
             t.String({
