@@ -52,6 +52,8 @@ export interface FuzzReport {
   /** Problems answered without a `detail` (allowed by RFC 9457; counted to show where it is missing). */
   problemsWithoutDetail: Map<string, number>;
   probes: { sent: number; healthy: number; maxLatencyMs: number };
+  /** The slowest answers, slowest first. */
+  slowest: Array<{ index: number; operation: string; variant: string; ms: number }>;
   /** Times the owner's session had ended (a logout variant) and was signed in again. */
   renewals: number;
   durationMs: number;
@@ -134,6 +136,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const statuses: Record<number, number> = {};
   const kinds = new Map<string, Set<string>>();
   const problemsWithoutDetail = new Map<string, number>();
+  const slowest: FuzzReport['slowest'] = [];
   let renewals = 0;
   let renewing: Promise<void> | null = null;
 
@@ -162,6 +165,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (authorization) headers.set('authorization', authorization);
     let status: number | undefined;
     let text = '';
+    const sentAt = performance.now();
     try {
       const response = await fetch(`${baseUrl}${request.target}`, {
         method: request.method,
@@ -186,6 +190,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         request,
         reason: `no answer: ${error instanceof Error ? error.message : String(error)}`,
       });
+    }
+    const ms = performance.now() - sentAt;
+    if (slowest.length < 5 || ms > (slowest.at(-1)?.ms ?? 0)) {
+      slowest.push({ index: request.index, operation: request.operation, variant: request.variant, ms });
+      slowest.sort((a, b) => b.ms - a.ms).splice(5);
     }
     const seen = kinds.get(request.operation) ?? new Set<string>();
     seen.add(request.variant.split(':')[0] ?? request.variant);
@@ -231,6 +240,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     kindsPerOperation: new Map([...kinds].map(([operation, seen]) => [operation, seen.size])),
     problemsWithoutDetail,
     probes,
+    slowest,
     renewals,
     durationMs: performance.now() - started,
   };
@@ -249,5 +259,9 @@ export function summarize(report: FuzzReport): string {
     `  variant kinds per operation: at least ${fewest}`,
     `  /healthz probes: ${report.probes.healthy}/${report.probes.sent} healthy, max latency ${report.probes.maxLatencyMs.toFixed(1)} ms`,
     `  owner session renewed ${report.renewals} times (logout variants)`,
+    ...report.slowest.map(
+      (slow) =>
+        `  slow: ${slow.ms.toFixed(0)} ms #${slow.index} ${slow.operation} [${slow.variant.slice(0, 60)}]`,
+    ),
   ].join('\n');
 }

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describeFailure, runFuzz, summarize } from './fuzz.ts';
+import { FUZZ_BODY_LIMIT_BYTES, type FuzzTarget, startFuzzTarget } from './fuzz-target.ts';
+import type { OpenApiDocument } from './operations.ts';
+
+/**
+ * The CI-sized fuzz run (`bun run fuzz` sends more): every operation of the OpenAPI document gets at
+ * least 30 kinds of malformed request over real HTTP; none may answer 5xx, every 4xx must be the
+ * catalog's problem+json, and /healthz must keep answering throughout. A fixed seed keeps CI stable;
+ * a failure prints the request and the command that replays it.
+ */
+const SEED = 20_261_202;
+const REQUESTS = 3000;
+
+let target: FuzzTarget;
+let documented: number;
+
+beforeAll(async () => {
+  target = await startFuzzTarget();
+  const document = (await target.app.request('GET', '/docs/json')).body as OpenApiDocument;
+  documented = Object.values(document.paths).reduce(
+    (sum, operations) => sum + Object.keys(operations).length,
+    0,
+  );
+});
+afterAll(() => target.dispose());
+
+describe('fuzzing every operation of the OpenAPI document', () => {
+  test(`${REQUESTS} malformed requests: no 5xx, problem+json for every 4xx, /healthz answering`, async () => {
+    const report = await runFuzz({
+      baseUrl: target.baseUrl,
+      operations: target.operations,
+      credentials: target.credentials,
+      seed: SEED,
+      requests: REQUESTS,
+      concurrency: 12,
+      bodyLimitBytes: FUZZ_BODY_LIMIT_BYTES,
+    });
+    console.log(summarize(report));
+    if (target.bodiesFromRouteTable.length > 0)
+      console.log(
+        `  body schemas from the route table (not in the document): ${target.bodiesFromRouteTable.length}`,
+      );
+
+    expect(target.operations.length).toBe(documented);
+    expect(target.operations.length).toBeGreaterThan(50);
+    expect(report.requests).toBeGreaterThanOrEqual(3000);
+    expect(report.kindsPerOperation.size).toBe(target.operations.length);
+    for (const [operation, kinds] of report.kindsPerOperation)
+      expect({ operation, atLeast30: kinds >= 30 }).toEqual({ operation, atLeast30: true });
+    expect(report.failures.slice(0, 20).map((failure) => describeFailure(failure, SEED))).toEqual([]);
+    // Every probe answered 200; its latency is printed, not asserted, on a shared machine.
+    expect(report.probes.sent).toBeGreaterThan(10);
+    expect(report.probes.healthy).toBe(report.probes.sent);
+  }, 240_000);
+});
