@@ -1,12 +1,17 @@
 /**
  * `bun run fuzz [--requests 10000] [--seed N] [--concurrency 12] [--only 17,4711] [--max-healthz-ms 100]`:
- * the fuzz suite at full size against the app on this run's engines (PGlite in memory, or
- * DATABASE_URL / REDIS_URL as in the tests). Exits non-zero on any failure, or when a /healthz probe
- * took longer than the bound. A failure prints the command that replays it.
+ * the fuzz suite at full size against `bun server/main.ts` in its own process (development mode; embedded
+ * database in a fresh folder, or a fresh database on DATABASE_URL; REDIS_URL when set), or with
+ * `--in-process` against the test harness's app as the CI test does. Exits non-zero on any failure, or
+ * when a /healthz probe took longer than the bound. A failure prints the command that replays it.
  */
 import { parseArgs } from 'node:util';
 import { describeFailure, runFuzz, summarize } from '../server/security/fuzz.ts';
-import { FUZZ_BODY_LIMIT_BYTES, startFuzzTarget } from '../server/security/fuzz-target.ts';
+import {
+  FUZZ_BODY_LIMIT_BYTES,
+  startFuzzServerProcess,
+  startFuzzTarget,
+} from '../server/security/fuzz-target.ts';
 import { exhaustiveRequestCount } from '../server/security/malformed-requests.ts';
 
 const { values } = parseArgs({
@@ -16,6 +21,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '12' },
     only: { type: 'string' },
     'max-healthz-ms': { type: 'string', default: '100' },
+    'in-process': { type: 'boolean', default: false },
   },
 });
 
@@ -27,11 +33,11 @@ const only = values.only?.split(',').map(Number);
 for (const [name, value] of Object.entries({ seed, requests, concurrency, maxHealthzMs }))
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
 
-const target = await startFuzzTarget();
+const target = values['in-process'] ? await startFuzzTarget() : await startFuzzServerProcess();
 let exitCode = 1;
 try {
   console.log(
-    `fuzz: seed ${seed}, ${only ? `only ${only.join(',')}` : `${requests} requests`}, ${concurrency} in flight, ` +
+    `fuzz ${values['in-process'] ? 'in process' : `of ${target.baseUrl}`}: seed ${seed}, ${only ? `only ${only.join(',')}` : `${requests} requests`}, ${concurrency} in flight, ` +
       `${target.operations.length} operations (every kind of each: ${exhaustiveRequestCount(target.operations)} requests)`,
   );
   const report = await runFuzz({

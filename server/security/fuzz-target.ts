@@ -1,6 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
 import Stripe from 'stripe';
+import { openDatabase } from '../../db/client.ts';
 import { createApp } from '../app.ts';
-import { startTestApp, type TestApp, testAppDeps } from '../testing/harness.ts';
+import { startTestApp, testAppDeps, testConfig, uniqueEmail } from '../testing/harness.ts';
+import { startServerProcess } from '../testing/server-process.ts';
 import { type LocalStripe, startStripeServer } from '../testing/stripe-server.ts';
 import type { FuzzCredentials } from './fuzz.ts';
 import { bodySchemasOfRoutes, type FuzzOperation, type OpenApiDocument, operationsOf } from './operations.ts';
@@ -9,64 +15,139 @@ import { bodySchemasOfRoutes, type FuzzOperation, type OpenApiDocument, operatio
 export const FUZZ_BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface FuzzTarget {
-  app: TestApp;
   baseUrl: string;
   operations: FuzzOperation[];
+  /** How many operations the document lists (every one must be fuzzed). */
+  documented: number;
   credentials: FuzzCredentials;
   /** Operations whose body schema came from the route table because the document has none. */
   bodiesFromRouteTable: string[];
   dispose(): Promise<void>;
 }
 
+async function postJson(url: string, body: unknown) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
 /**
- * The app as production builds it, listening on a loopback port, with billing pointed at the local
- * Stripe server (so billing routes run their handlers rather than answering 503 not-configured), one
- * signed-up owner, and the operations of its own OpenAPI document.
+ * What a run needs from a listening server: an owner signed up over HTTP (signed in again when a
+ * logout variant ends the session) and the operations of the server's own OpenAPI document.
+ */
+async function prepare(
+  baseUrl: string,
+  routeTable: Parameters<typeof bodySchemasOfRoutes>[0],
+  dispose: () => Promise<void>,
+): Promise<FuzzTarget> {
+  const owner = { email: uniqueEmail('fuzz-owner'), password: 'correct horse battery' };
+  const signup = await postJson(`${baseUrl}/v1/auth/signup`, {
+    ...owner,
+    name: 'Fuzz Owner',
+    organizationName: 'Fuzz Corp',
+  });
+  if (signup.status !== 201) throw new Error(`the fuzz owner cannot sign up: ${JSON.stringify(signup.body)}`);
+  let token: string = signup.body.accessToken;
+  const tenantId: string = signup.body.tenant.id;
+  const credentials: FuzzCredentials = {
+    token: () => token,
+    async renew() {
+      const login = await postJson(`${baseUrl}/v1/auth/login`, { ...owner, tenantId });
+      if (login.status !== 200)
+        throw new Error(`the fuzz owner cannot sign in: ${JSON.stringify(login.body)}`);
+      token = login.body.accessToken;
+    },
+  };
+  const document = (await (await fetch(`${baseUrl}/docs/json`)).json()) as OpenApiDocument;
+  // Until the document describes request bodies, the route table's TypeBox schemas stand in for them.
+  const operations = operationsOf(document, bodySchemasOfRoutes(routeTable));
+  const fromDocument = operationsOf(document);
+  return {
+    baseUrl,
+    operations,
+    documented: Object.values(document.paths).reduce((sum, path) => sum + Object.keys(path).length, 0),
+    credentials,
+    bodiesFromRouteTable: operations
+      .filter((operation, index) => operation.body && !fromDocument[index]?.body)
+      .map((operation) => operation.key),
+    dispose,
+  };
+}
+
+const stripeClientOf = (stripe: LocalStripe) =>
+  new Stripe(stripe.secretKey, { ...stripe.sdkOptions, maxNetworkRetries: 0 });
+
+/**
+ * The app built by the test harness (the same `createApp`, per-file database, rate limits off),
+ * listening on a loopback port, with billing pointed at the local Stripe server so billing routes run
+ * their handlers rather than answering 503 not-configured.
  */
 export async function startFuzzTarget(): Promise<FuzzTarget> {
-  const stripe: LocalStripe = await startStripeServer();
+  const stripe = await startStripeServer();
   const app = await startTestApp({
     realtime: {},
     bodyLimitBytes: FUZZ_BODY_LIMIT_BYTES,
     billing: {
-      stripe: new Stripe(stripe.secretKey, { ...stripe.sdkOptions, maxNetworkRetries: 0 }),
+      stripe: stripeClientOf(stripe),
       webhookSecret: stripe.webhookSecret,
       webhookToleranceSeconds: 300,
     },
   });
   if (!app.baseUrl) throw new Error('the fuzz target must listen (startTestApp with realtime)');
-  const owner = await app.signUp({ organizationName: 'Fuzz Corp' });
-  let token = owner.token;
-  const credentials: FuzzCredentials = {
-    token: () => token,
-    async renew() {
-      const login = await app.request('POST', '/v1/auth/login', {
-        body: { email: owner.email, password: owner.password, tenantId: owner.tenantId },
-      });
-      if (login.status !== 200)
-        throw new Error(`the owner cannot sign in again: ${JSON.stringify(login.body)}`);
-      token = login.body.accessToken;
-    },
-  };
+  const routes = createApp(testAppDeps(app.database)).routes;
+  return prepare(app.baseUrl, routes, async () => {
+    await app.dispose();
+    await stripe.close();
+  });
+}
 
-  const document = (await app.request('GET', '/docs/json')).body as OpenApiDocument;
-  // Until the document describes request bodies, the route table's TypeBox schemas stand in for them.
-  const routeBodies = bodySchemasOfRoutes(createApp(testAppDeps(app.database)).routes);
-  const operations = operationsOf(document, routeBodies);
-  const fromDocument = operationsOf(document);
-  const bodiesFromRouteTable = operations
-    .filter((operation, index) => operation.body && !fromDocument[index]?.body)
-    .map((operation) => operation.key);
-
-  return {
-    app,
-    baseUrl: app.baseUrl,
-    operations,
-    credentials,
-    bodiesFromRouteTable,
-    async dispose() {
-      await app.dispose();
-      await stripe.close();
-    },
-  };
+/**
+ * The production boot (`bun server/main.ts`, development mode) in its own process, so the probe and
+ * the fuzzer's own work do not share its event loop: embedded database in a fresh folder, or a fresh
+ * database on the run's Postgres; Stripe at the local server; rate limits off (the fuzzer is one IP).
+ */
+export async function startFuzzServerProcess(): Promise<FuzzTarget> {
+  const stripe = await startStripeServer();
+  const dataDir = await mkdtemp(join(tmpdir(), 'wrapper-fuzz-'));
+  const databaseName = `wrapper_fuzz_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = testConfig.DATABASE_URL
+    ? postgres(testConfig.DATABASE_URL, { max: 1, onnotice: () => {} })
+    : null;
+  let databaseUrl: string | undefined;
+  if (admin && testConfig.DATABASE_URL) {
+    await admin.unsafe(`create database ${databaseName}`);
+    databaseUrl = Object.assign(new URL(testConfig.DATABASE_URL), {
+      pathname: `/${databaseName}`,
+    }).toString();
+  }
+  const server = await startServerProcess({
+    NODE_ENV: 'development',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: testConfig.REDIS_URL,
+    BODY_LIMIT_BYTES: String(FUZZ_BODY_LIMIT_BYTES),
+    RATE_LIMIT_AUTH_PER_MINUTE: '0',
+    RATE_LIMIT_TENANT_PER_MINUTE: '0',
+    RATE_LIMIT_API_KEY_PER_MINUTE: '0',
+    STRIPE_SECRET_KEY: stripe.secretKey,
+    STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+    STRIPE_API_URL: stripe.url,
+    LOG_LEVEL: 'silent',
+  });
+  // The route table only: a database the routes never use.
+  const tableDatabase = await openDatabase({ dataDir: '', inMemory: true });
+  const routes = createApp(testAppDeps(tableDatabase)).routes;
+  await tableDatabase.close();
+  return prepare(server.baseUrl, routes, async () => {
+    await server.stop();
+    await stripe.close();
+    await rm(dataDir, { recursive: true, force: true });
+    if (admin) {
+      await admin.unsafe(`drop database if exists ${databaseName} with (force)`);
+      await admin.end();
+    }
+  });
 }

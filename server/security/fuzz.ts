@@ -29,6 +29,8 @@ export interface FuzzOptions {
   only?: readonly number[];
   /** Pause between two /healthz probes. @default 20 */
   probePauseMs?: number;
+  /** A /healthz probe slower than this is slow: the requests in flight then are counted. @default 100 */
+  slowProbeMs?: number;
   /** A request without an answer after this long fails. @default 30000 */
   timeoutMs?: number;
 }
@@ -51,7 +53,15 @@ export interface FuzzReport {
   kindsPerOperation: Map<string, number>;
   /** Problems answered without a `detail` (allowed by RFC 9457; counted to show where it is missing). */
   problemsWithoutDetail: Map<string, number>;
-  probes: { sent: number; healthy: number; maxLatencyMs: number };
+  probes: {
+    sent: number;
+    healthy: number;
+    maxLatencyMs: number;
+    p99LatencyMs: number;
+    slow: number;
+    /** What was in flight during slow probes (operation and kind), most often first. */
+    inFlightWhenSlow: Array<[string, number]>;
+  };
   /** The slowest answers, slowest first. */
   slowest: Array<{ index: number; operation: string; variant: string; ms: number }>;
   /** Times the owner's session had ended (a logout variant) and was signed in again. */
@@ -158,8 +168,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await renewing;
   }
 
+  const inFlight = new Map<number, string>();
   async function send(request: FuzzRequest) {
     if (renewing) await renewing;
+    inFlight.set(request.index, `${request.operation} [${request.variant.split(':')[0]}]`);
     const headers = new Headers(request.headers);
     const authorization = authorizationOf(request, credentials);
     if (authorization) headers.set('authorization', authorization);
@@ -191,6 +203,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         reason: `no answer: ${error instanceof Error ? error.message : String(error)}`,
       });
     }
+    inFlight.delete(request.index);
     const ms = performance.now() - sentAt;
     if (slowest.length < 5 || ms > (slowest.at(-1)?.ms ?? 0)) {
       slowest.push({ index: request.index, operation: request.operation, variant: request.variant, ms });
@@ -202,20 +215,28 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (status === 401 && request.credentials === 'owner') await ensureSession();
   }
 
-  const probes = { sent: 0, healthy: 0, maxLatencyMs: 0 };
+  const slowProbeMs = options.slowProbeMs ?? 100;
+  const latencies: number[] = [];
+  const inFlightWhenSlow = new Map<string, number>();
+  let healthy = 0;
   let running = true;
   const probing = (async () => {
     while (running) {
+      const during = new Set(inFlight.values());
       const sentAt = performance.now();
-      probes.sent++;
       try {
         const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
         await response.arrayBuffer();
-        if (response.status === 200) probes.healthy++;
+        if (response.status === 200) healthy++;
       } catch {
         // Counted as sent and not healthy.
       }
-      probes.maxLatencyMs = Math.max(probes.maxLatencyMs, performance.now() - sentAt);
+      const latency = performance.now() - sentAt;
+      latencies.push(latency);
+      if (latency > slowProbeMs) {
+        for (const label of [...during, ...inFlight.values()])
+          inFlightWhenSlow.set(label, (inFlightWhenSlow.get(label) ?? 0) + 1);
+      }
       await Bun.sleep(options.probePauseMs ?? 20);
     }
   })();
@@ -239,7 +260,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     statuses,
     kindsPerOperation: new Map([...kinds].map(([operation, seen]) => [operation, seen.size])),
     problemsWithoutDetail,
-    probes,
+    probes: {
+      sent: latencies.length,
+      healthy,
+      maxLatencyMs: Math.max(0, ...latencies),
+      p99LatencyMs: latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] ?? 0,
+      slow: latencies.filter((latency) => latency > slowProbeMs).length,
+      inFlightWhenSlow: [...inFlightWhenSlow].sort((a, b) => b[1] - a[1]).slice(0, 5),
+    },
     slowest,
     renewals,
     durationMs: performance.now() - started,
@@ -257,7 +285,11 @@ export function summarize(report: FuzzReport): string {
     `  failures: ${report.failures.length}`,
     `  statuses: ${statuses}`,
     `  variant kinds per operation: at least ${fewest}`,
-    `  /healthz probes: ${report.probes.healthy}/${report.probes.sent} healthy, max latency ${report.probes.maxLatencyMs.toFixed(1)} ms`,
+    `  /healthz probes: ${report.probes.healthy}/${report.probes.sent} healthy, max latency ${report.probes.maxLatencyMs.toFixed(1)} ms, p99 ${report.probes.p99LatencyMs.toFixed(1)} ms, ${report.probes.slow} slow`,
+    ...report.probes.inFlightWhenSlow.map(
+      ([label, count]) => `  in flight during ${count} slow probes: ${label}`,
+    ),
+    `  problems without a detail: ${[...report.problemsWithoutDetail.values()].reduce((sum, count) => sum + count, 0)} (${[...report.problemsWithoutDetail.keys()].slice(0, 4).join(', ')})`,
     `  owner session renewed ${report.renewals} times (logout variants)`,
     ...report.slowest.map(
       (slow) =>
