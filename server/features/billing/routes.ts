@@ -136,11 +136,16 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
         headers: t.Object({ 'stripe-signature': t.Optional(t.String({ maxLength: 4096 })) }),
         response: {
           200: t.Object({ received: t.Literal(true), outcome: t.String() }),
-          ...problemsFor(400, 503),
+          ...problemsFor(400, 413, 503),
         },
         detail: {
           tags,
           summary: 'Stripe events (signature-verified; each event id applied once)',
+          requestBody: {
+            required: true,
+            description: 'A Stripe event, exactly as Stripe sent and signed it',
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+          },
           description:
             'Handles checkout.session.completed / async_payment_succeeded, customer.subscription.*, invoice.paid, invoice.payment_failed and charge.refunded; other types are acknowledged and ignored.',
         },

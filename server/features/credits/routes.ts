@@ -40,8 +40,16 @@ const Metadata = t.Record(t.String({ maxLength: 64 }), t.Unknown(), {
 });
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
 const IdempotencyHeaders = t.Object({
-  'idempotency-key': t.Optional(t.String({ title: 'idempotency-key', maxLength: 300 })),
+  'idempotency-key': t.String({
+    title: 'idempotency-key',
+    maxLength: 300,
+    description: 'A unique id per operation (1–255 letters, digits, _ . : -); a retry sends the same',
+  }),
 });
+// Runs before validation, so that a missing key is its own problem (400) rather than a field error.
+const requireIdempotencyKey = ({ headers }: { headers: Record<string, string | undefined> }) => {
+  requireKey(headers['idempotency-key']);
+};
 const Reservation = t.Object({
   id: Uuid,
   amount: t.Integer(),
@@ -180,7 +188,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .post(
       '/reservations',
       async ({ actor, body, headers, request }) => {
-        const key = requireKey(headers['idempotency-key']);
+        const key = headers['idempotency-key'];
         const metadata = checkedMetadata(body.metadata);
         const answer = await withTenant(database, actor, (db) =>
           reserveCredits(db, {
@@ -199,6 +207,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:consume',
         headers: IdempotencyHeaders,
+        transform: requireIdempotencyKey,
         body: t.Object(
           {
             amount: Amount,
@@ -274,7 +283,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .post(
       '/consume',
       async ({ actor, body, headers, request }) => {
-        const key = requireKey(headers['idempotency-key']);
+        const key = headers['idempotency-key'];
         const metadata = checkedMetadata(body.metadata);
         const requestHash = requestHashOf('POST /v1/credits/consume', body);
         const answer = await spendCredits(database, {
@@ -291,6 +300,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:consume',
         headers: IdempotencyHeaders,
+        transform: requireIdempotencyKey,
         body: t.Object(
           { amount: Amount, reason: Reason, metadata: t.Optional(Metadata) },
           { additionalProperties: false },
