@@ -83,6 +83,8 @@ describe('the OpenAPI document (issue #10, C and D)', () => {
       if (!answers.some(([status]) => Number(status) < 400)) missing.push(`${route}: no success answer`);
       for (const [status, response] of answers) {
         const code = Number(status);
+        if (!response.headers?.['X-Request-Id']) missing.push(`${route} ${status}: no X-Request-Id header`);
+        if (code === 429 && !response.headers?.['Retry-After']) missing.push(`${route} 429: no Retry-After`);
         const types = Object.keys(response.content ?? {});
         if (code === 204 || (code >= 300 && code < 400)) {
           if (types.length > 0) missing.push(`${route} ${status}: content on an empty answer`);
@@ -102,6 +104,7 @@ describe('the OpenAPI document (issue #10, C and D)', () => {
       expect(operation?.parameters).toContainEqual(
         expect.objectContaining({ name: 'idempotency-key', in: 'header', required: true }),
       );
+      expect(operation?.responses?.['201']?.headers).toHaveProperty('idempotent-replayed');
     }
     // 503 from /readyz is the readiness answer itself, with its own schema.
     const readiness = operations.find((entry) => entry.route === 'GET /readyz')?.operation;

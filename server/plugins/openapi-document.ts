@@ -46,10 +46,27 @@ function problemDescription(status: number): string {
   return codes.length > 0 ? `Problem (type /problems/…): ${codes.join(', ')}` : 'Problem';
 }
 
+const text = (description: string) => ({ description, schema: { type: 'string' } });
+
+// Every answer carries its request id (the caller's, when sane); a 429 says when to come back.
+const REQUEST_ID = { 'X-Request-Id': text('The request id, also in problem+json `requestId`') };
+const RATE_LIMITED = {
+  'Retry-After': { description: 'Seconds until the window resets', schema: { type: 'integer', minimum: 0 } },
+  RateLimit: text('IETF RateLimit header: remaining requests and reset'),
+  'RateLimit-Policy': text('IETF RateLimit-Policy header: the limit and its window'),
+};
+
 const problemResponse = (status: number): ResponseObject => ({
   description: problemDescription(status),
   content: PROBLEM_CONTENT,
 });
+
+function withResponseHeaders(status: number, response: ResponseObject): ResponseObject {
+  return {
+    ...response,
+    headers: { ...REQUEST_ID, ...(status === 429 ? RATE_LIMITED : {}), ...response.headers },
+  };
+}
 
 /**
  * The problems the platform itself can answer on an operation, whatever its handler does: the body
@@ -93,7 +110,9 @@ function exactResponses(operation: Operation, hooks: RouteHooks, hasBody: boolea
     if (!exact.has(status)) exact.set(status, problemResponse(status));
   }
   return Object.fromEntries(
-    [...exact].sort(([a], [b]) => a - b).map(([status, response]) => [status, response]),
+    [...exact]
+      .sort(([a], [b]) => a - b)
+      .map(([status, response]) => [status, withResponseHeaders(status, response)]),
   );
 }
 

@@ -1,3 +1,4 @@
+import { withHeaders } from '@elysiajs/openapi/openapi';
 import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant } from '../../../db/tenant.ts';
@@ -46,6 +47,11 @@ const IdempotencyHeaders = t.Object({
     description: 'A unique id per operation (1–255 letters, digits, _ . : -); a retry sends the same',
   }),
 });
+const ReplayHeaders = {
+  'idempotent-replayed': t.Optional(
+    t.Literal('true', { description: 'This is the stored first answer for the key, replayed' }),
+  ),
+};
 // Runs before validation, so that a missing key is its own problem (400) rather than a field error.
 const requireIdempotencyKey = ({ headers }: { headers: Record<string, string | undefined> }) => {
   requireKey(headers['idempotency-key']);
@@ -220,11 +226,10 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          201: t.Object({
-            reservation: Reservation,
-            transaction: CreditTransactionModel,
-            balance: t.Integer(),
-          }),
+          201: withHeaders(
+            t.Object({ reservation: Reservation, transaction: CreditTransactionModel, balance: t.Integer() }),
+            ReplayHeaders,
+          ),
           ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {
@@ -306,7 +311,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          201: CreditMovementModel,
+          201: withHeaders(CreditMovementModel, ReplayHeaders),
           ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {
