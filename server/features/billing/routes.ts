@@ -127,20 +127,31 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
       ({ body, headers, request }) =>
         receiveStripeWebhook(database, billing, logger, {
           body: rawBodyOf(request) ?? (typeof body === 'string' ? body : ''),
-          signature: headers['stripe-signature'] ?? null,
+          signature: headers['stripe-signature'],
         }),
       {
         // The signature covers the exact bytes: the body is taken as text, never parsed and re-encoded
         // (the body limit reads it, keeps its text and leaves it unparsed: `stripeWebhookRoute`).
         parse: 'text',
-        headers: t.Object({ 'stripe-signature': t.Optional(t.String({ maxLength: 4096 })) }),
+        headers: t.Object({ 'stripe-signature': t.String({ maxLength: 4096 }) }),
+        // Before validation: a missing signature is the webhook's own 400, as a wrong one is.
+        transform: ({ headers }) => {
+          if (!headers['stripe-signature']) {
+            throw new AppError('webhook-signature-invalid', 'No Stripe-Signature header.');
+          }
+        },
         response: {
           200: t.Object({ received: t.Literal(true), outcome: t.String() }),
-          ...problemsFor(400, 503),
+          ...problemsFor(400, 413, 503),
         },
         detail: {
           tags,
           summary: 'Stripe events (signature-verified; each event id applied once)',
+          requestBody: {
+            required: true,
+            description: 'A Stripe event, exactly as Stripe sent and signed it',
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+          },
           description:
             'Handles checkout.session.completed / async_payment_succeeded, customer.subscription.*, invoice.paid, invoice.payment_failed and charge.refunded; other types are acknowledged and ignored.',
         },

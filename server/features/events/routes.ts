@@ -35,6 +35,26 @@ export function eventRoutes(deps: AuthDeps & { database: Database }) {
   return new Elysia({ name: 'event-routes', prefix: '/v1/events' })
     .use(authentication(deps))
     .get('/catalog', () => catalog, {
+      response: {
+        200: t.Object({
+          events: t.Array(
+            t.Object({
+              type: t.String(),
+              version: t.Integer(),
+              channel: t.String(),
+              description: t.String(),
+              data: t.Record(t.String(), t.Unknown(), { description: 'JSON Schema of the event data' }),
+            }),
+          ),
+          channels: t.Array(
+            t.Object({
+              name: t.String(),
+              permission: t.Union([t.String(), t.Null()]),
+              description: t.String(),
+            }),
+          ),
+        }),
+      },
       detail: {
         tags,
         summary: 'Every event type: version, channel, description and the JSON Schema of its data',
