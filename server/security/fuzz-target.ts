@@ -3,13 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import Stripe from 'stripe';
-import { openDatabase } from '../../db/client.ts';
-import { createApp } from '../app.ts';
-import { startTestApp, testAppDeps, testConfig, uniqueEmail } from '../testing/harness.ts';
+import { startTestApp, testConfig, uniqueEmail } from '../testing/harness.ts';
 import { startServerProcess } from '../testing/server-process.ts';
 import { type LocalStripe, startStripeServer } from '../testing/stripe-server.ts';
 import type { FuzzCredentials } from './fuzz.ts';
-import { bodySchemasOfRoutes, type FuzzOperation, type OpenApiDocument, operationsOf } from './operations.ts';
+import { type FuzzOperation, type OpenApiDocument, operationsOf } from './operations.ts';
 
 /** The body limit the fuzz target runs with (the production default). */
 export const FUZZ_BODY_LIMIT_BYTES = 256 * 1024;
@@ -20,8 +18,6 @@ export interface FuzzTarget {
   /** How many operations the document lists (every one must be fuzzed). */
   documented: number;
   credentials: FuzzCredentials;
-  /** Operations whose body schema came from the route table because the document has none. */
-  bodiesFromRouteTable: string[];
   dispose(): Promise<void>;
 }
 
@@ -38,11 +34,7 @@ async function postJson(url: string, body: unknown) {
  * What a run needs from a listening server: an owner signed up over HTTP (signed in again when a
  * logout variant ends the session) and the operations of the server's own OpenAPI document.
  */
-async function prepare(
-  baseUrl: string,
-  routeTable: Parameters<typeof bodySchemasOfRoutes>[0],
-  dispose: () => Promise<void>,
-): Promise<FuzzTarget> {
+async function prepare(baseUrl: string, dispose: () => Promise<void>): Promise<FuzzTarget> {
   const owner = { email: uniqueEmail('fuzz-owner'), password: 'correct horse battery' };
   const signup = await postJson(`${baseUrl}/v1/auth/signup`, {
     ...owner,
@@ -62,17 +54,12 @@ async function prepare(
     },
   };
   const document = (await (await fetch(`${baseUrl}/docs/json`)).json()) as OpenApiDocument;
-  // Until the document describes request bodies, the route table's TypeBox schemas stand in for them.
-  const operations = operationsOf(document, bodySchemasOfRoutes(routeTable));
-  const fromDocument = operationsOf(document);
+  const operations = operationsOf(document);
   return {
     baseUrl,
     operations,
     documented: Object.values(document.paths).reduce((sum, path) => sum + Object.keys(path).length, 0),
     credentials,
-    bodiesFromRouteTable: operations
-      .filter((operation, index) => operation.body && !fromDocument[index]?.body)
-      .map((operation) => operation.key),
     dispose,
   };
 }
@@ -97,8 +84,7 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
     },
   });
   if (!app.baseUrl) throw new Error('the fuzz target must listen (startTestApp with realtime)');
-  const routes = createApp(testAppDeps(app.database)).routes;
-  return prepare(app.baseUrl, routes, async () => {
+  return prepare(app.baseUrl, async () => {
     await app.dispose();
     await stripe.close();
   });
@@ -137,11 +123,7 @@ export async function startFuzzServerProcess(): Promise<FuzzTarget> {
     STRIPE_API_URL: stripe.url,
     LOG_LEVEL: 'silent',
   });
-  // The route table only: a database the routes never use.
-  const tableDatabase = await openDatabase({ dataDir: '', inMemory: true });
-  const routes = createApp(testAppDeps(tableDatabase)).routes;
-  await tableDatabase.close();
-  return prepare(server.baseUrl, routes, async () => {
+  return prepare(server.baseUrl, async () => {
     await server.stop();
     await stripe.close();
     await rm(dataDir, { recursive: true, force: true });

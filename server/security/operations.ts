@@ -48,6 +48,8 @@ export interface FuzzOperation {
   parameters: FuzzParameter[];
   /** The JSON body's schema; null when the operation takes no JSON body. */
   body: JsonSchema | null;
+  /** The document declares a request body (with or without a JSON schema). */
+  hasRequestBody: boolean;
 }
 
 interface OpenApiOperation {
@@ -83,21 +85,15 @@ function dereference(schema: JsonSchema, document: OpenApiDocument, seen = new S
   return walk(schema) as JsonSchema;
 }
 
-/**
- * Every operation of the document. `fallbackBodies` (keyed like `FuzzOperation.key`) supplies the body
- * schema where the document's `requestBody` has no `application/json` schema.
- */
-export function operationsOf(
-  document: OpenApiDocument,
-  fallbackBodies: ReadonlyMap<string, JsonSchema> = new Map(),
-): FuzzOperation[] {
+/** Every operation of the document, with its parameters' and JSON body's schemas. */
+export function operationsOf(document: OpenApiDocument): FuzzOperation[] {
   return Object.entries(document.paths).flatMap(([path, operations]) =>
     Object.entries(operations)
       .filter(([method]) => METHODS.has(method))
       .map(([method, operation]) => {
         const key = `${method.toUpperCase()} ${path}`;
         const declared = operation.requestBody?.content?.['application/json']?.schema;
-        const body = declared ? dereference(declared, document) : (fallbackBodies.get(key) ?? null);
+        const body = declared ? dereference(declared, document) : null;
         return {
           key,
           method: method.toUpperCase(),
@@ -112,26 +108,8 @@ export function operationsOf(
               schema: dereference(parameter.schema ?? {}, document),
             })),
           body,
+          hasRequestBody: operation.requestBody !== undefined,
         };
       }),
   );
-}
-
-/**
- * Body schemas from Elysia's route table (`app.routes`), keyed like the document's operations.
- * Needed while the document's request bodies come out as `content: {}`; once the document describes
- * them, `operationsOf` takes the document's and this only fills gaps.
- */
-export function bodySchemasOfRoutes(
-  routes: ReadonlyArray<{ method: string; path: string; hooks?: { body?: unknown } }>,
-): Map<string, JsonSchema> {
-  const bodies = new Map<string, JsonSchema>();
-  for (const route of routes) {
-    const body = route.hooks?.body;
-    if (!body || typeof body !== 'object') continue;
-    const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    // TypeBox schemas carry symbol-keyed metadata; the JSON round trip keeps what JSON Schema says.
-    bodies.set(`${route.method.toUpperCase()} ${path}`, JSON.parse(JSON.stringify(body)) as JsonSchema);
-  }
-  return bodies;
 }
