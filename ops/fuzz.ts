@@ -49,6 +49,7 @@ try {
     concurrency,
     only,
     bodyLimitBytes: FUZZ_BODY_LIMIT_BYTES,
+    knownIds: target.knownIds,
   });
   for (const failure of report.failures.slice(0, 20)) console.log(describeFailure(failure, seed));
   console.log(summarize(report));

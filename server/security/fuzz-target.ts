@@ -18,6 +18,8 @@ export interface FuzzTarget {
   /** How many operations the document lists (every one must be fuzzed). */
   documented: number;
   credentials: FuzzCredentials;
+  /** The owner's user id, tenant id and root organization id. */
+  knownIds: string[];
   dispose(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ async function prepare(baseUrl: string, dispose: () => Promise<void>): Promise<F
     operations,
     documented: Object.values(document.paths).reduce((sum, path) => sum + Object.keys(path).length, 0),
     credentials,
+    knownIds: [signup.body.user.id, tenantId, signup.body.organization.id],
     dispose,
   };
 }

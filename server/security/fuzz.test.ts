@@ -28,6 +28,7 @@ describe('fuzzing every operation of the OpenAPI document', () => {
       requests: REQUESTS,
       concurrency: 12,
       bodyLimitBytes: FUZZ_BODY_LIMIT_BYTES,
+      knownIds: target.knownIds,
     });
     console.log(summarize(report));
 

@@ -44,6 +44,8 @@ interface VariantContext {
   /** The sampled valid body (undefined when the operation takes none). */
   base: unknown;
   fields: BodyField[];
+  /** Ids of things that exist (the owner, their tenant and organization), for path values. */
+  knownIds: readonly string[];
 }
 
 interface VariantKind {
@@ -462,8 +464,63 @@ const fieldKinds: VariantKind[] = (
     ],
     ['field empty string', (context) => stringMutation(context, () => '')],
     ['field whitespace only', (context) => stringMutation(context, () => ' \t\n\u00a0\u2028')],
+    // Valid at the edges, so the handler and the database get them, not only the validator.
+    [
+      'every optional field',
+      ({ operation, random }) => ({
+        body: JSON.stringify(sampleOf(operation.body as JsonSchema, random, 0, { everyField: true })),
+      }),
+    ],
+    [
+      'strings at maxLength',
+      (context) =>
+        boundaryBody(context, (field) =>
+          stringField(field) && !field.schema.format && !field.schema.pattern && field.schema.maxLength
+            ? 'ü'.repeat(field.schema.maxLength)
+            : undefined,
+        ),
+    ],
+    [
+      'numbers at maximum',
+      (context) =>
+        boundaryBody(context, (field) => (numberField(field) ? boundOf(field.schema, 'maximum') : undefined)),
+    ],
+    [
+      'numbers at minimum',
+      (context) =>
+        boundaryBody(context, (field) => (numberField(field) ? boundOf(field.schema, 'minimum') : undefined)),
+    ],
+    [
+      'arrays at maxItems',
+      (context) =>
+        boundaryBody(context, (field) =>
+          field.schema.type === 'array' && field.schema.items
+            ? Array.from({ length: field.schema.maxItems ?? 100 }, () =>
+                sampleOf(field.schema.items as JsonSchema, context.random),
+              )
+            : undefined,
+        ),
+    ],
   ] as Array<[string, (context: VariantContext) => Draft]>
 ).map(([name, draft]) => ({ name, applies: hasFields, draft }));
+
+/** The schema's bound, also when it sits on one alternative of a union (`number | null`). */
+function boundOf(schema: JsonSchema, bound: 'minimum' | 'maximum'): number | undefined {
+  return schema[bound] ?? schema.anyOf?.map((option) => option[bound]).find((value) => value !== undefined);
+}
+
+/** The base body with every field that `edgeOf` has a value for set to it. */
+function boundaryBody(context: VariantContext, edgeOf: (field: BodyField) => unknown): Draft {
+  let body = context.base;
+  const changed: string[] = [];
+  for (const field of context.fields) {
+    const value = edgeOf(field);
+    if (value === undefined) continue;
+    body = withField(body, field.path, value);
+    changed.push(field.path.join('.'));
+  }
+  return { note: changed.join(', ') || 'no such field', body: JSON.stringify(body) };
+}
 
 function stringMutation(context: VariantContext, mutate: (value: string) => string): Draft {
   const field = pickField(context, stringField) ?? pickField(context);
@@ -483,6 +540,18 @@ const pathKinds: VariantKind[] = PATH_EDGES.map(([label, value]) => ({
     return { note: parameter.name, pathValues: { [parameter.name]: value } };
   },
 }));
+
+pathKinds.push({
+  name: 'path id of something that exists',
+  applies: (operation) => parametersIn(operation, 'path').length > 0,
+  draft: ({ operation, random, knownIds }) => {
+    const parameter = random.pick(parametersIn(operation, 'path'));
+    return {
+      note: parameter.name,
+      pathValues: { [parameter.name]: knownIds.length ? random.pick(knownIds) : 'fuzz' },
+    };
+  },
+});
 
 const queryKinds: VariantKind[] = [
   ...QUERY_EDGES.map((value) => ({ name: `query value ${JSON.stringify(value.slice(0, 24))}`, value })),
@@ -541,12 +610,14 @@ function build(
   index: number,
   random: SeededRandom,
   bodyLimitBytes: number,
+  knownIds: readonly string[],
 ): FuzzRequest {
   const base = hasFields(operation) ? sampleOf(operation.body as JsonSchema, random) : undefined;
   const draft = kind.draft({
     operation,
     random,
     bodyLimitBytes,
+    knownIds,
     base,
     fields: operation.body ? fieldsOf(operation.body) : [],
   });
@@ -618,6 +689,7 @@ export function malformedRequest(options: {
   seed: number;
   index: number;
   bodyLimitBytes: number;
+  knownIds?: readonly string[];
 }): FuzzRequest {
   const { operations, seed, index } = options;
   const plan = planOf(operations);
@@ -625,7 +697,7 @@ export function malformedRequest(options: {
   const planned = plan[index];
   const operation = planned?.operation ?? random.pick(operations);
   const kind = planned?.kind ?? random.pick(allKinds.filter((candidate) => candidate.applies(operation)));
-  return build(operation, kind, index, random, options.bodyLimitBytes);
+  return build(operation, kind, index, random, options.bodyLimitBytes, options.knownIds ?? []);
 }
 
 /** How many requests it takes for every operation to get every kind that applies to it. */

@@ -61,12 +61,17 @@ function sampleNumber(schema: JsonSchema): number {
 }
 
 /** A value the schema accepts as far as this sampler can tell (patterns only from a few candidates). */
-export function sampleOf(schema: JsonSchema, random: SeededRandom, depth = 0): unknown {
+export function sampleOf(
+  schema: JsonSchema,
+  random: SeededRandom,
+  depth = 0,
+  options: { everyField?: boolean } = {},
+): unknown {
   if ('const' in schema) return schema.const;
   if (schema.enum?.length) return schema.enum[0];
-  if (schema.anyOf?.length) return sampleOf(preferred(schema.anyOf), random, depth);
-  if (schema.oneOf?.length) return sampleOf(preferred(schema.oneOf), random, depth);
-  if (schema.allOf?.length) return sampleOf(Object.assign({}, ...schema.allOf), random, depth);
+  if (schema.anyOf?.length) return sampleOf(preferred(schema.anyOf), random, depth, options);
+  if (schema.oneOf?.length) return sampleOf(preferred(schema.oneOf), random, depth, options);
+  if (schema.allOf?.length) return sampleOf(Object.assign({}, ...schema.allOf), random, depth, options);
   const type = Array.isArray(schema.type)
     ? (schema.type.find((name) => name !== 'null') ?? 'null')
     : schema.type;
@@ -83,19 +88,19 @@ export function sampleOf(schema: JsonSchema, random: SeededRandom, depth = 0): u
     case 'array': {
       if (!schema.items || depth > 6) return [];
       return Array.from({ length: Math.max(schema.minItems ?? 1, 1) }, () =>
-        sampleOf(schema.items ?? {}, random, depth + 1),
+        sampleOf(schema.items ?? {}, random, depth + 1, options),
       );
     }
     case 'object': {
       const properties = schema.properties ?? {};
-      const names = new Set(schema.required ?? []);
+      const names = new Set(options.everyField ? Object.keys(properties) : (schema.required ?? []));
       // A PATCH body with `minProperties` and nothing required gets its first property.
       const first = Object.keys(properties)[0];
       if (names.size < (schema.minProperties ?? 0) && first) names.add(first);
       const value: Record<string, unknown> = {};
       for (const name of names) {
         const property = properties[name];
-        if (property && depth <= 6) value[name] = sampleOf(property, random, depth + 1);
+        if (property && depth <= 6) value[name] = sampleOf(property, random, depth + 1, options);
       }
       return value;
     }
