@@ -183,6 +183,20 @@ const HEADER_EDGES: ReadonlyArray<[string, string]> = [
   ['int64', '9223372036854775807'],
 ];
 
+const DATE_TIME_EDGES = [
+  '0001-01-01T00:00:00Z',
+  '1970-01-01T00:00:00Z',
+  '1969-12-31T23:59:59.999Z',
+  '9999-12-31T23:59:59.999Z',
+  '2030-02-30T00:00:00Z',
+  '2030-01-01T24:00:00Z',
+  '2030-01-01T00:00:60Z',
+  '2030-01-01T00:00:00+23:59',
+  '2030-01-01T00:00:00.123456789Z',
+  '+275760-09-13T00:00:00.000Z',
+  '2030-01-01t00:00:00z',
+];
+
 const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
@@ -491,6 +505,27 @@ const fieldKinds: VariantKind[] = (
         boundaryBody(context, (field) => (numberField(field) ? boundOf(field.schema, 'minimum') : undefined)),
     ],
     [
+      'uuid fields with ids that exist',
+      (context) =>
+        boundaryBody(context, (field) => {
+          if (!context.knownIds.length) return undefined;
+          if (field.schema.format === 'uuid') return context.random.pick(context.knownIds);
+          if (field.schema.type === 'array' && field.schema.items?.format === 'uuid')
+            return [...context.knownIds];
+          return undefined;
+        }),
+    ],
+    [
+      'date-times at the edges of time',
+      (context) =>
+        boundaryBody(context, (field) =>
+          field.schema.format === 'date-time' ||
+          field.schema.anyOf?.some((option) => option.format === 'date-time')
+            ? context.random.pick(DATE_TIME_EDGES)
+            : undefined,
+        ),
+    ],
+    [
       'arrays at maxItems',
       (context) =>
         boundaryBody(context, (field) =>
@@ -585,13 +620,15 @@ const headerKinds: VariantKind[] = [
 }));
 
 /** A plausible valid request (owner credentials), then one variant's change on top. */
+// Schema-derived kinds first: a run too short for every kind of every operation (the CI size) keeps
+// those and drops some of the generic header junk.
 const allKinds = [
-  ...everyOperation,
-  ...bodyKinds,
   ...fieldKinds,
   ...pathKinds,
   ...queryKinds,
   ...headerKinds,
+  ...bodyKinds,
+  ...everyOperation,
 ];
 
 export function variantKindsOf(operation: FuzzOperation): string[] {
