@@ -619,7 +619,6 @@ const headerKinds: VariantKind[] = [
   },
 }));
 
-/** A plausible valid request (owner credentials), then one variant's change on top. */
 // Schema-derived kinds first: a run too short for every kind of every operation (the CI size) keeps
 // those and drops some of the generic header junk.
 const allKinds = [
