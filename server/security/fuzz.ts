@@ -53,7 +53,7 @@ export interface FuzzReport {
   statuses: Record<number, number>;
   /** Distinct variant kinds each operation was sent. */
   kindsPerOperation: Map<string, number>;
-  /** Problems answered without a `detail` (allowed by RFC 9457; counted to show where it is missing). */
+  /** Problems answered without a `detail`, by problem code (RFC 9457 allows it; counted to show where). */
   problemsWithoutDetail: Map<string, number>;
   probes: {
     sent: number;
@@ -199,8 +199,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const broken = problemShapeError(status, response.headers, text);
       if (broken) failures.push({ request, reason: broken, status, answer: text });
       else if (status >= 400 && !text.includes('"detail"')) {
-        const code = `${request.operation} ${status}`;
-        problemsWithoutDetail.set(code, (problemsWithoutDetail.get(code) ?? 0) + 1);
+        const type = /"type":"\/problems\/([a-z-]+)"/.exec(text)?.[1] ?? 'unknown';
+        problemsWithoutDetail.set(type, (problemsWithoutDetail.get(type) ?? 0) + 1);
       }
     } catch (error) {
       failures.push({
@@ -302,7 +302,7 @@ export function summarize(report: FuzzReport): string {
     ...report.probes.inFlightWhenSlow.map(
       ([label, count]) => `  in flight during ${count} slow probes: ${label}`,
     ),
-    `  problems without a detail: ${[...report.problemsWithoutDetail.values()].reduce((sum, count) => sum + count, 0)} (${[...report.problemsWithoutDetail.keys()].slice(0, 4).join(', ')})`,
+    `  problems without a detail: ${[...report.problemsWithoutDetail].map(([code, count]) => `${code}×${count}`).join(' ') || 'none'}`,
     `  owner session renewed ${report.renewals} times (logout variants)`,
     ...report.slowest.map(
       (slow) =>
