@@ -114,6 +114,18 @@ function authorizationOf(request: FuzzRequest, credentials: FuzzCredentials): st
   }
 }
 
+/** The bytes in three chunks, so the server reads a chunked body without a Content-Length. */
+function streamOf(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
+  const third = Math.ceil(bytes.byteLength / 3);
+  return new ReadableStream({
+    start(controller) {
+      for (let start = 0; start < bytes.byteLength; start += third)
+        controller.enqueue(bytes.slice(start, start + third));
+      controller.close();
+    },
+  });
+}
+
 /** One line a person can read and replay: what was sent (token left out) and what came back. */
 export function describeFailure(failure: FuzzFailure, seed: number): string {
   const { request } = failure;
@@ -133,7 +145,7 @@ export function describeFailure(failure: FuzzFailure, seed: number): string {
       : request.target;
   return [
     `#${request.index} ${request.operation} [${request.variant}] → ${failure.reason}`,
-    `  ${request.method} ${target}  credentials: ${request.credentials}`,
+    `  ${request.method} ${target}  credentials: ${request.credentials}${request.streamed ? ', body streamed' : ''}`,
     `  headers: ${headers || 'none'}`,
     `  body: ${body}`,
     `  answer: ${(failure.answer ?? '').slice(0, 300)}`,
@@ -187,7 +199,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const response = await fetch(`${baseUrl}${request.target}`, {
         method: request.method,
         headers,
-        body: request.body,
+        body: request.streamed && request.body ? streamOf(request.body) : request.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
         // Bun would otherwise decode the answer by Content-Encoding; the fuzzer wants what was sent.

@@ -21,6 +21,8 @@ export interface FuzzRequest {
   target: string;
   headers: Record<string, string>;
   body: Uint8Array<ArrayBuffer> | null;
+  /** Send the body as a stream (chunked, no Content-Length), as the body limit reads it apart. */
+  streamed: boolean;
   credentials: Credentials;
 }
 
@@ -35,6 +37,7 @@ interface Draft {
   /** The body instead of the sampled JSON (a string goes as UTF-8); null sends none. */
   body?: Uint8Array<ArrayBuffer> | string | null;
   credentials?: Credentials;
+  streamed?: boolean;
 }
 
 interface VariantContext {
@@ -320,6 +323,33 @@ const bodyKinds: VariantKind[] = (
         const text = JSON.stringify(base ?? {});
         const rest = text === '{}' ? '}' : `,${text.slice(1)}`;
         return { body: `{"__proto__":{"isPlatformAdmin":true},"constructor":{"prototype":{"x":1}}${rest}` };
+      },
+    ],
+    ['streamed body', () => ({ streamed: true })],
+    [
+      'streamed body over the limit',
+      ({ bodyLimitBytes }) => ({
+        streamed: true,
+        body: JSON.stringify({ fuzz: 's'.repeat(bodyLimitBytes + 1000) }),
+      }),
+    ],
+    [
+      'streamed deeply nested body',
+      ({ random, bodyLimitBytes }) => ({
+        streamed: true,
+        body: deepArray(random.int(10_000, Math.min(100_000, Math.floor(bodyLimitBytes / 2) - 16))),
+      }),
+    ],
+    [
+      'streamed invalid UTF-8',
+      ({ base, random, fields }) => {
+        const field = pickField({ base, random, fields } as VariantContext, stringField);
+        const [label, bytes] = random.pick(INVALID_UTF8);
+        return {
+          note: label,
+          streamed: true,
+          body: withRawBytes(base ?? {}, pathOf(field), new Uint8Array(bytes)),
+        };
       },
     ],
     ['Content-Type text/plain', () => ({ headers: { 'content-type': 'text/plain' } })],
@@ -690,6 +720,7 @@ function build(
     target: query ? `${path}?${query}` : path,
     headers,
     body: takesBody(operation) ? body : null,
+    streamed: Boolean(draft.streamed && body && takesBody(operation)),
     credentials: draft.credentials ?? 'owner',
   };
 }
