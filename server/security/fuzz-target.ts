@@ -46,8 +46,23 @@ async function prepare(baseUrl: string, dispose: () => Promise<void>): Promise<F
   if (signup.status !== 201) throw new Error(`the fuzz owner cannot sign up: ${JSON.stringify(signup.body)}`);
   let token: string = signup.body.accessToken;
   const tenantId: string = signup.body.tenant.id;
+  const permissions = await fetch(`${baseUrl}/v1/permissions`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const scopes = ((await permissions.json()) as { items: Array<{ key: string }> }).items.map(
+    (item) => item.key,
+  );
+  const key = await fetch(`${baseUrl}/v1/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'fuzz', scopes }),
+  });
+  const created = (await key.json()) as { secret?: string };
+  if (key.status !== 201 || !created.secret)
+    throw new Error(`no API key for the fuzz owner: ${JSON.stringify(created)}`);
   const credentials: FuzzCredentials = {
     token: () => token,
+    apiKey: created.secret,
     async renew() {
       const login = await postJson(`${baseUrl}/v1/auth/login`, { ...owner, tenantId });
       if (login.status !== 200)

@@ -11,6 +11,8 @@ import type { FuzzOperation } from './operations.ts';
 /** The caller's valid token, and a way to get a new one when a variant (e.g. logout) ended it. */
 export interface FuzzCredentials {
   token(): string;
+  /** An API key of the owner with every scope. */
+  apiKey: string;
   renew(): Promise<void>;
 }
 
@@ -104,6 +106,8 @@ function authorizationOf(request: FuzzRequest, credentials: FuzzCredentials): st
   switch (request.credentials) {
     case 'owner':
       return `Bearer ${credentials.token()}`;
+    case 'owner-api-key':
+      return `Bearer ${credentials.apiKey}`;
     case 'tampered-owner': {
       const token = credentials.token();
       const last = token.at(-1) === 'A' ? 'B' : 'A';

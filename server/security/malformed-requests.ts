@@ -8,8 +8,8 @@ import { requestSeed, type SeededRandom, seededRandom } from './seeded-random.ts
  * Each variant differs from a plausible valid request (owner token, sampled values) in one place.
  */
 
-/** Whose credentials go in `Authorization`: the run's owner token, none, or what `headers` say. */
-export type Credentials = 'owner' | 'tampered-owner' | 'none' | 'custom';
+/** Whose credentials go in `Authorization`: the owner's token or API key, none, or what `headers` say. */
+export type Credentials = 'owner' | 'owner-api-key' | 'tampered-owner' | 'none' | 'custom';
 
 export interface FuzzRequest {
   /** Position in the run; with the run's seed it rebuilds this request exactly. */
@@ -214,6 +214,8 @@ const everyOperation: VariantKind[] = [
   ['latin-1 bearer', { credentials: 'custom', headers: { authorization: 'Bearer é\u00ff' } }],
   ['two bearers', { credentials: 'custom', headers: { authorization: 'Bearer a, Bearer b' } }],
   ['tampered owner token', { credentials: 'tampered-owner' }],
+  // The same request as the owner would send it, from a key with every scope: the API-key path.
+  ['owner API key', { credentials: 'owner-api-key' }],
   ['unknown query field', { query: 'fuzz=1' }],
   ['unknown query int64', { query: 'fuzz=9223372036854775807' }],
   ['query invalid UTF-8', { query: '%ff%fe=%ED%A0%80' }],
