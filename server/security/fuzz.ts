@@ -310,7 +310,7 @@ export function summarize(report: FuzzReport): string {
     .join(' ');
   const fewest = Math.min(...report.kindsPerOperation.values());
   return [
-    `fuzz seed ${report.seed}: ${report.operations} operations covered, ${report.requests} requests sent in ${(report.durationMs / 1000).toFixed(1)} s`,
+    `fuzz seed ${report.seed}: ${report.kindsPerOperation.size} of ${report.operations} operations covered, ${report.requests} requests sent in ${(report.durationMs / 1000).toFixed(1)} s`,
     `  failures: ${report.failures.length}`,
     `  statuses: ${statuses}`,
     `  variant kinds per operation: at least ${fewest}`,
