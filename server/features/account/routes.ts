@@ -42,7 +42,7 @@ export function accountRoutes(
         return { sent: issued !== null };
       },
       {
-        auth: true,
+        auth: 'session',
         response: {
           202: t.Object({ sent: t.Boolean({ description: 'false when already verified' }) }),
           401: ProblemModel,

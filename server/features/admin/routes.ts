@@ -31,7 +31,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           listAllTenants(db, { limit: query.limit ?? 50, cursor: query.cursor, sessionId: actor.sessionId }),
         ),
       {
-        auth: true,
+        auth: 'session',
         query: PageQuery,
         response: {
           200: t.Object({ items: t.Array(AdminTenant), nextCursor: t.Union([Uuid, t.Null()]) }),
@@ -74,7 +74,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         );
       },
       {
-        auth: true,
+        auth: 'session',
         params: t.Object({ id: Uuid }),
         body: t.Object(
           {
@@ -115,7 +115,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         return moved;
       },
       {
-        auth: true,
+        auth: 'session',
         params: t.Object({ id: Uuid }),
         body: t.Object(
           {

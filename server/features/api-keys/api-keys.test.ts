@@ -50,7 +50,9 @@ describe('API keys', () => {
     const write = await app.request('POST', '/v1/organizations', { token: key, body: { name: 'By key' } });
     expect(write.status).toBe(403);
     expect(write.body.detail).toBe('This action needs the "org:write" permission.');
-    expect((await app.request('POST', '/v1/auth/logout', { token: key })).status).toBe(401);
+    const logout = await app.request('POST', '/v1/auth/logout', { token: key });
+    expect(logout.status).toBe(403);
+    expect(logout.body.detail).toBe('This route is for signed-in people; API keys cannot use it.');
   });
 
   test('each single scope opens exactly its routes', async () => {

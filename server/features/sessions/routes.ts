@@ -64,7 +64,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         set.status = 204;
       },
       {
-        auth: true,
+        auth: 'session',
         response: { 401: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: 'End the current session (its refresh tokens stop working)' },
       },
@@ -84,7 +84,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         };
       },
       {
-        auth: true,
+        auth: 'session',
         body: SwitchTenantBody,
         response: { 200: SwitchTenantResponse, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
         detail: { tags, summary: 'Move the session to another tenant the caller belongs to' },
@@ -97,7 +97,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         nextCursor: null,
       }),
       {
-        auth: true,
+        auth: 'session',
         response: { 200: SessionList, 401: ProblemModel },
         detail: { tags, summary: "The caller's active sessions, most recently used first" },
       },
@@ -109,7 +109,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         set.status = 204;
       },
       {
-        auth: true,
+        auth: 'session',
         params: SessionParams,
         response: { 401: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: "Revoke one of the caller's sessions (another device, say)" },

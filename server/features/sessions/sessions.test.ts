@@ -42,8 +42,10 @@ describe('refresh-token rotation', () => {
     expect(replay.body.type).toBe('/problems/unauthorized');
     // The legitimate newest token dies with the session.
     expect((await refresh(rotated.body.refreshToken)).status).toBe(401);
+    // The session is over: its access token cannot even list the person's sessions any more.
     const sessions = await app.request('GET', '/v1/auth/sessions', { token: person.token });
-    expect(sessions.body.items).toEqual([]);
+    expect(sessions.status).toBe(401);
+    expect(sessions.body.type).toBe('/problems/unauthorized');
   });
 
   test('concurrent refreshes with one token: exactly one wins', async () => {
@@ -183,8 +185,13 @@ describe('switching tenant', () => {
     const refreshed = await refresh(switched.body.refreshToken);
     expect((await me(refreshed.body.accessToken)).body.tenant.id).toBe(bob.tenantId);
 
+    // The token issued for the first tenant named the session, which now works in Bob's tenant.
+    const stale = await app.request('GET', '/v1/me', { token: alice.token });
+    expect(stale.status).toBe(401);
+    expect(stale.body.type).toBe('/problems/unauthorized');
+
     const malformed = await app.request('POST', '/v1/auth/switch-tenant', {
-      token: alice.token,
+      token: switched.body.accessToken,
       body: { tenantId: 'nope' },
     });
     expect(malformed.status).toBe(422);
