@@ -6,6 +6,7 @@ import type { Permission } from '../features/access/permissions.ts';
 import type { ApiKeyResolver } from '../features/api-keys/service.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
 import { requireLiveSession } from '../features/sessions/liveness.ts';
+import { deferAccessCheck } from './deferred-access-check.ts';
 import type { RateLimits } from './rate-limit.ts';
 
 /**
@@ -88,13 +89,17 @@ export function authentication(deps: AuthDeps) {
     if (actor.apiKeyId) await limiter.check(perApiKey, actor.apiKeyId, responseHeaders);
     else await limiter.check(perTenant, actor.tenantId, responseHeaders);
     if (requirement === 'session') {
-      if (actor.apiKeyId) throw sessionOnly();
+      if (actor.apiKeyId) {
+        await checkTenantAccess(deps.database, actor); // an ended key is a 401 first
+        throw sessionOnly();
+      }
       await requireLiveSession(deps.database, actor);
     } else if (requirement === true) {
       await checkTenantAccess(deps.database, actor);
     } else if (scopes && !scopes.includes(requirement)) {
-      // Scopes never change, so a key without this one is refused before its body is even read;
-      // Postgres checks the scope again in the request transaction.
+      // Scopes never change, so a key without this one is refused before its body is even read (once
+      // it is known to be live: a revoked key is a 401); Postgres checks the scope again in the door.
+      await checkTenantAccess(deps.database, { ...actor, permission: null });
       throw outsideScopes(requirement);
     }
     return actor;
@@ -115,7 +120,13 @@ export function authentication(deps: AuthDeps) {
           ...(requirement === 'session' ? { 'x-session-only': true } : {}),
         },
         async transform({ request, headers, set }) {
-          authenticated.set(request, await authenticate(requirement, headers.authorization, set.headers));
+          const actor = await authenticate(requirement, headers.authorization, set.headers);
+          authenticated.set(request, actor);
+          if (actor.permission) {
+            deferAccessCheck(request, async () => {
+              if (!actor.check.ran) await checkTenantAccess(deps.database, actor);
+            });
+          }
         },
         resolve({ request }) {
           const actor = authenticated.get(request);

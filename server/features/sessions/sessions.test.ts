@@ -197,3 +197,36 @@ describe('switching tenant', () => {
     expect(malformed.status).toBe(422);
   });
 });
+
+describe("a token's session belongs to the token's tenant", () => {
+  test('claims naming another tenant around a live session are refused, though the person is a member there', async () => {
+    const alice = await app.signUp({ organizationName: 'Session Home' });
+    const other = await app.signUp({ organizationName: 'Session Elsewhere' });
+    await withTenant(app.database, other.tenantId, (db) =>
+      addMember(db, { tenantId: other.tenantId, userId: alice.userId, role: 'owner' }),
+    );
+    const claims = await app.tokens.verify(alice.token);
+    // Only the signing key can make such a token: defence in depth behind it.
+    const forged = await app.tokens.sign({
+      userId: alice.userId,
+      tenantId: other.tenantId,
+      sessionId: claims?.sessionId,
+    });
+    for (const [method, path] of [
+      ['GET', '/v1/organizations'],
+      ['GET', '/v1/me'],
+      ['GET', '/v1/tenant'],
+      ['GET', '/v1/auth/sessions'],
+      ['POST', '/v1/auth/logout'],
+    ] as const) {
+      const response = await app.request(method, path, { token: forged });
+      expect({ path, status: response.status, type: response.body.type }).toEqual({
+        path,
+        status: 401,
+        type: '/problems/unauthorized',
+      });
+    }
+    // The real token of that session still works, in its own tenant.
+    expect((await me(alice.token)).body.tenant.id).toBe(alice.tenantId);
+  });
+});
