@@ -190,12 +190,8 @@ describe('malformed packets and bursts', () => {
       'ok billing',
       'unknown-channel',
     ]);
-    const counts = Object.fromEntries(
-      Object.entries(Object.groupBy(outcomes, (outcome) => outcome)).map(([kind, all]) => [
-        kind,
-        all?.length,
-      ]),
-    );
+    const counts: Record<string, number> = {};
+    for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
     console.log('1,000 subscribes:', JSON.stringify(counts));
     expect(Object.keys(counts).sort()).toEqual(
       expect.arrayContaining(['ok billing', 'ok organizations', 'unknown-channel']),
