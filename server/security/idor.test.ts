@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createApp } from '../app.ts';
 import { type ProblemCode, problemCatalog, problemType } from '../errors.ts';
+import { builtInRoles } from '../features/access/permissions.ts';
+import { grantPlatformAdmin } from '../features/admin/grant.ts';
 import { startTestApp, type TestApp, testAppDeps, testConfig } from '../testing/harness.ts';
 import { type JsonSchema, schemaInstance } from './schema-instance.ts';
 import { type Attackers, buildTwoTenants, type TenantBFixture } from './two-tenants.ts';
@@ -36,6 +38,13 @@ const namedParameters: Record<string, { value: string; answer: ProblemCode; why:
     why: 'sign-in providers are platform configuration, named by the operator; no tenant owns one',
   },
 };
+
+/**
+ * Ids a request body may name that exist in every tenant (the built-in roles), so that the request is
+ * one B's own owner could make; any other id in a body is fresh and refers to nothing.
+ */
+const sharedReferences: Array<[pointer: RegExp, id: string]> = [[/^\/roleIds\/\d+$/, builtInRoles.viewer.id]];
+const uuidAt = (at: string) => sharedReferences.find(([pointer]) => pointer.test(at))?.[1];
 
 interface DocumentOperation {
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>;
@@ -145,15 +154,20 @@ function requestFor(operation: Operation): { path: string; body?: unknown; heade
       if (parameter.in === 'header') headers[parameter.name] = value;
     }
   }
-  const body = operation.bodySchema ? schemaInstance(operation.bodySchema, { resolveRef }) : undefined;
+  const body = operation.bodySchema
+    ? schemaInstance(operation.bodySchema, { resolveRef, uuid: uuidAt })
+    : undefined;
   const search = query.size > 0 ? `?${query}` : '';
   return { path: `${path}${search}`, body, headers };
 }
 
+const namedParameterOf = (operation: Operation) =>
+  Object.entries(namedParameters).find(([prefix]) => operation.path.startsWith(prefix))?.[1];
+
 /** The answers that refuse this caller: 404, or 403 where the route checks a permission before looking. */
 function refusalsFor(operation: Operation, attack: Attack): ProblemCode[] {
-  const named = Object.entries(namedParameters).find(([prefix]) => operation.path.startsWith(prefix));
-  if (named) return [named[1].answer];
+  const named = namedParameterOf(operation);
+  if (named) return [named.answer];
   if (operation.permission) return attack.holds(operation.permission) ? ['not-found'] : ['forbidden'];
   // Routes without a catalog permission (the caller's own sessions, platform administration) may
   // refuse the caller first where their document says they answer 403.
@@ -294,5 +308,36 @@ describe('BOLA / IDOR across tenants', () => {
 
   test("B's data reads the same after the attacks", async () => {
     expect(await snapshotOfB()).toEqual(before);
+  });
+
+  // Last, since it changes B: the same requests from B's own side reach every fixture, so the 404s
+  // above are refusals of the caller, not ids or bodies that would fail for anyone.
+  test("B's owner (a platform admin on platform routes) reaches each fixture with the same requests", async () => {
+    const admin = await app.signUp({ organizationName: 'Platform' });
+    expect(await grantPlatformAdmin(app.database, admin.email)).toBe(true);
+    const order = ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'];
+    const ownedByB = operations
+      .filter((operation) => !namedParameterOf(operation))
+      .sort((x, y) => order.indexOf(x.method) - order.indexOf(y.method));
+    const unreached: string[] = [];
+    for (const operation of ownedByB) {
+      const request = requestFor(operation);
+      const send = (token: string) => {
+        requestsSent["B's side (control)"] = (requestsSent["B's side (control)"] ?? 0) + 1;
+        return app.request(operation.method, request.path, {
+          token,
+          body: request.body,
+          headers: request.headers,
+        });
+      };
+      let response = await send(b.ownerToken);
+      if (response.status === 403 && !operation.permission) response = await send(admin.token);
+      // 409: found, but in a state that refuses the change (a reservation captured a moment ago).
+      if (response.status < 300 || response.status === 409) continue;
+      unreached.push(
+        `${operation.method} ${request.path}: ${response.status} ${JSON.stringify(request.body ?? null)} → ${JSON.stringify(response.body)}`,
+      );
+    }
+    expect(unreached).toEqual([]);
   });
 });

@@ -28,8 +28,8 @@ export interface JsonSchema {
 export interface InstanceOptions {
   /** Resolves `#/components/schemas/...` against the document the schema came from. */
   resolveRef?: (ref: string) => JsonSchema;
-  /** A value for `format: uuid` (by default a fresh id that refers to nothing). */
-  uuid?: () => string;
+  /** A value for `format: uuid` at a JSON pointer (by default a fresh id that refers to nothing). */
+  uuid?: (at: string) => string | undefined;
 }
 
 /** An error naming where the schema asked for something this generator cannot make yet. */
@@ -118,7 +118,7 @@ function stringInstance(schema: JsonSchema, options: InstanceOptions, at: string
   const value = ((): string => {
     switch (schema.format) {
       case 'uuid':
-        return options.uuid?.() ?? Bun.randomUUIDv7();
+        return options.uuid?.(at) ?? Bun.randomUUIDv7();
       case 'email':
         return `schema-instance-${crypto.randomUUID().slice(0, 8)}@example.test`;
       case 'date-time':

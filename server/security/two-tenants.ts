@@ -14,6 +14,7 @@ export interface TenantBFixture {
   memberUserId: string;
   invitationId: string;
   apiKeyId: string;
+  /** Another session of B's owner ("another device"); the owner's token above stays signed in. */
   ownerSessionId: string;
   reservationId: string;
 }
@@ -147,7 +148,14 @@ export async function buildTwoTenants(app: TestApp): Promise<{ b: TenantBFixture
     },
     201,
   );
-  const sessions = await call(app, 'GET', '/v1/auth/sessions', { token: owner }, 200);
+  const otherDevice = await call(
+    app,
+    'POST',
+    '/v1/auth/login',
+    { body: { email: bOwner.email, password: bOwner.password, tenantId: bOwner.tenantId } },
+    200,
+  );
+  const sessions = await call(app, 'GET', '/v1/auth/sessions', { token: otherDevice.accessToken }, 200);
   const ownerSession = (sessions.items as Array<{ id: string; current: boolean }>).find(
     (item) => item.current,
   );
