@@ -1,30 +1,31 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createApp } from '../app.ts';
 import { type ProblemCode, problemCatalog, problemType } from '../errors.ts';
-import { builtInRoles } from '../features/access/permissions.ts';
 import { grantPlatformAdmin } from '../features/admin/grant.ts';
 import { startTestApp, type TestApp, testAppDeps, testConfig } from '../testing/harness.ts';
-import { type JsonSchema, schemaInstance } from './schema-instance.ts';
-import { type Attackers, buildTwoTenants, type TenantBFixture } from './two-tenants.ts';
+import { type JsonSchema, schemaInstance, uuidPointers } from './schema-instance.ts';
+import { type Attackers, buildTwoTenants, type TenantFixture } from './two-tenants.ts';
 
 /**
- * Broken object-level authorization (BOLA / IDOR), derived from the OpenAPI document: every operation
+ * Broken object-level authorization (BOLA / IDOR), derived from the OpenAPI document. Every operation
  * with a path parameter is called with tenant B's ids by people and a key of tenant A, and by a viewer
- * of B on what a viewer may not do. Each must be refused with problem+json (404, or 403 where the route
- * checks a permission first), never 2xx, and B's data must read the same afterwards. A new route with a
- * path parameter fails here until it has a fixture, so none is skipped without a word.
+ * of B on what a viewer may not do; every operation whose body names an id is called by A's owner with
+ * one of B's ids in it. Each must be refused with problem+json (404, or 403 where the route checks a
+ * permission first; 422 for an id in a body, which reads as unknown), never 2xx, and B's data must read
+ * the same afterwards. Controls then send the same requests from the rightful side and must succeed, so
+ * a refusal is never a wrong fixture or a bad body. A new route fails here until it has a fixture.
  */
 
-/** B's resource for each path parameter, keyed by the path up to and including the parameter. */
-const fixtureByPathPrefix: Record<string, (b: TenantBFixture) => string> = {
-  '/v1/organizations/{id}': (b) => b.organizationId,
-  '/v1/roles/{id}': (b) => b.roleId,
-  '/v1/members/{userId}': (b) => b.memberUserId,
-  '/v1/invitations/{id}': (b) => b.invitationId,
-  '/v1/api-keys/{id}': (b) => b.apiKeyId,
-  '/v1/auth/sessions/{id}': (b) => b.ownerSessionId,
-  '/v1/credits/reservations/{id}': (b) => b.reservationId,
-  '/v1/admin/tenants/{id}': (b) => b.tenantId,
+/** The resource a path parameter names, keyed by the path up to and including the parameter. */
+const fixtureByPathPrefix: Record<string, (tenant: TenantFixture) => string> = {
+  '/v1/organizations/{id}': (tenant) => tenant.organizationId,
+  '/v1/roles/{id}': (tenant) => tenant.roleId,
+  '/v1/members/{userId}': (tenant) => tenant.memberUserId,
+  '/v1/invitations/{id}': (tenant) => tenant.invitationId,
+  '/v1/api-keys/{id}': (tenant) => tenant.apiKeyId,
+  '/v1/auth/sessions/{id}': (tenant) => tenant.ownerSessionId,
+  '/v1/credits/reservations/{id}': (tenant) => tenant.reservationId,
+  '/v1/admin/tenants/{id}': (tenant) => tenant.tenantId,
 };
 
 /**
@@ -39,17 +40,25 @@ const namedParameters: Record<string, { value: string; answer: ProblemCode; why:
   },
 };
 
-/**
- * Ids a request body may name that exist in every tenant (the built-in roles), so that the request is
- * one B's own owner could make; any other id in a body is fresh and refers to nothing.
- */
-const sharedReferences: Array<[pointer: RegExp, id: string]> = [[/^\/roleIds\/\d+$/, builtInRoles.viewer.id]];
-const uuidAt = (at: string) => sharedReferences.find(([pointer]) => pointer.test(at))?.[1];
+/** The resource an id in a request body names, keyed by its JSON pointer. */
+const fixtureByBodyPointer: Record<string, (tenant: TenantFixture) => string> = {
+  '/parentId': (tenant) => tenant.rootOrganizationId,
+  '/organizationId': (tenant) => tenant.organizationId,
+  '/roleIds/0': (tenant) => tenant.roleId,
+  '/tenantId': (tenant) => tenant.tenantId,
+};
+
+/** Operations whose body ids this suite cannot reach, and what covers them instead. */
+const bodyIdsCoveredElsewhere: Record<string, string> = {
+  'POST /v1/auth/oidc/exchange':
+    'its tenantId is read only after a one-time code that a provider sign-in hands out (oidc.test.ts); the tenant is chosen by chooseTenant, as in POST /v1/auth/login, which is attacked here',
+};
 
 interface DocumentOperation {
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>;
   requestBody?: { content?: Record<string, { schema?: JsonSchema }>; required?: boolean };
   responses?: Record<string, unknown>;
+  security?: unknown[];
   'x-permission'?: string;
 }
 
@@ -65,18 +74,33 @@ interface Operation {
   permission: string | undefined;
   declared: DocumentOperation;
   bodySchema: JsonSchema | undefined;
+  /** Where the body names an id (`/roleIds/0`). */
+  bodyIds: string[];
 }
 
-interface Attack {
-  caller: string;
-  token: string;
-  /** The permissions the token holds in the tenant it is scoped to. */
+interface Caller {
+  label: string;
+  /** None on a public operation, which names its caller in the body. */
+  token?: string;
+  email?: string;
+  password?: string;
+  /** Whether the token holds a permission in the tenant it is scoped to. */
   holds: (permission: string) => boolean;
+}
+
+/** Whose resources a request names: in its path, and in its body (one pointer may name another's). */
+interface Target {
+  pathTenant: TenantFixture;
+  bodyTenant: TenantFixture;
+  /** The one body pointer that names `foreignTenant`'s resource instead. */
+  foreignPointer?: string;
+  foreignTenant?: TenantFixture;
 }
 
 let app: TestApp;
 let document: OpenApiDocument;
-let b: TenantBFixture;
+let a: TenantFixture;
+let b: TenantFixture;
 let attackers: Attackers;
 let operations: Operation[];
 let before: Record<string, unknown>;
@@ -84,6 +108,10 @@ const requestsSent: Record<string, number> = {};
 let bodiesFromRouteTable = 0;
 
 const engine = testConfig.DATABASE_URL ? 'Postgres + Redis' : 'PGlite';
+const withPathParameter = () =>
+  operations.filter((operation) => operation.declared.parameters?.some((item) => item.in === 'path'));
+const withBodyIds = () =>
+  operations.filter((operation) => operation.bodyIds.length > 0 && !bodyIdsCoveredElsewhere[operation.route]);
 
 function resolveRef(ref: string): JsonSchema {
   const name = /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1];
@@ -106,48 +134,68 @@ function routeTableBodies(): Map<string, JsonSchema> {
   return bodies;
 }
 
-function operationsWithPathParameters(): Operation[] {
+function documentOperations(): Operation[] {
   const fallback = routeTableBodies();
   return Object.entries(document.paths).flatMap(([path, byMethod]) =>
-    Object.entries(byMethod)
-      .filter(([, declared]) => declared.parameters?.some((parameter) => parameter.in === 'path'))
-      .map(([method, declared]) => {
-        const route = `${method.toUpperCase()} ${path}`;
-        let bodySchema = declared.requestBody?.content?.['application/json']?.schema;
-        if (!bodySchema && declared.requestBody) {
-          bodySchema = fallback.get(route);
-          if (bodySchema) bodiesFromRouteTable += 1;
-        }
-        return {
-          route,
-          method: method.toUpperCase(),
-          path,
-          permission: declared['x-permission'],
-          declared,
-          bodySchema,
-        };
-      }),
+    Object.entries(byMethod).map(([method, declared]) => {
+      const route = `${method.toUpperCase()} ${path}`;
+      let bodySchema = declared.requestBody?.content?.['application/json']?.schema;
+      if (!bodySchema && declared.requestBody) {
+        bodySchema = fallback.get(route);
+        if (bodySchema) bodiesFromRouteTable += 1;
+      }
+      return {
+        route,
+        method: method.toUpperCase(),
+        path,
+        permission: declared['x-permission'],
+        declared,
+        bodySchema,
+        bodyIds: bodySchema ? uuidPointers(bodySchema, { resolveRef }) : [],
+      };
+    }),
   );
 }
 
-/** The concrete request for an operation: B's ids in the path, a valid body and required parameters. */
-function requestFor(operation: Operation): { path: string; body?: unknown; headers: Record<string, string> } {
+const namedParameterOf = (operation: Operation) =>
+  Object.entries(namedParameters).find(([prefix]) => operation.path.startsWith(prefix))?.[1];
+
+function pathValue(operation: Operation, name: string, tenant: TenantFixture): string {
+  const prefix = operation.path.slice(0, operation.path.indexOf(`{${name}}`) + name.length + 2);
+  const named = namedParameters[prefix];
+  if (named) return named.value;
+  const fixture = fixtureByPathPrefix[prefix];
+  if (!fixture)
+    throw new Error(
+      `add a fixture for path parameter "${name}" of ${operation.route}: an entry "${prefix}" in fixtureByPathPrefix (an id of a tenant's resource) or in namedParameters`,
+    );
+  return fixture(tenant);
+}
+
+/** The value at a body pointer: an id of the target's tenant, the caller's own credentials, or generated. */
+function bodyValue(operation: Operation, at: string, target: Target, caller: Caller): unknown {
+  // A public operation names its caller in the body: the attacker signs in as themselves.
+  if (!operation.declared.security && at === '/email') return caller.email;
+  if (!operation.declared.security && at === '/password') return caller.password;
+  if (!operation.bodyIds.includes(at)) return undefined;
+  if (at === target.foreignPointer && target.foreignTenant) {
+    const fixture = fixtureByBodyPointer[at];
+    if (!fixture)
+      throw new Error(`add a fixture for body id "${at}" of ${operation.route} in fixtureByBodyPointer`);
+    return fixture(target.foreignTenant);
+  }
+  return fixtureByBodyPointer[at]?.(target.bodyTenant);
+}
+
+/** The concrete request: the target's ids in the path and the body, a valid body, required parameters. */
+function requestFor(operation: Operation, target: Target, caller: Caller) {
   let path = operation.path;
   const query = new URLSearchParams();
   const headers: Record<string, string> = {};
   for (const parameter of operation.declared.parameters ?? []) {
     if (parameter.in === 'path') {
-      const prefix = path.slice(0, path.indexOf(`{${parameter.name}}`) + parameter.name.length + 2);
-      const named = namedParameters[prefix];
-      const fixture = fixtureByPathPrefix[prefix];
-      if (!named && !fixture)
-        throw new Error(
-          `add a fixture for "${parameter.name}" of ${operation.route}: an entry "${prefix}" in fixtureByPathPrefix (an id of tenant B) or in namedParameters`,
-        );
-      path = path.replace(
-        `{${parameter.name}}`,
-        encodeURIComponent(named ? named.value : (fixture?.(b) ?? '')),
-      );
+      const value = pathValue(operation, parameter.name, target.pathTenant);
+      path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
     } else if (parameter.required) {
       const value = String(schemaInstance(parameter.schema ?? { type: 'string' }, { resolveRef }));
       if (parameter.in === 'query') query.set(parameter.name, value);
@@ -155,54 +203,84 @@ function requestFor(operation: Operation): { path: string; body?: unknown; heade
     }
   }
   const body = operation.bodySchema
-    ? schemaInstance(operation.bodySchema, { resolveRef, uuid: uuidAt })
+    ? schemaInstance(operation.bodySchema, {
+        resolveRef,
+        valueAt: (at) => bodyValue(operation, at, target, caller),
+      })
     : undefined;
-  const search = query.size > 0 ? `?${query}` : '';
-  return { path: `${path}${search}`, body, headers };
+  return { path: query.size > 0 ? `${path}?${query}` : path, body, headers };
 }
 
-const namedParameterOf = (operation: Operation) =>
-  Object.entries(namedParameters).find(([prefix]) => operation.path.startsWith(prefix))?.[1];
+async function send(operation: Operation, target: Target, caller: Caller) {
+  const request = requestFor(operation, target, caller);
+  requestsSent[caller.label] = (requestsSent[caller.label] ?? 0) + 1;
+  const response = await app.request(operation.method, request.path, {
+    token: caller.token,
+    body: request.body,
+    headers: request.headers,
+  });
+  return { request, response };
+}
 
-/** The answers that refuse this caller: 404, or 403 where the route checks a permission before looking. */
-function refusalsFor(operation: Operation, attack: Attack): ProblemCode[] {
+/** The answers that refuse a caller naming B's id in the path: 404, or 403 for a permission checked first. */
+function pathRefusals(operation: Operation, caller: Caller): ProblemCode[] {
   const named = namedParameterOf(operation);
   if (named) return [named.answer];
-  if (operation.permission) return attack.holds(operation.permission) ? ['not-found'] : ['forbidden'];
+  if (operation.permission) return caller.holds(operation.permission) ? ['not-found'] : ['forbidden'];
   // Routes without a catalog permission (the caller's own sessions, platform administration) may
   // refuse the caller first where their document says they answer 403.
   return operation.declared.responses?.['403'] ? ['not-found', 'forbidden'] : ['not-found'];
 }
 
-/** Sends every operation as the attacker and returns what was not a proper refusal. */
-async function attackAll(attack: Attack, selected: Operation[]): Promise<string[]> {
+/** What was not one of the allowed refusals, as a line for the failure list (or null). */
+function notRefused(
+  label: string,
+  sent: Awaited<ReturnType<typeof send>>,
+  allowed: ProblemCode[],
+): string | null {
+  const { request, response } = sent;
+  const contentType = response.headers.get('content-type') ?? '';
+  const type = typeof response.body === 'object' ? response.body?.type : undefined;
+  const refused = allowed.some(
+    (code) =>
+      response.status === problemCatalog[code].status &&
+      type === problemType(code) &&
+      contentType.startsWith('application/problem+json'),
+  );
+  if (refused) return null;
+  const why =
+    response.status === 422 && !allowed.includes('validation-failed')
+      ? ' (the body generated from the schema was refused: it proves nothing about ownership)'
+      : response.status < 300
+        ? ' (reached from outside its tenant)'
+        : '';
+  return `${label} ${request.path}: ${response.status} ${type ?? contentType}, wanted ${allowed.join(' or ')}${why} ${JSON.stringify(request.body ?? null)} → ${JSON.stringify(response.body)}`;
+}
+
+/** Every operation with a path parameter, sent with B's ids; what was not a proper refusal. */
+async function attackPaths(caller: Caller, selected: Operation[]): Promise<string[]> {
   const failures: string[] = [];
   for (const operation of selected) {
-    const request = requestFor(operation);
-    const response = await app.request(operation.method, request.path, {
-      token: attack.token,
-      body: request.body,
-      headers: request.headers,
-    });
-    requestsSent[attack.caller] = (requestsSent[attack.caller] ?? 0) + 1;
-    const allowed = refusalsFor(operation, attack);
-    const contentType = response.headers.get('content-type') ?? '';
-    const type = typeof response.body === 'object' ? response.body?.type : undefined;
-    const matches = allowed.some(
-      (code) =>
-        response.status === problemCatalog[code].status &&
-        type === problemType(code) &&
-        contentType.startsWith('application/problem+json'),
-    );
-    if (matches) continue;
-    const why =
-      response.status === 422
-        ? ' (the body generated from the schema was refused: it proves nothing about ownership)'
-        : response.status < 300
-          ? ' (B’s resource was reached from outside)'
-          : '';
+    // The body names B's own ids too: the request is exactly the one B's owner sends in the control.
+    const sent = await send(operation, { pathTenant: b, bodyTenant: b }, caller);
+    const failure = notRefused(`${caller.label} ${operation.method}`, sent, pathRefusals(operation, caller));
+    if (failure) failures.push(failure);
+  }
+  return failures;
+}
+
+/** Sends each request from the rightful side; what did not reach its resource. */
+async function unreached(
+  sends: Array<() => Promise<Awaited<ReturnType<typeof send>>>>,
+  label: (sent: Awaited<ReturnType<typeof send>>) => string,
+): Promise<string[]> {
+  const failures: string[] = [];
+  for (const next of sends) {
+    const sent = await next();
+    // 409: found, but in a state that refuses the change (a reservation captured a moment ago).
+    if (sent.response.status < 300 || sent.response.status === 409) continue;
     failures.push(
-      `${attack.caller} ${operation.method} ${request.path}: ${response.status} ${type ?? contentType}, wanted ${allowed.join(' or ')}${why} ${JSON.stringify(request.body ?? null)} → ${JSON.stringify(response.body)}`,
+      `${label(sent)}: ${sent.response.status} ${JSON.stringify(sent.request.body ?? null)} → ${JSON.stringify(sent.response.body)}`,
     );
   }
   return failures;
@@ -237,71 +315,112 @@ async function snapshotOfB(): Promise<Record<string, unknown>> {
 beforeAll(async () => {
   app = await startTestApp();
   document = (await app.request('GET', '/docs/json')).body;
-  ({ b, attackers } = await buildTwoTenants(app));
-  operations = operationsWithPathParameters();
+  ({ a, b, attackers } = await buildTwoTenants(app));
+  operations = documentOperations();
   before = await snapshotOfB();
 });
 
 afterAll(async () => {
   const total = Object.values(requestsSent).reduce((sum, count) => sum + count, 0);
   console.log(
-    `IDOR suite on ${engine}: ${operations?.length ?? 0} operations with a path parameter covered ` +
-      `(${bodiesFromRouteTable} bodies from the route table), ${total} requests sent ` +
+    `IDOR suite on ${engine}: ${operations ? withPathParameter().length : 0} operations with a path parameter ` +
+      `and ${operations ? withBodyIds().length : 0} with ids in the body covered, of ${operations?.length ?? 0} in the document ` +
+      `(${bodiesFromRouteTable} body schemas from the route table); ${total} requests sent ` +
       `(${Object.entries(requestsSent)
         .map(([caller, count]) => `${caller}: ${count}`)
-        .join(', ')})`,
+        .join('; ')})`,
   );
   await app.dispose();
 });
 
+const aOwner = (): Caller => ({
+  label: "A's owner",
+  token: a.ownerToken,
+  email: a.ownerEmail,
+  password: a.ownerPassword,
+  holds: () => true,
+});
+
 describe('BOLA / IDOR across tenants', () => {
-  test('every operation with a path parameter has a fixture for it and a valid request', () => {
-    expect(operations.length).toBeGreaterThan(10);
+  test('every operation with a path parameter or an id in its body has a fixture and a valid request', () => {
+    expect(withPathParameter().length).toBeGreaterThan(10);
+    expect(withBodyIds().length).toBeGreaterThan(3);
     const unbuildable: string[] = [];
     for (const operation of operations) {
-      try {
-        requestFor(operation);
-      } catch (error) {
-        unbuildable.push(`${operation.route}: ${(error as Error).message}`);
+      const targets: Target[] = [
+        { pathTenant: b, bodyTenant: b },
+        ...operation.bodyIds.map((pointer) => ({
+          pathTenant: a,
+          bodyTenant: a,
+          foreignPointer: pointer,
+          foreignTenant: b,
+        })),
+      ];
+      for (const target of targets) {
+        try {
+          requestFor(operation, target, aOwner());
+        } catch (error) {
+          unbuildable.push(`${operation.route}: ${(error as Error).message}`);
+        }
       }
     }
     expect(unbuildable).toEqual([]);
   });
 
-  test("tenant A's owner gets 404 for each of B's ids", async () => {
-    const failures = await attackAll(
-      { caller: "A's owner", token: attackers.aliceToken, holds: () => true },
-      operations,
-    );
-    expect(failures).toEqual([]);
+  test("tenant A's owner gets 404 for each of B's ids in a path", async () => {
+    expect(await attackPaths(aOwner(), withPathParameter())).toEqual([]);
   });
 
-  test("a person in both tenants, signed in to A, gets 404 for each of B's ids", async () => {
-    const failures = await attackAll(
-      { caller: 'owner of A and viewer of B, A-scoped', token: attackers.malloryTokenA, holds: () => true },
-      operations,
-    );
-    expect(failures).toEqual([]);
+  test("a person in both tenants, signed in to A, gets 404 for each of B's ids in a path", async () => {
+    const caller = {
+      label: 'owner of A and viewer of B, A-scoped',
+      token: attackers.malloryTokenA,
+      holds: () => true,
+    };
+    expect(await attackPaths(caller, withPathParameter())).toEqual([]);
   });
 
   test('the same person signed in to B is refused each change a viewer may not make', async () => {
     const holds = (permission: string) => attackers.malloryPermissionsB.includes(permission);
-    // What she may do in B as its member is not an attack: reads her role allows, and nothing else.
-    const beyondHerRole = operations.filter((operation) =>
+    // What she may do in B as its member is not an attack: the reads her role allows.
+    const beyondHerRole = withPathParameter().filter((operation) =>
       operation.permission ? !holds(operation.permission) : operation.method !== 'GET',
     );
     expect(beyondHerRole.length).toBeGreaterThan(5);
-    const failures = await attackAll(
-      { caller: 'owner of A and viewer of B, B-scoped', token: attackers.malloryTokenB, holds },
-      beyondHerRole,
-    );
+    const caller = { label: 'owner of A and viewer of B, B-scoped', token: attackers.malloryTokenB, holds };
+    expect(await attackPaths(caller, beyondHerRole)).toEqual([]);
+  });
+
+  test("an API key of A with every scope gets 404 for each of B's ids in a path", async () => {
+    const caller = { label: "A's API key", token: attackers.apiKeyA, holds: () => true };
+    expect(await attackPaths(caller, withPathParameter())).toEqual([]);
+  });
+
+  // A reference to another tenant's resource reads as one that does not exist: 422 on the field, or
+  // 403/404 where the route looks it up as a permission or a resource. The control below proves the
+  // same body with A's own ids is accepted.
+  test("tenant A's owner is refused each of B's ids in a request body", async () => {
+    const failures: string[] = [];
+    for (const operation of withBodyIds()) {
+      for (const pointer of operation.bodyIds) {
+        const target = { pathTenant: a, bodyTenant: a, foreignPointer: pointer, foreignTenant: b };
+        const sent = await send(operation, target, aOwner());
+        const failure = notRefused(`A's owner ${operation.method} ${pointer} of`, sent, [
+          'validation-failed',
+          'not-found',
+          'forbidden',
+        ]);
+        if (failure) failures.push(failure);
+      }
+    }
     expect(failures).toEqual([]);
   });
 
-  test("an API key of A with every scope gets 404 for each of B's ids", async () => {
-    const failures = await attackAll(
-      { caller: "A's API key", token: attackers.apiKeyA, holds: () => true },
-      operations,
+  test('the same bodies with A’s own ids are accepted (control)', async () => {
+    const control = { ...aOwner(), label: "A's owner (control)" };
+    const failures = await unreached(
+      withBodyIds().map((operation) => () => send(operation, { pathTenant: a, bodyTenant: a }, control)),
+      (sent) => sent.request.path,
     );
     expect(failures).toEqual([]);
   });
@@ -312,32 +431,25 @@ describe('BOLA / IDOR across tenants', () => {
 
   // Last, since it changes B: the same requests from B's own side reach every fixture, so the 404s
   // above are refusals of the caller, not ids or bodies that would fail for anyone.
-  test("B's owner (a platform admin on platform routes) reaches each fixture with the same requests", async () => {
+  test("B's owner (a platform admin on platform routes) reaches each fixture in a path (control)", async () => {
     const admin = await app.signUp({ organizationName: 'Platform' });
     expect(await grantPlatformAdmin(app.database, admin.email)).toBe(true);
+    const owner: Caller = { label: "B's owner (control)", token: b.ownerToken, holds: () => true };
+    const platform: Caller = { label: 'platform admin (control)', token: admin.token, holds: () => true };
     const order = ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'];
-    const ownedByB = operations
+    const ownedByB = withPathParameter()
       .filter((operation) => !namedParameterOf(operation))
       .sort((x, y) => order.indexOf(x.method) - order.indexOf(y.method));
-    const unreached: string[] = [];
-    for (const operation of ownedByB) {
-      const request = requestFor(operation);
-      const send = (token: string) => {
-        requestsSent["B's side (control)"] = (requestsSent["B's side (control)"] ?? 0) + 1;
-        return app.request(operation.method, request.path, {
-          token,
-          body: request.body,
-          headers: request.headers,
-        });
-      };
-      let response = await send(b.ownerToken);
-      if (response.status === 403 && !operation.permission) response = await send(admin.token);
-      // 409: found, but in a state that refuses the change (a reservation captured a moment ago).
-      if (response.status < 300 || response.status === 409) continue;
-      unreached.push(
-        `${operation.method} ${request.path}: ${response.status} ${JSON.stringify(request.body ?? null)} → ${JSON.stringify(response.body)}`,
-      );
-    }
-    expect(unreached).toEqual([]);
+    const target = { pathTenant: b, bodyTenant: b };
+    const failures = await unreached(
+      ownedByB.map((operation) => async () => {
+        const sent = await send(operation, target, owner);
+        return sent.response.status === 403 && !operation.permission
+          ? send(operation, target, platform)
+          : sent;
+      }),
+      (sent) => sent.request.path,
+    );
+    expect(failures).toEqual([]);
   });
 });

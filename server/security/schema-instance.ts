@@ -28,8 +28,11 @@ export interface JsonSchema {
 export interface InstanceOptions {
   /** Resolves `#/components/schemas/...` against the document the schema came from. */
   resolveRef?: (ref: string) => JsonSchema;
-  /** A value for `format: uuid` at a JSON pointer (by default a fresh id that refers to nothing). */
-  uuid?: (at: string) => string | undefined;
+  /**
+   * The value to use at a JSON pointer (`/roleIds/0`), or undefined to generate one; an id with
+   * `format: uuid` that is not given is fresh and refers to nothing.
+   */
+  valueAt?: (at: string) => unknown;
 }
 
 /** An error naming where the schema asked for something this generator cannot make yet. */
@@ -44,6 +47,8 @@ export class NoInstanceError extends Error {
  * instead of at a random id that would fail for its own reason first.
  */
 export function schemaInstance(schema: JsonSchema, options: InstanceOptions = {}, at = ''): unknown {
+  const given = at ? options.valueAt?.(at) : undefined;
+  if (given !== undefined) return given;
   const resolved = resolve(schema, options, at);
   if ('const' in resolved) return resolved.const;
   if (resolved.enum) return resolved.enum[0];
@@ -56,12 +61,14 @@ export function schemaInstance(schema: JsonSchema, options: InstanceOptions = {}
   switch (type) {
     case 'object':
       return objectInstance(resolved, options, at);
-    case 'array':
-      return Array.from({ length: resolved.minItems ?? 0 }, (_, index) =>
+    case 'array': {
+      const length = Math.max(resolved.minItems ?? 0, options.valueAt?.(`${at}/0`) === undefined ? 0 : 1);
+      return Array.from({ length }, (_, index) =>
         schemaInstance(resolved.items ?? {}, options, `${at}/${index}`),
       );
+    }
     case 'string':
-      return stringInstance(resolved, options, at);
+      return stringInstance(resolved, at);
     case 'number':
     case 'integer':
       return numberInstance(resolved, at);
@@ -113,12 +120,12 @@ function objectInstance(schema: JsonSchema, options: InstanceOptions, at: string
   return value;
 }
 
-function stringInstance(schema: JsonSchema, options: InstanceOptions, at: string): string {
+function stringInstance(schema: JsonSchema, at: string): string {
   const length = Math.max(schema.minLength ?? 0, 1);
   const value = ((): string => {
     switch (schema.format) {
       case 'uuid':
-        return options.uuid?.(at) ?? Bun.randomUUIDv7();
+        return Bun.randomUUIDv7();
       case 'email':
         return `schema-instance-${crypto.randomUUID().slice(0, 8)}@example.test`;
       case 'date-time':
@@ -151,4 +158,19 @@ function numberInstance(schema: JsonSchema, at: string): number {
   if (schema.maximum !== undefined && value > schema.maximum)
     throw new NoInstanceError(`"${at || '/'}" has no number between its minimum and maximum`);
   return value;
+}
+
+/** The JSON pointers of every `format: uuid` in a schema (array items as `/0`): the ids a body can name. */
+export function uuidPointers(schema: JsonSchema, options: InstanceOptions = {}, at = ''): string[] {
+  const resolved = resolve(schema, options, at);
+  if (resolved.format === 'uuid') return [at];
+  const branches = [...(resolved.anyOf ?? []), ...(resolved.oneOf ?? []), ...(resolved.allOf ?? [])];
+  const found = [
+    ...branches.flatMap((branch) => uuidPointers(branch, options, at)),
+    ...Object.entries(resolved.properties ?? {}).flatMap(([name, property]) =>
+      uuidPointers(property, options, `${at}/${name}`),
+    ),
+    ...(resolved.items ? uuidPointers(resolved.items, options, `${at}/0`) : []),
+  ];
+  return [...new Set(found)];
 }

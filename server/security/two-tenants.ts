@@ -1,28 +1,27 @@
 import { builtInRoles } from '../features/access/permissions.ts';
-import { type TestApp, uniqueEmail } from '../testing/harness.ts';
+import { type SignedUp, type TestApp, uniqueEmail } from '../testing/harness.ts';
 
-const OWNER_ROLE_ID = builtInRoles.owner.id;
-const MEMBER_ROLE_ID = builtInRoles.member.id;
-const VIEWER_ROLE_ID = builtInRoles.viewer.id;
-
-/** The ids of tenant B that a path can name: what the attacks aim at. */
-export interface TenantBFixture {
+/** One of every resource of a tenant that a path or a body can name, with its owner's means to look. */
+export interface TenantFixture {
   tenantId: string;
   ownerToken: string;
+  ownerEmail: string;
+  ownerPassword: string;
+  rootOrganizationId: string;
+  /** A child of the root organization. */
   organizationId: string;
   roleId: string;
+  /** A second person, joined through an invitation. */
   memberUserId: string;
   invitationId: string;
   apiKeyId: string;
-  /** Another session of B's owner ("another device"); the owner's token above stays signed in. */
+  /** Another session of the owner ("another device"); `ownerToken` stays signed in. */
   ownerSessionId: string;
   reservationId: string;
 }
 
-/** Who attacks B: tenant A's owner, a person in both tenants, and an API key of A. */
+/** Who attacks B besides A's owner: a person in both tenants, and an API key of A. */
 export interface Attackers {
-  tenantAId: string;
-  aliceToken: string;
   /** Owner of A and viewer of B, signed in to A. */
   malloryTokenA: string;
   /** The same person signed in to B, where she may only read. */
@@ -64,77 +63,63 @@ async function invite(app: TestApp, token: string, email: string, roleId: string
   return invitationToken(app, email);
 }
 
-/**
- * Two tenants built only through the API: B holds one of every resource a path can name; A's people
- * and key are the attackers. Mallory joins A as an owner and B as a viewer through invitations.
- */
-export async function buildTwoTenants(app: TestApp): Promise<{ b: TenantBFixture; attackers: Attackers }> {
-  const alice = await app.signUp({ organizationName: 'Tenant A' });
-  const bOwner = await app.signUp({ organizationName: 'Tenant B' });
-  const owner = bOwner.token;
+const signIn = (app: TestApp, email: string, password: string, tenantId: string) =>
+  call(app, 'POST', '/v1/auth/login', { body: { email, password, tenantId } }, 200);
 
-  const mallory = { email: uniqueEmail('mallory'), password: 'mallory long password' };
-  const toA = await invite(app, alice.token, mallory.email, OWNER_ROLE_ID);
-  await call(
+/** Every resource a path or body can name, made in the owner's tenant through the API. */
+async function buildTenantResources(app: TestApp, owner: SignedUp, label: string): Promise<TenantFixture> {
+  const token = owner.token;
+  const memberEmail = uniqueEmail(`${label.toLowerCase()}-member`);
+  const joined = await call(
     app,
     'POST',
     '/v1/invitations/accept',
-    { body: { token: toA, name: 'Mallory', password: mallory.password } },
+    {
+      body: {
+        token: await invite(app, token, memberEmail, builtInRoles.member.id),
+        name: `${label} member`,
+        password: 'member long password',
+      },
+    },
     200,
   );
-  const toB = await invite(app, owner, mallory.email, VIEWER_ROLE_ID);
-  await call(
-    app,
-    'POST',
-    '/v1/invitations/accept',
-    { body: { token: toB, password: mallory.password } },
-    200,
-  );
-
-  const bobEmail = uniqueEmail('bob');
-  const toBob = await invite(app, owner, bobEmail, MEMBER_ROLE_ID);
-  const bob = await call(
-    app,
-    'POST',
-    '/v1/invitations/accept',
-    { body: { token: toBob, name: 'Bob', password: 'bob long password' } },
-    200,
-  );
-  const bobMe = await call(app, 'GET', '/v1/me', { token: bob.accessToken }, 200);
-
+  const member = await call(app, 'GET', '/v1/me', { token: joined.accessToken }, 200);
   const pending = await call(
     app,
     'POST',
     '/v1/invitations',
-    { token: owner, body: { email: uniqueEmail('pending'), roleIds: [VIEWER_ROLE_ID] } },
+    {
+      token,
+      body: { email: uniqueEmail(`${label.toLowerCase()}-pending`), roleIds: [builtInRoles.viewer.id] },
+    },
     201,
   );
   const organization = await call(
     app,
     'POST',
     '/v1/organizations',
-    { token: owner, body: { name: 'B Branch', parentId: bOwner.rootOrganizationId } },
+    { token, body: { name: `${label} Branch`, parentId: owner.rootOrganizationId } },
     201,
   );
   const role = await call(
     app,
     'POST',
     '/v1/roles',
-    { token: owner, body: { name: 'B Auditors', permissions: ['org:read'] } },
+    { token, body: { name: `${label} Auditors`, permissions: ['org:read'] } },
     201,
   );
   const apiKey = await call(
     app,
     'POST',
     '/v1/api-keys',
-    { token: owner, body: { name: 'B CRM', scopes: ['org:read'] } },
+    { token, body: { name: `${label} CRM`, scopes: ['org:read'] } },
     201,
   );
   await call(
     app,
     'POST',
     '/v1/credits/grants',
-    { token: owner, body: { amount: 100, reason: 'B seed' } },
+    { token, body: { amount: 100, reason: `${label} seed` } },
     201,
   );
   const reserved = await call(
@@ -142,45 +127,82 @@ export async function buildTwoTenants(app: TestApp): Promise<{ b: TenantBFixture
     'POST',
     '/v1/credits/reservations',
     {
-      token: owner,
-      body: { amount: 10, reason: 'B job', ttlSeconds: 3600 },
-      headers: { 'idempotency-key': `b-job-${crypto.randomUUID()}` },
+      token,
+      body: { amount: 10, reason: `${label} job`, ttlSeconds: 3600 },
+      headers: { 'idempotency-key': `${label}-job-${crypto.randomUUID()}` },
     },
     201,
   );
-  const otherDevice = await call(
-    app,
-    'POST',
-    '/v1/auth/login',
-    { body: { email: bOwner.email, password: bOwner.password, tenantId: bOwner.tenantId } },
-    200,
-  );
+  const otherDevice = await signIn(app, owner.email, owner.password, owner.tenantId);
   const sessions = await call(app, 'GET', '/v1/auth/sessions', { token: otherDevice.accessToken }, 200);
-  const ownerSession = (sessions.items as Array<{ id: string; current: boolean }>).find(
+  const otherSession = (sessions.items as Array<{ id: string; current: boolean }>).find(
     (item) => item.current,
   );
-  if (!ownerSession) throw new Error("no current session in B owner's list");
+  if (!otherSession) throw new Error(`no current session in the list of ${label}'s owner`);
+  return {
+    tenantId: owner.tenantId,
+    ownerToken: token,
+    ownerEmail: owner.email,
+    ownerPassword: owner.password,
+    rootOrganizationId: owner.rootOrganizationId,
+    organizationId: organization.id,
+    roleId: role.id,
+    memberUserId: member.user.id,
+    invitationId: pending.id,
+    apiKeyId: apiKey.id,
+    ownerSessionId: otherSession.id,
+    reservationId: reserved.reservation.id,
+  };
+}
 
-  const signInToA = () =>
-    call(app, 'POST', '/v1/auth/login', { body: { ...mallory, tenantId: alice.tenantId } }, 200);
-  const malloryA = await signInToA();
+/**
+ * Two tenants built only through the API, each with one of every resource: B's are what the attacks
+ * aim at, A's are the attackers' own. Mallory joins A as an owner and B as a viewer by invitation.
+ */
+export async function buildTwoTenants(
+  app: TestApp,
+): Promise<{ a: TenantFixture; b: TenantFixture; attackers: Attackers }> {
+  const a = await buildTenantResources(app, await app.signUp({ organizationName: 'Tenant A' }), 'A');
+  const b = await buildTenantResources(app, await app.signUp({ organizationName: 'Tenant B' }), 'B');
+
+  const mallory = { email: uniqueEmail('mallory'), password: 'mallory long password' };
+  const toA = await invite(app, a.ownerToken, mallory.email, builtInRoles.owner.id);
+  await call(
+    app,
+    'POST',
+    '/v1/invitations/accept',
+    { body: { token: toA, name: 'Mallory', password: mallory.password } },
+    200,
+  );
+  const toB = await invite(app, b.ownerToken, mallory.email, builtInRoles.viewer.id);
+  await call(
+    app,
+    'POST',
+    '/v1/invitations/accept',
+    { body: { token: toB, password: mallory.password } },
+    200,
+  );
+  const malloryA = await signIn(app, mallory.email, mallory.password, a.tenantId);
   // Switching moves a session to the other tenant, so the B-scoped token needs a session of its own.
   const malloryB = await call(
     app,
     'POST',
     '/v1/auth/switch-tenant',
-    { token: (await signInToA()).accessToken, body: { tenantId: bOwner.tenantId } },
+    {
+      token: (await signIn(app, mallory.email, mallory.password, a.tenantId)).accessToken,
+      body: { tenantId: b.tenantId },
+    },
     200,
   );
   const malloryMeB = await call(app, 'GET', '/v1/me', { token: malloryB.accessToken }, 200);
 
-  const catalog = await call(app, 'GET', '/v1/permissions', { token: alice.token }, 200);
+  const catalog = await call(app, 'GET', '/v1/permissions', { token: a.ownerToken }, 200);
   const keyA = await call(
     app,
     'POST',
     '/v1/api-keys',
     {
-      token: alice.token,
+      token: a.ownerToken,
       body: {
         name: 'A everything',
         scopes: (catalog.items as Array<{ key: string }>).map((item) => item.key),
@@ -190,20 +212,9 @@ export async function buildTwoTenants(app: TestApp): Promise<{ b: TenantBFixture
   );
 
   return {
-    b: {
-      tenantId: bOwner.tenantId,
-      ownerToken: owner,
-      organizationId: organization.id,
-      roleId: role.id,
-      memberUserId: bobMe.user.id,
-      invitationId: pending.id,
-      apiKeyId: apiKey.id,
-      ownerSessionId: ownerSession.id,
-      reservationId: reserved.reservation.id,
-    },
+    a,
+    b,
     attackers: {
-      tenantAId: alice.tenantId,
-      aliceToken: alice.token,
       malloryTokenA: malloryA.accessToken,
       malloryTokenB: malloryB.accessToken,
       malloryPermissionsB: malloryMeB.permissions,
