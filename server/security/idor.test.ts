@@ -411,6 +411,13 @@ describe('BOLA / IDOR across tenants', () => {
           'forbidden',
         ]);
         if (failure) failures.push(failure);
+        // A 422 must be about the foreign id, not another field of the generated body.
+        const errors: Array<{ path: string }> = sent.response.body?.errors ?? [];
+        if (
+          sent.response.status === 422 &&
+          !errors.some((error) => `${pointer}/`.startsWith(`${error.path}/`))
+        )
+          failures.push(`${operation.route}: the 422 does not name ${pointer}: ${JSON.stringify(errors)}`);
       }
     }
     expect(failures).toEqual([]);
