@@ -269,6 +269,33 @@ async function attackPaths(caller: Caller, selected: Operation[]): Promise<strin
   return failures;
 }
 
+/**
+ * Every operation with an id in its body, sent with one of B's ids at a time (A's own elsewhere, A's in
+ * the path). A reference to another tenant's resource reads as one that does not exist: 422 naming the
+ * field, or 403/404 where the route looks it up as an access scope or a resource. The control proves the
+ * same body with A's own ids is accepted.
+ */
+async function attackBodies(caller: Caller, aimsAt: (pointer: string) => boolean): Promise<string[]> {
+  const failures: string[] = [];
+  for (const operation of withBodyIds()) {
+    for (const pointer of operation.bodyIds.filter(aimsAt)) {
+      const target = { pathTenant: a, bodyTenant: a, foreignPointer: pointer, foreignTenant: b };
+      const sent = await send(operation, target, caller);
+      const label = `${caller.label} ${operation.method} ${pointer} of`;
+      const failure = notRefused(label, sent, ['validation-failed', 'not-found', 'forbidden']);
+      if (failure) failures.push(failure);
+      // A 422 must be about the foreign id, not another field of the generated body.
+      const errors: Array<{ path: string }> = sent.response.body?.errors ?? [];
+      const namesTheId = errors.some((error) => `${pointer}/`.startsWith(`${error.path}/`));
+      if (sent.response.status === 422 && !namesTheId)
+        failures.push(
+          `${label} ${operation.route}: the 422 does not name ${pointer}: ${JSON.stringify(errors)}`,
+        );
+    }
+  }
+  return failures;
+}
+
 /** Sends each request from the rightful side; what did not reach its resource. */
 async function unreached(
   sends: Array<() => Promise<Awaited<ReturnType<typeof send>>>>,
@@ -400,27 +427,23 @@ describe('BOLA / IDOR across tenants', () => {
   // 403/404 where the route looks it up as a permission or a resource. The control below proves the
   // same body with A's own ids is accepted.
   test("tenant A's owner is refused each of B's ids in a request body", async () => {
-    const failures: string[] = [];
-    for (const operation of withBodyIds()) {
-      for (const pointer of operation.bodyIds) {
-        const target = { pathTenant: a, bodyTenant: a, foreignPointer: pointer, foreignTenant: b };
-        const sent = await send(operation, target, aOwner());
-        const failure = notRefused(`A's owner ${operation.method} ${pointer} of`, sent, [
-          'validation-failed',
-          'not-found',
-          'forbidden',
-        ]);
-        if (failure) failures.push(failure);
-        // A 422 must be about the foreign id, not another field of the generated body.
-        const errors: Array<{ path: string }> = sent.response.body?.errors ?? [];
-        if (
-          sent.response.status === 422 &&
-          !errors.some((error) => `${pointer}/`.startsWith(`${error.path}/`))
-        )
-          failures.push(`${operation.route}: the 422 does not name ${pointer}: ${JSON.stringify(errors)}`);
-      }
-    }
-    expect(failures).toEqual([]);
+    expect(await attackBodies(aOwner(), () => true)).toEqual([]);
+  });
+
+  test("a person in both tenants, signed in to A, is refused B's ids in a body", async () => {
+    const caller = {
+      label: 'owner of A and viewer of B, A-scoped',
+      token: attackers.malloryTokenA,
+      holds: () => true,
+    };
+    // As a member of B she may sign in to B or switch to it: naming B's tenant is hers to do.
+    expect(await attackBodies(caller, (pointer) => pointer !== '/tenantId')).toEqual([]);
+  });
+
+  test("an API key of A with every scope is refused B's ids in a body", async () => {
+    const caller = { label: "A's API key", token: attackers.apiKeyA, holds: () => true };
+    // A key belongs to one tenant and has no session to move: choosing a tenant is not its to try.
+    expect(await attackBodies(caller, (pointer) => pointer !== '/tenantId')).toEqual([]);
   });
 
   test('the same bodies with A’s own ids are accepted (control)', async () => {
