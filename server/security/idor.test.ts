@@ -48,6 +48,15 @@ const fixtureByBodyPointer: Record<string, (tenant: TenantFixture) => string> = 
   '/tenantId': (tenant) => tenant.tenantId,
 };
 
+/** The resource an id in a query string names (list cursors), keyed by `path?name`. */
+const fixtureByQueryParameter: Record<string, (tenant: TenantFixture) => string> = {
+  '/v1/members?cursor': (tenant) => tenant.memberUserId,
+  '/v1/organizations?cursor': (tenant) => tenant.organizationId,
+  '/v1/credits/transactions?cursor': (tenant) => tenant.transactionId,
+  '/v1/admin/tenants?cursor': (tenant) => tenant.tenantId,
+  '/v1/auth/oidc/{provider}/start?tenantId': (tenant) => tenant.tenantId,
+};
+
 /** Operations whose body ids this suite cannot reach, and what covers them instead. */
 const bodyIdsCoveredElsewhere: Record<string, string> = {
   'POST /v1/auth/oidc/exchange':
@@ -92,6 +101,8 @@ interface Caller {
 interface Target {
   pathTenant: TenantFixture;
   bodyTenant: TenantFixture;
+  /** Fill every id parameter of the query string with this tenant's resources. */
+  queryTenant?: TenantFixture;
   /** The one body pointer that names `foreignTenant`'s resource instead. */
   foreignPointer?: string;
   foreignTenant?: TenantFixture;
@@ -112,6 +123,11 @@ const withPathParameter = () =>
   operations.filter((operation) => operation.declared.parameters?.some((item) => item.in === 'path'));
 const withBodyIds = () =>
   operations.filter((operation) => operation.bodyIds.length > 0 && !bodyIdsCoveredElsewhere[operation.route]);
+
+const isIdParameter = (parameter: { in: string; schema?: JsonSchema }) =>
+  parameter.in === 'query' && parameter.schema?.format === 'uuid';
+const withQueryIds = () =>
+  operations.filter((operation) => operation.declared.parameters?.some(isIdParameter));
 
 function resolveRef(ref: string): JsonSchema {
   const name = /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1];
@@ -196,6 +212,13 @@ function requestFor(operation: Operation, target: Target, caller: Caller) {
     if (parameter.in === 'path') {
       const value = pathValue(operation, parameter.name, target.pathTenant);
       path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
+    } else if (target.queryTenant && isIdParameter(parameter)) {
+      const fixture = fixtureByQueryParameter[`${operation.path}?${parameter.name}`];
+      if (!fixture)
+        throw new Error(
+          `add a fixture for query parameter "${parameter.name}" of ${operation.route}: an entry "${operation.path}?${parameter.name}" in fixtureByQueryParameter`,
+        );
+      query.set(parameter.name, fixture(target.queryTenant));
     } else if (parameter.required) {
       const value = String(schemaInstance(parameter.schema ?? { type: 'string' }, { resolveRef }));
       if (parameter.in === 'query') query.set(parameter.name, value);
@@ -232,6 +255,17 @@ function pathRefusals(operation: Operation, caller: Caller): ProblemCode[] {
   return operation.declared.responses?.['403'] ? ['not-found', 'forbidden'] : ['not-found'];
 }
 
+/**
+ * B's ids, names and addresses in an answer to someone outside B, other than those the request itself
+ * sent (a problem may echo the path it answers).
+ */
+function leakedFromB(sent: Awaited<ReturnType<typeof send>>): string[] {
+  const asked = `${sent.request.path} ${JSON.stringify(sent.request.body ?? null)}`;
+  const answered =
+    typeof sent.response.body === 'string' ? sent.response.body : JSON.stringify(sent.response.body);
+  return b.secrets.filter((secret) => answered.includes(secret) && !asked.includes(secret));
+}
+
 /** What was not one of the allowed refusals, as a line for the failure list (or null). */
 function notRefused(
   label: string,
@@ -239,6 +273,9 @@ function notRefused(
   allowed: ProblemCode[],
 ): string | null {
   const { request, response } = sent;
+  const leaked = leakedFromB(sent);
+  if (leaked.length > 0)
+    return `${label} ${request.path}: ${response.status} answered with B's ${leaked.join(', ')}`;
   const contentType = response.headers.get('content-type') ?? '';
   const type = typeof response.body === 'object' ? response.body?.type : undefined;
   const refused = allowed.some(
@@ -350,8 +387,8 @@ beforeAll(async () => {
 afterAll(async () => {
   const total = Object.values(requestsSent).reduce((sum, count) => sum + count, 0);
   console.log(
-    `IDOR suite on ${engine}: ${operations ? withPathParameter().length : 0} operations with a path parameter ` +
-      `and ${operations ? withBodyIds().length : 0} with ids in the body covered, of ${operations?.length ?? 0} in the document ` +
+    `IDOR suite on ${engine}: ${operations ? withPathParameter().length : 0} operations with a path parameter, ` +
+      `${operations ? withBodyIds().length : 0} with ids in the body and ${operations ? withQueryIds().length : 0} in the query covered, of ${operations?.length ?? 0} in the document ` +
       `(${bodiesFromRouteTable} body schemas from the route table); ${total} requests sent ` +
       `(${Object.entries(requestsSent)
         .map(([caller, count]) => `${caller}: ${count}`)
@@ -372,10 +409,12 @@ describe('BOLA / IDOR across tenants', () => {
   test('every operation with a path parameter or an id in its body has a fixture and a valid request', () => {
     expect(withPathParameter().length).toBeGreaterThan(10);
     expect(withBodyIds().length).toBeGreaterThan(3);
+    expect(withQueryIds().length).toBeGreaterThan(3);
     const unbuildable: string[] = [];
     for (const operation of operations) {
       const targets: Target[] = [
         { pathTenant: b, bodyTenant: b },
+        ...(withQueryIds().includes(operation) ? [{ pathTenant: a, bodyTenant: a, queryTenant: b }] : []),
         ...operation.bodyIds.map((pointer) => ({
           pathTenant: a,
           bodyTenant: a,
@@ -452,6 +491,29 @@ describe('BOLA / IDOR across tenants', () => {
       withBodyIds().map((operation) => () => send(operation, { pathTenant: a, bodyTenant: a }, control)),
       (sent) => sent.request.path,
     );
+    expect(failures).toEqual([]);
+  });
+
+  // A list's cursor from B only positions A's own list: the answer is A's rows (or a refusal), with
+  // nothing of B in it.
+  test("tenant A's owner naming B's ids in a query string sees nothing of B", async () => {
+    const failures: string[] = [];
+    for (const operation of withQueryIds()) {
+      const sent = await send(operation, { pathTenant: a, bodyTenant: a, queryTenant: b }, aOwner());
+      const named = namedParameterOf(operation);
+      if (sent.response.status === 200 && !named) {
+        const leaked = leakedFromB(sent);
+        if (leaked.length > 0) failures.push(`${operation.route}: answered with B's ${leaked.join(', ')}`);
+        continue;
+      }
+      const allowed: ProblemCode[] = named
+        ? [named.answer]
+        : operation.permission
+          ? ['not-found', 'validation-failed']
+          : ['not-found', 'validation-failed', 'forbidden'];
+      const failure = notRefused(`A's owner ${operation.method}`, sent, allowed);
+      if (failure) failures.push(failure);
+    }
     expect(failures).toEqual([]);
   });
 

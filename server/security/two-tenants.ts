@@ -18,6 +18,10 @@ export interface TenantFixture {
   /** Another session of the owner ("another device"); `ownerToken` stays signed in. */
   ownerSessionId: string;
   reservationId: string;
+  /** A ledger entry (the grant). */
+  transactionId: string;
+  /** Ids, names and addresses only this tenant's own answers may contain. */
+  secrets: string[];
 }
 
 /** Who attacks B besides A's owner: a person in both tenants, and an API key of A. */
@@ -84,14 +88,12 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     200,
   );
   const member = await call(app, 'GET', '/v1/me', { token: joined.accessToken }, 200);
+  const pendingEmail = uniqueEmail(`${label.toLowerCase()}-pending`);
   const pending = await call(
     app,
     'POST',
     '/v1/invitations',
-    {
-      token,
-      body: { email: uniqueEmail(`${label.toLowerCase()}-pending`), roleIds: [builtInRoles.viewer.id] },
-    },
+    { token, body: { email: pendingEmail, roleIds: [builtInRoles.viewer.id] } },
     201,
   );
   const organization = await call(
@@ -115,7 +117,7 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     { token, body: { name: `${label} CRM`, scopes: ['org:read'] } },
     201,
   );
-  await call(
+  const granted = await call(
     app,
     'POST',
     '/v1/credits/grants',
@@ -139,7 +141,7 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     (item) => item.current,
   );
   if (!otherSession) throw new Error(`no current session in the list of ${label}'s owner`);
-  return {
+  const resources = {
     tenantId: owner.tenantId,
     ownerToken: token,
     ownerEmail: owner.email,
@@ -152,7 +154,20 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     apiKeyId: apiKey.id,
     ownerSessionId: otherSession.id,
     reservationId: reserved.reservation.id,
+    transactionId: granted.transaction.id,
   };
+  const names = [
+    `Tenant ${label}`,
+    `${label} Branch`,
+    `${label} Auditors`,
+    `${label} CRM`,
+    `${label} seed`,
+    `${label} job`,
+  ];
+  const ids = Object.entries(resources)
+    .filter(([key]) => key.endsWith('Id'))
+    .map(([, id]) => id);
+  return { ...resources, secrets: [...ids, ...names, owner.email, memberEmail, pendingEmail] };
 }
 
 /**
