@@ -9,11 +9,12 @@ import { type Attackers, buildTwoTenants, type TenantFixture } from './two-tenan
 /**
  * Broken object-level authorization (BOLA / IDOR), derived from the OpenAPI document. Every operation
  * with a path parameter is called with tenant B's ids by people and a key of tenant A, and by a viewer
- * of B on what a viewer may not do; every operation whose body names an id is called by A's owner with
- * one of B's ids in it. Each must be refused with problem+json (404, or 403 where the route checks a
- * permission first; 422 for an id in a body, which reads as unknown), never 2xx, and B's data must read
- * the same afterwards. Controls then send the same requests from the rightful side and must succeed, so
- * a refusal is never a wrong fixture or a bad body. A new route fails here until it has a fixture.
+ * of B on what a viewer may not do; every operation whose body or query string names an id is called
+ * with one of B's ids in it. Each must be refused with problem+json (404, or 403 where the route checks
+ * a permission first; 422 naming the field for an id in a body, which reads as unknown), never 2xx, no
+ * answer may carry B's ids or names, and B's data must read the same afterwards. Controls then send the
+ * same requests from the rightful side and must succeed, so a refusal is never a wrong fixture or a bad
+ * body. A new route that names an id fails here until it has a fixture.
  */
 
 /** The resource a path parameter names, keyed by the path up to and including the parameter. */
@@ -406,7 +407,7 @@ const aOwner = (): Caller => ({
 });
 
 describe('BOLA / IDOR across tenants', () => {
-  test('every operation with a path parameter or an id in its body has a fixture and a valid request', () => {
+  test('every operation naming an id (in its path, body or query) has a fixture and a valid request', () => {
     expect(withPathParameter().length).toBeGreaterThan(10);
     expect(withBodyIds().length).toBeGreaterThan(3);
     expect(withQueryIds().length).toBeGreaterThan(3);
