@@ -10,7 +10,7 @@ import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
-import { billingRoutes } from './features/billing/routes.ts';
+import { billingRoutes, stripeWebhookRoute } from './features/billing/routes.ts';
 import type { BillingDeps } from './features/billing/stripe.ts';
 import { creditRoutes } from './features/credits/routes.ts';
 import { eventRoutes } from './features/events/routes.ts';
@@ -34,6 +34,7 @@ import type { RateLimits } from './plugins/rate-limit.ts';
 import { requestId } from './plugins/request-id.ts';
 import { requestLogging } from './plugins/request-logging.ts';
 import { staticApp } from './plugins/static-app.ts';
+import { quietValidationErrors } from './plugins/validation-errors.ts';
 
 export interface AppDeps {
   config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT_BYTES' | 'APP_DIR'>;
@@ -88,9 +89,9 @@ export function createApp(deps: AppDeps) {
         })
       : new Elysia({ name: 'no-cors' });
 
-  return new Elysia({ normalize: false })
+  const api = new Elysia({ normalize: false })
     .use(requestId)
-    .use(bodyLimit(deps.config.BODY_LIMIT_BYTES))
+    .use(bodyLimit(deps.config.BODY_LIMIT_BYTES, { verbatimRoutes: [stripeWebhookRoute] }))
     .use(errorHandling(deps.logger))
     .use(requestLogging(deps.logger))
     .use(crossOrigin)
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps) {
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);
+  return quietValidationErrors(api);
 }
 
 /** Socket.IO's HTTP side (handshake, long-polling, the WebSocket upgrade) goes to the gateway. */

@@ -118,6 +118,180 @@ describe('bad input gets problem+json, never a 500', () => {
   });
 });
 
+describe('input the database could not take is refused at the door (issue #10)', () => {
+  const NUL = 'a\u0000b';
+  const key = () => ({ 'idempotency-key': `bad-${crypto.randomUUID()}` });
+
+  test('a NUL character in any text field is 422 naming the field, never a 500', async () => {
+    const cases: Array<{ route: string; path: string; auth?: boolean; body: unknown; field: string }> = [
+      {
+        route: 'POST /v1/auth/signup',
+        path: '/v1/auth/signup',
+        body: { email: 'nul@example.test', password: 'long enough', name: NUL, organizationName: 'Org' },
+        field: '/name',
+      },
+      {
+        route: 'POST /v1/auth/login',
+        path: '/v1/auth/login',
+        body: { email: 'nul@example.test', password: `long enough${NUL}` },
+        field: '/password',
+      },
+      {
+        route: 'POST /v1/roles',
+        path: '/v1/roles',
+        auth: true,
+        body: { name: NUL, permissions: ['org:read'] },
+        field: '/name',
+      },
+      {
+        route: 'POST /v1/organizations',
+        path: '/v1/organizations',
+        auth: true,
+        body: { name: NUL },
+        field: '/name',
+      },
+      {
+        route: 'POST /v1/api-keys',
+        path: '/v1/api-keys',
+        auth: true,
+        body: { name: NUL, scopes: ['org:read'] },
+        field: '/name',
+      },
+      { route: 'PATCH /v1/tenant', path: '/v1/tenant', auth: true, body: { name: NUL }, field: '/name' },
+      {
+        route: 'POST /v1/auth/password/forgot',
+        path: '/v1/auth/password/forgot',
+        body: { email: `x${NUL}@example.test` },
+        field: '/email',
+      },
+      {
+        route: 'POST /v1/credits/grants',
+        path: '/v1/credits/grants',
+        auth: true,
+        body: { amount: 5, reason: NUL },
+        field: '/reason',
+      },
+      {
+        route: 'POST /v1/credits/reservations',
+        path: '/v1/credits/reservations',
+        auth: true,
+        body: { amount: 1, reason: NUL },
+        field: '/reason',
+      },
+      {
+        route: 'POST /v1/credits/consume',
+        path: '/v1/credits/consume',
+        auth: true,
+        body: { amount: 1, reason: 'ok', metadata: { [`k${NUL}`]: 'v' } },
+        field: `/metadata/k${NUL}`,
+      },
+    ];
+    for (const { route, path, auth, body, field } of cases) {
+      const [method = 'POST'] = route.split(' ');
+      const response = await app.request(method, path, {
+        token: auth ? owner.token : undefined,
+        headers: key(),
+        body,
+      });
+      expect({ route, status: response.status, type: response.body.type }).toEqual({
+        route,
+        status: 422,
+        type: '/problems/validation-failed',
+      });
+      expectProblem(response, 422, 'validation-failed');
+      expect(response.body.detail).toContain('NUL');
+      expect(response.body.errors.map((error: { path: string }) => error.path)).toContain(field);
+    }
+  });
+
+  test('an unpaired surrogate in consume reason or metadata is 422, never a 500', async () => {
+    for (const rawBody of [
+      '{"amount":1,"reason":"a\\uD800b"}',
+      '{"amount":1,"reason":"ok","metadata":{"note":"a\\uDC00b"}}',
+    ]) {
+      const response = await app.request('POST', '/v1/credits/consume', {
+        token: owner.token,
+        headers: key(),
+        rawBody,
+      });
+      expectProblem(response, 422, 'validation-failed');
+      expect(response.body.errors[0].message).toContain('surrogate');
+    }
+    // A pair is one character (an emoji), not a lone surrogate.
+    const paired = await app.request('POST', '/v1/credits/consume', {
+      token: owner.token,
+      headers: key(),
+      rawBody: '{"amount":1,"reason":"\\uD83D\\uDE00"}',
+    });
+    expectProblem(paired, 402, 'insufficient-credits');
+  });
+
+  test('NUL in a query string is 422; in a path segment 404', async () => {
+    for (const query of ['types=a%00b', 'cursor=%00']) {
+      const response = await app.request('GET', `/v1/events?${query}`, { token: owner.token });
+      expectProblem(response, 422, 'validation-failed');
+    }
+    const preview = await app.request('GET', '/v1/invitations/preview?token=abc%00def');
+    expectProblem(preview, 422, 'validation-failed');
+    expect(preview.body.errors).toEqual([{ path: '/token', message: expect.stringContaining('NUL') }]);
+    expectProblem(await app.request('GET', '/v1/auth/oidc/go%00ogle/start'), 404, 'not-found');
+  });
+
+  test('integers past what the column holds are 422, not a database error', async () => {
+    for (const after of ['9223372036854775807', '9223372036854775808', '1e23', '99999999999999999999']) {
+      const response = await app.request('GET', `/v1/events?after=${after}`, { token: owner.token });
+      expectProblem(response, 422, 'validation-failed');
+      expect(response.body.errors.map((error: { path: string }) => error.path)).toEqual(['/after']);
+    }
+    const largest = await app.request('GET', `/v1/events?after=${Number.MAX_SAFE_INTEGER}`, {
+      token: owner.token,
+    });
+    expect(largest.status).toBe(200);
+  });
+
+  test('a body nested 100 000 deep is 400 json-too-deep; 64 levels still parse', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    for (const path of ['/v1/auth/login', '/v1/auth/signup']) {
+      const response = await app.request('POST', path, { rawBody: deep });
+      expectProblem(response, 400, 'json-too-deep');
+    }
+    const deepObject = `${'{"a":'.repeat(65)}1${'}'.repeat(65)}`;
+    expectProblem(await app.request('POST', '/v1/auth/login', { rawBody: deepObject }), 400, 'json-too-deep');
+    // Brackets inside strings are text, not nesting.
+    const inString = JSON.stringify({ email: 'x@example.test', password: '['.repeat(100) });
+    expectProblem(
+      await app.request('POST', '/v1/auth/login', { rawBody: inString }),
+      401,
+      'invalid-credentials',
+    );
+    const sixtyFour = `${'['.repeat(63)}{}${']'.repeat(63)}`;
+    expectProblem(
+      await app.request('POST', '/v1/auth/login', { rawBody: sixtyFour }),
+      422,
+      'validation-failed',
+    );
+  });
+
+  test('a body that is not JSON is 415 unsupported-media-type', async () => {
+    for (const contentType of [
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/plain',
+    ]) {
+      const response = await app.request('POST', '/v1/auth/login', {
+        rawBody: 'email=x%40example.test&password=long+enough',
+        headers: { 'content-type': contentType },
+      });
+      expectProblem(response, 415, 'unsupported-media-type');
+    }
+    const charset = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'nobody@example.test', password: 'long enough' },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expectProblem(charset, 401, 'invalid-credentials');
+  });
+});
+
 describe('operations endpoints', () => {
   test('health and readiness', async () => {
     expect((await app.request('GET', '/healthz')).body).toEqual({ status: 'ok' });

@@ -2,6 +2,7 @@
 export const problemCatalog = {
   'bad-request': { status: 400, title: 'Bad request' },
   'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  'json-too-deep': { status: 400, title: 'The JSON body nests arrays and objects too deeply' },
   unauthorized: { status: 401, title: 'Authentication required' },
   'invalid-credentials': { status: 401, title: 'Invalid email or password' },
   forbidden: { status: 403, title: 'Not allowed' },

@@ -11,6 +11,20 @@ export function devMailboxRoutes(mailer: Mailer) {
     ({ query }) => ({ items: mailer.recent(query.limit ?? 20) }),
     {
       query: t.Object({ limit: t.Optional(t.Integer({ title: 'limit', minimum: 1, maximum: 100 })) }),
+      response: {
+        200: t.Object({
+          items: t.Array(
+            t.Object({
+              id: t.String(),
+              from: t.String(),
+              to: t.String(),
+              subject: t.String(),
+              text: t.String(),
+              sentAt: t.String({ format: 'date-time' }),
+            }),
+          ),
+        }),
+      },
       detail: {
         tags: ['development'],
         summary: 'Mail sent while no SMTP relay is configured (development only)',

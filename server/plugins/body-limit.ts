@@ -1,14 +1,16 @@
 import { Elysia } from 'elysia';
 import { AppError, problemResponse, toProblem } from '../errors.ts';
+import { parseJsonBody } from './json-body.ts';
 import { requestIdOf } from './request-id.ts';
+import { unstorableText } from './storable-text.ts';
 
 const tooLarge = (detail: string) => new AppError('payload-too-large', detail);
 
-// The exact text of streamed bodies, for routes that verify a signature over the bytes received (a
-// route's own text parser does not see a body this plugin has already read).
+// The exact text of every body this plugin read, for routes that verify a signature over the bytes
+// received (a route's own parser never sees a body this plugin has already read).
 const rawBodies = new WeakMap<Request, string>();
 
-/** The text of a request's body as received, when it was read by this plugin (streamed bodies). */
+/** The text of a request's body as received. */
 export const rawBodyOf = (request: Request): string | undefined => rawBodies.get(request);
 
 /** Reads a streamed (chunked) body, refusing it as soon as it passes `maxBytes`. */
@@ -29,11 +31,22 @@ async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): 
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
+const isJson = (contentType: string) =>
+  contentType === 'application/json' || /^application\/[\w.+-]*\+json$/.test(contentType);
+
+export interface BodyLimitOptions {
+  /** Routes (as declared, e.g. `/v1/billing/stripe/webhook`) that get their body as text, unparsed. */
+  verbatimRoutes?: readonly string[];
+}
+
 /**
- * Bodies over `maxBytes` get 413 problem+json: a declared length is refused before the body is read; a
- * streamed body without a length is read up to the limit. Bun.serve's own cap stays as a backstop.
+ * Every request body goes through here, so a new route cannot skip these checks. Bodies over `maxBytes`
+ * get 413 problem+json (a declared length is refused before the body is read; a streamed body is read
+ * up to the limit). JSON is parsed with bounded nesting and its strings checked (`parseJsonBody`); other
+ * media types are 415, except on the verbatim routes. Bun.serve's own cap stays as a backstop.
  */
-export function bodyLimit(maxBytes: number) {
+export function bodyLimit(maxBytes: number, options: BodyLimitOptions = {}) {
+  const verbatim = new Set(options.verbatimRoutes ?? []);
   return new Elysia({ name: 'body-limit' })
     .onRequest(({ request }) => {
       const declared = Number(request.headers.get('content-length') ?? 0);
@@ -42,16 +55,35 @@ export function bodyLimit(maxBytes: number) {
         return problemResponse(toProblem(error, requestIdOf(request)));
       }
     })
-    .onParse({ as: 'global' }, async ({ request, contentType }) => {
-      if (request.headers.has('content-length') || !request.body) return;
-      const text = await readLimited(request.body, maxBytes);
+    .onParse({ as: 'global' }, async ({ request, contentType, route }) => {
+      if (!request.body) return;
+      const text = request.headers.has('content-length')
+        ? await request.text()
+        : await readLimited(request.body, maxBytes);
       rawBodies.set(request, text);
-      if (!contentType.startsWith('application/json')) return text;
-      try {
-        return JSON.parse(text);
-      } catch {
-        throw new AppError('malformed-json', 'The body could not be parsed; send valid JSON.');
+      if (verbatim.has(route)) return text;
+      // Nothing returned would let Elysia read the (spent) body again; an empty body is no body.
+      if (text.length === 0) return null;
+      if (!isJson(contentType.toLowerCase())) {
+        throw new AppError(
+          'unsupported-media-type',
+          `Send the body as application/json (it was ${contentType || 'of no declared type'}).`,
+        );
       }
+      return parseJsonBody(text);
+    })
+    .onTransform({ as: 'global' }, ({ query, params }) => {
+      // Header values cannot carry either: HTTP parsing and the Headers class refuse NUL, and they are
+      // byte strings. Bodies were checked as they were parsed.
+      const inQuery = unstorableText(query);
+      if (inQuery.length > 0) {
+        throw new AppError(
+          'validation-failed',
+          'The query string has text that cannot be stored: NUL characters (U+0000) and unpaired surrogates are refused.',
+          { errors: inQuery },
+        );
+      }
+      if (unstorableText(params).length > 0) throw new AppError('not-found', 'No such resource.');
     });
 }
 

@@ -135,7 +135,7 @@ export function rateLimitsFrom(
  * resets, invitations): counts each request against the per-IP auth limit.
  */
 export function limitAuthPerIp(rateLimits: RateLimits) {
-  return ({
+  const limit = ({
     request,
     server,
     set,
@@ -149,4 +149,13 @@ export function limitAuthPerIp(rateLimits: RateLimits) {
       clientAddress(request, server, rateLimits.trustProxy) ?? 'unknown',
       set.headers,
     );
+  authLimitsPerIp.add(limit);
+  return limit;
 }
+
+// So that the API document can say which routes may answer 429 without each route repeating it.
+const authLimitsPerIp = new WeakSet<object>();
+
+/** Whether a route hook is a `limitAuthPerIp` check. */
+export const isAuthLimitPerIp = (hook: unknown): boolean =>
+  typeof hook === 'function' && authLimitsPerIp.has(hook);

@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
@@ -86,7 +86,13 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'roles:manage',
         params: RoleParams,
-        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel, 409: ProblemModel },
+        response: {
+          204: t.Void(),
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+        },
         detail: { tags, summary: 'Delete a custom role nobody holds' },
       },
     );

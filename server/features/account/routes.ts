@@ -84,7 +84,7 @@ export function accountRoutes(
           { token: Token, password: t.String({ minLength: 8, maxLength: 256 }) },
           { additionalProperties: false },
         ),
-        response: { 400: ProblemModel, 422: ProblemModel, 429: ProblemModel },
+        response: { 204: t.Void(), 400: ProblemModel, 422: ProblemModel, 429: ProblemModel },
         detail: {
           tags,
           summary: 'Set a new password with the emailed token (ends every session of the account)',

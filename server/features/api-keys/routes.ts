@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
@@ -51,7 +51,7 @@ export function apiKeyRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'api-keys:manage',
         params: ApiKeyParams,
-        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: 'Revoke an API key (effective on its next request)' },
       },
     );

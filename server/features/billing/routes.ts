@@ -12,6 +12,9 @@ import type { BillingDeps } from './stripe.ts';
 import { receiveStripeWebhook } from './webhook.ts';
 
 const tags = ['billing'];
+const prefix = '/v1/billing';
+/** Stripe signs the exact bytes it sends: the body limit hands this route its body as text, unparsed. */
+export const stripeWebhookRoute = `${prefix}/stripe/webhook`;
 const CatalogId = t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$', maxLength: 40 });
 
 export const PlanModel = t.Object({
@@ -52,7 +55,7 @@ const RedirectModel = t.Object({ url: t.String({ description: 'Send the browser 
 
 export function billingRoutes(deps: AuthDeps & { database: Database; billing: BillingDeps; logger: Logger }) {
   const { database, billing, logger } = deps;
-  return new Elysia({ name: 'billing-routes', prefix: '/v1/billing' })
+  return new Elysia({ name: 'billing-routes', prefix })
     .use(authentication(deps))
     .get(
       '/plans',
@@ -120,24 +123,35 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
       detail: { tags, summary: 'The Stripe Customer Portal (plan, payment method, invoices, cancel)' },
     })
     .post(
-      '/stripe/webhook',
+      stripeWebhookRoute.slice(prefix.length),
       ({ body, headers, request }) =>
         receiveStripeWebhook(database, billing, logger, {
-          body: typeof body === 'string' ? body : (rawBodyOf(request) ?? ''),
-          signature: headers['stripe-signature'] ?? null,
+          body: rawBodyOf(request) ?? (typeof body === 'string' ? body : ''),
+          signature: headers['stripe-signature'],
         }),
       {
         // The signature covers the exact bytes: the body is taken as text, never parsed and re-encoded
-        // (a streamed body was already read by the body limit, which kept its text).
+        // (the body limit reads it, keeps its text and leaves it unparsed: `stripeWebhookRoute`).
         parse: 'text',
-        headers: t.Object({ 'stripe-signature': t.Optional(t.String({ maxLength: 4096 })) }),
+        headers: t.Object({ 'stripe-signature': t.String({ maxLength: 4096 }) }),
+        // Before validation: a missing signature is the webhook's own 400, as a wrong one is.
+        transform: ({ headers }) => {
+          if (!headers['stripe-signature']) {
+            throw new AppError('webhook-signature-invalid', 'No Stripe-Signature header.');
+          }
+        },
         response: {
           200: t.Object({ received: t.Literal(true), outcome: t.String() }),
-          ...problemsFor(400, 503),
+          ...problemsFor(400, 413, 503),
         },
         detail: {
           tags,
           summary: 'Stripe events (signature-verified; each event id applied once)',
+          requestBody: {
+            required: true,
+            description: 'A Stripe event, exactly as Stripe sent and signed it',
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+          },
           description:
             'Handles checkout.session.completed / async_payment_succeeded, customer.subscription.*, invoice.paid, invoice.payment_failed and charge.refunded; other types are acknowledged and ignored.',
         },

@@ -1,3 +1,4 @@
+import { withHeaders } from '@elysiajs/openapi/openapi';
 import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant } from '../../../db/tenant.ts';
@@ -40,8 +41,21 @@ const Metadata = t.Record(t.String({ maxLength: 64 }), t.Unknown(), {
 });
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
 const IdempotencyHeaders = t.Object({
-  'idempotency-key': t.Optional(t.String({ title: 'idempotency-key', maxLength: 300 })),
+  'idempotency-key': t.String({
+    title: 'idempotency-key',
+    maxLength: 300,
+    description: 'A unique id per operation (1–255 letters, digits, _ . : -); a retry sends the same',
+  }),
 });
+const ReplayHeaders = {
+  'idempotent-replayed': t.Optional(
+    t.Literal('true', { description: 'This is the stored first answer for the key, replayed' }),
+  ),
+};
+// Runs before validation, so that a missing key is its own problem (400) rather than a field error.
+const requireIdempotencyKey = ({ headers }: { headers: Record<string, string | undefined> }) => {
+  requireKey(headers['idempotency-key']);
+};
 const Reservation = t.Object({
   id: Uuid,
   amount: t.Integer(),
@@ -180,7 +194,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .post(
       '/reservations',
       async ({ actor, body, headers, request }) => {
-        const key = requireKey(headers['idempotency-key']);
+        const key = headers['idempotency-key'];
         const metadata = checkedMetadata(body.metadata);
         const answer = await withTenant(database, actor, (db) =>
           reserveCredits(db, {
@@ -199,6 +213,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:consume',
         headers: IdempotencyHeaders,
+        transform: requireIdempotencyKey,
         body: t.Object(
           {
             amount: Amount,
@@ -211,11 +226,10 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          201: t.Object({
-            reservation: Reservation,
-            transaction: CreditTransactionModel,
-            balance: t.Integer(),
-          }),
+          201: withHeaders(
+            t.Object({ reservation: Reservation, transaction: CreditTransactionModel, balance: t.Integer() }),
+            ReplayHeaders,
+          ),
           ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {
@@ -274,7 +288,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .post(
       '/consume',
       async ({ actor, body, headers, request }) => {
-        const key = requireKey(headers['idempotency-key']);
+        const key = headers['idempotency-key'];
         const metadata = checkedMetadata(body.metadata);
         const requestHash = requestHashOf('POST /v1/credits/consume', body);
         const answer = await spendCredits(database, {
@@ -291,12 +305,13 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:consume',
         headers: IdempotencyHeaders,
+        transform: requireIdempotencyKey,
         body: t.Object(
           { amount: Amount, reason: Reason, metadata: t.Optional(Metadata) },
           { additionalProperties: false },
         ),
         response: {
-          201: CreditMovementModel,
+          201: withHeaders(CreditMovementModel, ReplayHeaders),
           ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {

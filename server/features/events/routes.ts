@@ -35,6 +35,26 @@ export function eventRoutes(deps: AuthDeps & { database: Database }) {
   return new Elysia({ name: 'event-routes', prefix: '/v1/events' })
     .use(authentication(deps))
     .get('/catalog', () => catalog, {
+      response: {
+        200: t.Object({
+          events: t.Array(
+            t.Object({
+              type: t.String(),
+              version: t.Integer(),
+              channel: t.String(),
+              description: t.String(),
+              data: t.Record(t.String(), t.Unknown(), { description: 'JSON Schema of the event data' }),
+            }),
+          ),
+          channels: t.Array(
+            t.Object({
+              name: t.String(),
+              permission: t.Union([t.String(), t.Null()]),
+              description: t.String(),
+            }),
+          ),
+        }),
+      },
       detail: {
         tags,
         summary: 'Every event type: version, channel, description and the JSON Schema of its data',
@@ -55,7 +75,13 @@ export function eventRoutes(deps: AuthDeps & { database: Database }) {
         auth: true,
         query: t.Object({
           after: t.Optional(
-            t.Integer({ title: 'after', minimum: 0, description: 'Events with a greater seq' }),
+            // seq is a bigint; past 2^53 a JSON number would no longer say which event it means.
+            t.Integer({
+              title: 'after',
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'Events with a greater seq',
+            }),
           ),
           types: t.Optional(
             t.String({

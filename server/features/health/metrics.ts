@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { AppError } from '../../errors.ts';
+import { ProblemModel } from '../shared-model.ts';
 
 export interface Gauge {
   name: string;
@@ -123,6 +124,10 @@ export function metricsRoutes(options: { sources: GaugeSource[]; token?: string 
       });
     },
     {
+      response: {
+        200: t.String({ description: 'Prometheus text exposition format 0.0.4' }),
+        401: ProblemModel,
+      },
       detail: {
         tags: ['operations'],
         summary: 'Prometheus metrics (event relay lag, stream length, sockets)',

@@ -8,6 +8,11 @@ export interface ReadinessCheck {
 
 const TIMEOUT_MS = 2000;
 
+const Readiness = t.Object({
+  status: t.Union([t.Literal('ready'), t.Literal('unavailable')]),
+  checks: t.Record(t.String(), t.String({ description: '`ok`, or `failed: <reason>`' })),
+});
+
 function withTimeout(promise: Promise<void>): Promise<void> {
   return Promise.race([
     promise,
@@ -48,6 +53,8 @@ export function healthRoutes(deps: { database: Database; checks?: ReadinessCheck
         };
       },
       {
+        // 503 here is the readiness answer itself (load balancers read the status), not a problem.
+        response: { 200: Readiness, 503: Readiness },
         detail: {
           tags: ['operations'],
           summary: 'Readiness: the database (and Redis, when configured) answer',

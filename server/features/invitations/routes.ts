@@ -116,7 +116,7 @@ export function invitationRoutes(deps: InvitationDeps) {
       {
         auth: 'members:invite',
         params: InvitationParams,
-        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: 'Withdraw a pending invitation' },
       },
     )

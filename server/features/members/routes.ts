@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
@@ -62,7 +62,13 @@ export function memberRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'members:manage',
         params: MemberParams,
-        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel, 409: ProblemModel },
+        response: {
+          204: t.Void(),
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+        },
         detail: { tags, summary: 'Remove a member (the last owner cannot be removed)' },
       },
     );

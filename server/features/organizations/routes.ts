@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { requireAccess, withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
@@ -103,7 +103,13 @@ export function organizationRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'org:write',
         params: OrganizationParams,
-        response: { 401: ProblemModel, 403: ProblemModel, 404: ProblemModel, 409: ProblemModel },
+        response: {
+          204: t.Void(),
+          401: ProblemModel,
+          403: ProblemModel,
+          404: ProblemModel,
+          409: ProblemModel,
+        },
         detail: { tags, summary: 'Delete an organization that has no children' },
       },
     );

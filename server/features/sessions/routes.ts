@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
@@ -65,7 +65,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       },
       {
         auth: true,
-        response: { 401: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: 'End the current session (its refresh tokens stop working)' },
       },
     )
@@ -111,7 +111,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       {
         auth: true,
         params: SessionParams,
-        response: { 401: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: "Revoke one of the caller's sessions (another device, say)" },
       },
     );
