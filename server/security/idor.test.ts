@@ -424,6 +424,22 @@ describe('BOLA / IDOR across tenants', () => {
   });
 
   test("a person in both tenants, signed in to A, gets 404 for each of B's ids in a path", async () => {
+    // First she reads what a viewer of B may, signed in to B: those passed checks are remembered
+    // (decision 0010) and must not carry over to her A-scoped token naming the same ids.
+    const holdsInB = (permission: string) => attackers.malloryPermissionsB.includes(permission);
+    const hers = withPathParameter().filter(
+      (operation) => operation.method === 'GET' && operation.permission && holdsInB(operation.permission),
+    );
+    expect(hers.length).toBeGreaterThan(0);
+    const asViewer = {
+      label: 'viewer of B reading B (legitimate, first)',
+      token: attackers.malloryTokenB,
+      holds: holdsInB,
+    };
+    for (const operation of hers) {
+      const { request, response } = await send(operation, { pathTenant: b, bodyTenant: b }, asViewer);
+      expect({ path: request.path, status: response.status }).toEqual({ path: request.path, status: 200 });
+    }
     const caller = {
       label: 'owner of A and viewer of B, A-scoped',
       token: attackers.malloryTokenA,
