@@ -4,7 +4,8 @@ import { startTestApp, type TestApp } from '../testing/harness.ts';
 
 /**
  * Every operation the OpenAPI document marks as secured, called with every credential that must be
- * refused: derived from the document, so a new route is covered without editing this file. Routes
+ * refused: derived from the document, so a new route is covered without editing this file. Each refusal
+ * must also be one the document lists for the operation. Routes
  * check the caller before they read the body, so no sample bodies are needed: a refusal must come first.
  */
 let app: TestApp;
@@ -16,6 +17,8 @@ interface Operation {
   path: string;
   requirement: 'permission' | 'member' | 'session';
   permission: string | null;
+  /** The statuses the document says the operation answers with. */
+  documented: Set<string>;
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -34,6 +37,7 @@ beforeAll(async () => {
         method: method.toUpperCase(),
         path,
         permission,
+        documented: new Set(Object.keys(operation.responses ?? {})),
         requirement: permission ? 'permission' : operation['x-session-only'] ? 'session' : 'member',
       });
     }
@@ -68,7 +72,7 @@ describe('every secured operation refuses every wrong credential', () => {
           response.headers.get('content-type')?.startsWith('application/problem+json') &&
           response.body?.type === type &&
           response.body?.status === expected;
-        if (response.status !== expected || !problem) {
+        if (response.status !== expected || !problem || !operation.documented.has(String(expected))) {
           wrong.push(
             `${operation.method} ${operation.path} with ${credential.name}: ${response.status} ${JSON.stringify(response.body)}`,
           );
