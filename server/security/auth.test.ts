@@ -11,6 +11,34 @@ import { startTestApp, type TestApp } from '../testing/harness.ts';
 let app: TestApp;
 let cases: CredentialCase[];
 let operations: Operation[];
+let publicOperations: string[];
+
+/**
+ * The operations anyone may call: signing up and in, token flows that carry their own secret, the
+ * signed Stripe webhook, health, the metrics (their own optional token) and public catalogs. A route
+ * left without `auth` by mistake would be public: it fails here until it is named.
+ */
+const PUBLIC = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'POST /v1/auth/signup',
+  'POST /v1/auth/login',
+  'GET /v1/auth/oidc/providers',
+  'GET /v1/auth/oidc/{provider}/start',
+  'GET /v1/auth/oidc/{provider}/callback',
+  'POST /v1/auth/oidc/exchange',
+  'POST /v1/auth/refresh',
+  'GET /v1/invitations/preview',
+  'POST /v1/invitations/accept',
+  'POST /v1/auth/verify-email',
+  'POST /v1/auth/password/forgot',
+  'POST /v1/auth/password/reset',
+  'GET /v1/events/catalog',
+  'POST /v1/billing/stripe/webhook',
+  // Development only (no SMTP relay, not production): the test app serves it as development does.
+  'GET /v1/dev/mailbox',
+];
 
 interface Operation {
   method: string;
@@ -28,10 +56,15 @@ beforeAll(async () => {
   cases = await credentialCases(app);
   const document = (await app.request('GET', '/docs/json')).body;
   operations = [];
+  publicOperations = [];
   for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {
     for (const method of METHODS) {
       const operation = item[method];
-      if (!operation?.security) continue;
+      if (!operation) continue;
+      if (!operation.security) {
+        publicOperations.push(`${method.toUpperCase()} ${path}`);
+        continue;
+      }
       const permission: string | null = operation['x-permission'] ?? null;
       operations.push({
         method: method.toUpperCase(),
@@ -49,6 +82,10 @@ afterAll(() => app.dispose());
 const concrete = (path: string) => path.replace(/\{[^}]+\}/g, () => Bun.randomUUIDv7());
 
 describe('every secured operation refuses every wrong credential', () => {
+  test('every operation is secured except the named public ones', () => {
+    expect(publicOperations.sort()).toEqual([...PUBLIC].sort());
+  });
+
   test('the document lists the secured operations of every kind', () => {
     const kinds = new Set(operations.map((operation) => operation.requirement));
     expect([...kinds].sort()).toEqual(['member', 'permission', 'session']);
