@@ -32,11 +32,11 @@ export function openapiDocs() {
     .get(
       '/docs/json',
       () => {
-        // Built on first request, when every route is there; again only if routes were added since.
-        // Every route of the app this plugin is used in: what @elysiajs/openapi reads too (protected in
-        // Elysia's types, public at run time; Elysia points a used plugin's method at its parent's).
+        // Every route of the app this plugin is used in, as @elysiajs/openapi reads them: protected in
+        // Elysia's types, public at run time (a used plugin's method answers with its parent's routes).
         // biome-ignore lint/complexity/useLiteralKeys: the element access is what reaches a protected method
         const routes = docs['getGlobalRoutes']();
+        // Built on the first request, when every route is there; again only if routes were added since.
         if (built?.routes !== routes.length) {
           built = { routes: routes.length, document: apiDocument(docs, routes, { info, components }) };
         }

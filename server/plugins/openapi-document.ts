@@ -123,8 +123,9 @@ const isCoercedString = (schema: unknown) =>
   ['integer', 'numeric', 'boolean'].includes(String((schema as Json).format));
 
 /**
- * Elysia's `t.Integer` is "an integer, or a string of one" (so query strings coerce); in answers it is
- * always a number, and an OpenAPI query parameter is text by definition. The document says integer.
+ * Elysia's `t.Integer` is "an integer, or a string of one" (so query strings coerce): in answers it is
+ * always a number, an OpenAPI query parameter is text by definition, and request bodies here take
+ * `t.Number({ multipleOf: 1 })` instead. The document says integer.
  */
 function withoutCoercionUnions(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutCoercionUnions);
