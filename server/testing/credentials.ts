@@ -8,7 +8,7 @@ import { type SignedUp, TEST_SECRET, type TestApp } from './harness.ts';
  * Every kind of credential a caller must be refused for, built against a running test app: the forged
  * ones (none, garbage, `alg: none`, a wrong key, expired, tampered claims) and real ones that have ended
  * or do not fit (a logged-out session, a revoked key, a key with other scopes, a session that works in
- * another tenant, a removed member). The REST and the socket suites both walk this list.
+ * another tenant, a removed member), and tokens of another type or algorithm. The REST and the socket suites both walk this list.
  */
 export interface CredentialCase {
   name: string;
@@ -111,6 +111,22 @@ export async function credentialCases(app: TestApp): Promise<CredentialCase[]> {
     {
       name: 'tampered claims',
       tokenFor: fixed(`${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(tampered)}.${signature}`),
+      expected: refused401,
+    },
+    {
+      name: 'refresh-type token',
+      tokenFor: fixed(
+        await new SignJWT({ ...claims, typ: 'refresh' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .sign(secretKey(TEST_SECRET)),
+      ),
+      expected: refused401,
+    },
+    {
+      name: 'another algorithm (HS512)',
+      tokenFor: fixed(
+        await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).sign(secretKey(TEST_SECRET)),
+      ),
       expected: refused401,
     },
     { name: 'logged-out session', tokenFor: fixed(loggedOut), expected: refused401 },
