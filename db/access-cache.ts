@@ -141,6 +141,11 @@ export function withAccessCache(
     statement: (context, build) => checked(context, (effective) => database.statement(effective, build)),
     run: (context, statement, values) =>
       checked(context, (effective) => database.run(effective, statement, values)),
+    // A remembered pass answers without a round trip.
+    checkAccess: (context) =>
+      checked(context, async (effective) => {
+        if (effective.access) await database.checkAccess(effective);
+      }),
     async invalidateAccess(tenantIds) {
       try {
         await store.invalidate(tenantIds);

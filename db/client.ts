@@ -124,6 +124,11 @@ export interface Database {
     statement: DefinedStatement<Values, Result>,
     values: Values,
   ): Promise<Result>;
+  /**
+   * Runs only the access check of `context` (which must carry `access`): for routes that reach no
+   * tenant data through a request transaction but must still refuse an ended session or key.
+   */
+  checkAccess(context: RequestContext): Promise<void>;
   /** Owner-level access for migrations, health checks and tests; never for request data. */
   readonly owner: ScopedDb;
   /**
@@ -243,6 +248,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       onEventsCommitted: committed.on,
       listen: (channel, onNotify) => client.listen(channel, onNotify),
       transaction,
+      checkAccess: (context) => transaction(context, async () => {}),
       statement: (context, build) => transaction(context, (tx) => build(tx).execute()),
       // One connection in process: building per call costs little here.
       run: (context, statement, values) =>
@@ -444,6 +450,11 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
       if (scoped && publishedIn.has(scoped)) committed.emit(context);
       return result;
     },
+    checkAccess: (context) =>
+      inContext(context, async (connection, opened) => {
+        await opened;
+        await connection.unsafe('commit');
+      }),
     statement: (context, build) => singleStatement(context, (client) => build(scopedTo(client)).execute()),
     async run(context, statement, values) {
       const result = await singleStatement(context, (client) =>

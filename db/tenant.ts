@@ -15,6 +15,15 @@ export interface TenantActor {
   organizationId?: string;
   /** When the credential ends by itself (an API key's expiry), in ms. */
   credentialExpiresAt?: number;
+  /**
+   * Set by every door below when it runs the access check for this actor (copies of the actor share it),
+   * so the authentication macro can tell a route that never checked from one that did.
+   */
+  check?: AccessCheckRecord;
+}
+
+export interface AccessCheckRecord {
+  ran: boolean;
 }
 
 /** A tenant id alone (system work, seeds, tests) or an actor (requests: checked by Postgres first). */
@@ -22,6 +31,7 @@ export type TenantScope = string | TenantActor;
 
 function requestContext(scope: TenantScope, options: { userId?: string }): RequestContext {
   if (typeof scope === 'string') return { role: 'app_user', tenantId: scope, userId: options.userId };
+  if (scope.check) scope.check.ran = true;
   return {
     role: 'app_user',
     tenantId: scope.tenantId,
@@ -46,6 +56,14 @@ export function withTenant<T>(
   options: { userId?: string } = {},
 ): Promise<T> {
   return database.transaction(requestContext(scope, options), fn);
+}
+
+/**
+ * The access check alone, for a route that reaches no tenant data through a door with its actor: the
+ * membership and the session or key must be live (and the permission held, when the actor names one).
+ */
+export function checkTenantAccess(database: Database, actor: TenantActor): Promise<void> {
+  return database.checkAccess(requestContext(actor, {}));
 }
 
 /**

@@ -80,6 +80,7 @@ export function withAccessSignal(
     transaction: (context, fn) => database.transaction(context, fn),
     statement: (context, build) => database.statement(context, build),
     run: (context, statement, values) => database.run(context, statement, values),
+    checkAccess: (context) => database.checkAccess(context),
     listen: (channel, onNotify) => database.listen(channel, onNotify),
     ping: () => database.ping(),
     close: () => database.close(),

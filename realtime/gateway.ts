@@ -64,6 +64,9 @@ interface Connection {
    */
   replaying: Map<Channel, { buffer: EventEnvelope[] | null; last: number }>;
   reauthTimer?: ReturnType<typeof setTimeout>;
+  /** Requests of this socket that reach the database (subscribe, reauth), run one after another. */
+  work: Promise<void>;
+  pending: number;
 }
 
 /** A subscriber-visible problem, as `connect_error` data or an ack's `error`. */
@@ -86,6 +89,11 @@ const channelTypes = new Map<Channel, EventType[]>(
 );
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/**
+ * Requests one socket may have waiting: a burst past it is answered at once with `too-many-requests`
+ * instead of queueing database work that would slow every other socket and request.
+ */
+const MAX_PENDING_PER_SOCKET = 16;
 
 /**
  * The realtime gateway: the Socket.IO protocol over Bun WebSockets (`wire.ts`) on the API's own port.
@@ -453,6 +461,21 @@ export function createGateway(options: GatewayOptions) {
     );
   }
 
+  function queue(connection: Connection, reply: (answer: unknown) => void, run: () => Promise<void>) {
+    if (connection.pending >= MAX_PENDING_PER_SOCKET) {
+      reply({
+        ok: false,
+        error: 'too-many-requests',
+        detail: `At most ${MAX_PENDING_PER_SOCKET} requests may wait per socket; wait for the acks.`,
+      });
+      return;
+    }
+    connection.pending++;
+    connection.work = connection.work.then(run).finally(() => {
+      connection.pending--;
+    });
+  }
+
   async function onSubscribe(connection: Connection, input: unknown, reply: (answer: unknown) => void) {
     try {
       const { channel, after } = parseSubscribe(input);
@@ -501,7 +524,14 @@ export function createGateway(options: GatewayOptions) {
     },
     onConnect(socket) {
       const actor = socket.context as Actor;
-      const connection: Connection = { socket, actor, channels: new Set(), replaying: new Map() };
+      const connection: Connection = {
+        socket,
+        actor,
+        channels: new Set(),
+        replaying: new Map(),
+        work: Promise.resolve(),
+        pending: 0,
+      };
       connections.set(socket.id, connection);
       const key = memberKey(actor.tenantId, actor.userId);
       const members = byMember.get(key) ?? new Set();
@@ -513,8 +543,8 @@ export function createGateway(options: GatewayOptions) {
       const connection = connections.get(socket.id);
       if (!connection) return;
       const reply = ack ?? (() => {});
-      if (event === 'subscribe') void onSubscribe(connection, args[0], reply);
-      else if (event === 'reauth') void onReauth(connection, args[0], reply);
+      if (event === 'subscribe') queue(connection, reply, () => onSubscribe(connection, args[0], reply));
+      else if (event === 'reauth') queue(connection, reply, () => onReauth(connection, args[0], reply));
       else if (event === 'unsubscribe') {
         const channel = (args[0] as { channel?: unknown } | null)?.channel;
         if (typeof channel === 'string' && Object.hasOwn(channelCatalog, channel))

@@ -53,6 +53,9 @@ export interface WireOptions<Context> {
 const HEARTBEAT_TOPIC = 'wr:heartbeat';
 const PACKET = { open: '0', close: '1', ping: '2', pong: '3', message: '4' } as const;
 
+/** What a frame may carry at the transport: well above `maxPayload`, so oversized packets get an answer. */
+const transportCap = (maxPayload: number) => Math.max(maxPayload * 16, 1024 * 1024);
+
 const jsonResponse = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
@@ -98,6 +101,10 @@ export function createWireServer<Context>(options: WireOptions<Context>) {
   function onMessage(ws: ServerWebSocket<WireData<Context>>, raw: string | Buffer) {
     if (typeof raw !== 'string') {
       ws.close(1003, 'binary frames are not supported');
+      return;
+    }
+    if (raw.length > maxPayload) {
+      refuseOversized(ws, raw);
       return;
     }
     const type = raw[0];
@@ -149,6 +156,25 @@ export function createWireServer<Context>(options: WireOptions<Context>) {
     }
   }
 
+  /**
+   * A packet over the advertised `maxPayload` gets an answer the client can show: a CONNECT a
+   * `connect_error` (the socket then closes), an event waiting for an ack an error ack; other packets
+   * are dropped. The transport itself takes more (`transportCap`), so such packets arrive to be refused.
+   */
+  function refuseOversized(ws: ServerWebSocket<WireData<Context>>, raw: string) {
+    const detail = `Packets are limited to ${maxPayload} characters.`;
+    const refusal = { code: 'payload-too-large', detail };
+    if (raw.startsWith('40') && ws.data.wire.context === null) {
+      ws.send(`44${JSON.stringify({ message: detail, data: refusal })}`);
+      ws.close(1009, 'connect packet too large');
+      return;
+    }
+    const ackId = /^42(\d{1,15})/.exec(raw)?.[1];
+    if (ackId && ws.data.wire.context !== null) {
+      ws.send(`43${ackId}${JSON.stringify([{ ok: false, error: refusal.code, detail }])}`);
+    }
+  }
+
   async function connect(ws: ServerWebSocket<WireData<Context>>, payload: string) {
     const wire = ws.data.wire;
     if (wire.context !== null) return;
@@ -187,7 +213,7 @@ export function createWireServer<Context>(options: WireOptions<Context>) {
   }
 
   const websocket: WebSocketHandler<WireData<Context>> = {
-    maxPayloadLength: maxPayload,
+    maxPayloadLength: transportCap(maxPayload),
     backpressureLimit: options.backpressureLimit ?? 4 * 1024 * 1024,
     closeOnBackpressureLimit: true,
     idleTimeout: Math.ceil((pingInterval + pingTimeout) / 1000) + 10,

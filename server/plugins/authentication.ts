@@ -1,9 +1,12 @@
 import { Elysia } from 'elysia';
-import type { TenantActor } from '../../db/tenant.ts';
+import type { Database } from '../../db/client.ts';
+import { type AccessCheckRecord, checkTenantAccess, type TenantActor } from '../../db/tenant.ts';
 import { AppError } from '../errors.ts';
 import type { Permission } from '../features/access/permissions.ts';
 import type { ApiKeyResolver } from '../features/api-keys/service.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
+import { requireLiveSession } from '../features/sessions/liveness.ts';
+import { deferAccessCheck } from './deferred-access-check.ts';
 import type { RateLimits } from './rate-limit.ts';
 
 /**
@@ -14,9 +17,21 @@ import type { RateLimits } from './rate-limit.ts';
  */
 export interface Actor extends TenantActor {
   permission: Permission | null;
+  check: AccessCheckRecord;
 }
 
+/**
+ * What a route needs of its caller:
+ * - a permission (`'org:write'`): a live member holding it; checked by Postgres in the route's own
+ *   request transaction, which the route must open with its actor (a route that never does fails);
+ * - `true`: any live member of the tenant (token or key), checked here before the route runs;
+ * - `'session'`: a signed-in person's live session (never an API key), checked here; for the routes
+ *   that manage sign-ins themselves (sessions, logout, switching tenant) and for platform administration.
+ */
+export type AuthRequirement = true | 'session' | Permission;
+
 export interface AuthDeps {
+  database: Database;
   tokens: AccessTokens;
   apiKeys: ApiKeyResolver;
   rateLimits: RateLimits;
@@ -28,14 +43,22 @@ function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+const outsideScopes = (permission: Permission) =>
+  new AppError('forbidden', `This action needs the "${permission}" permission.`);
+
+const sessionOnly = () =>
+  new AppError('forbidden', 'This route is for signed-in people; API keys cannot use it.');
+
 /**
- * `auth: true` on a route requires a valid access token or API key of a live member; `auth: 'org:write'`
- * also requires that permission. Both resolve `actor` for the handler and mark the route as secured in
- * OpenAPI. Membership, session or key, and permission are checked by the database on the request's own
- * transaction (decision 0007), so a role change, removal or revocation applies to the very next request.
+ * `auth: <requirement>` on a route authenticates the caller before the body is validated, counts the
+ * request against its rate limit, resolves `actor` for the handler and marks the route as secured in
+ * OpenAPI. Whatever the requirement, an ended session or key, or a membership that is no longer active,
+ * is refused with 401 before the handler does anything: the macro decides, not each route.
  */
 export function authentication(deps: AuthDeps) {
-  async function authenticate(authorization: string | undefined): Promise<Omit<TenantActor, 'permission'>> {
+  async function identify(
+    authorization: string | undefined,
+  ): Promise<{ identity: Omit<TenantActor, 'permission'>; scopes?: readonly string[] }> {
     const token = bearerToken(authorization);
     if (!token) {
       throw new AppError(
@@ -46,27 +69,77 @@ export function authentication(deps: AuthDeps) {
     if (token.startsWith('wr_')) {
       const key = await deps.apiKeys.resolve(token);
       if (!key) throw new AppError('unauthorized', 'The API key is invalid.');
-      return key;
+      const { scopes, ...identity } = key;
+      return { identity, scopes };
     }
     const claims = await deps.tokens.verify(token);
     if (!claims) throw new AppError('unauthorized', 'The access token is invalid or has expired.');
-    return claims;
+    return { identity: claims };
   }
 
+  async function authenticate(
+    requirement: AuthRequirement,
+    authorization: string | undefined,
+    responseHeaders: Record<string, string | number>,
+  ): Promise<Actor> {
+    const { identity, scopes } = await identify(authorization);
+    const permission = requirement === true || requirement === 'session' ? null : requirement;
+    const actor: Actor = { ...identity, permission, check: { ran: false } };
+    const { limiter, perApiKey, perTenant } = deps.rateLimits;
+    if (actor.apiKeyId) await limiter.check(perApiKey, actor.apiKeyId, responseHeaders);
+    else await limiter.check(perTenant, actor.tenantId, responseHeaders);
+    if (requirement === 'session') {
+      if (actor.apiKeyId) {
+        await checkTenantAccess(deps.database, actor); // an ended key is a 401 first
+        throw sessionOnly();
+      }
+      await requireLiveSession(deps.database, actor);
+    } else if (requirement === true) {
+      await checkTenantAccess(deps.database, actor);
+    } else if (scopes && !scopes.includes(requirement)) {
+      // Scopes never change, so a key without this one is refused before its body is even read (once
+      // it is known to be live: a revoked key is a 401); Postgres checks the scope again in the door.
+      await checkTenantAccess(deps.database, { ...actor, permission: null });
+      throw outsideScopes(requirement);
+    }
+    return actor;
+  }
+
+  // Authentication runs in `transform`, before validation, so an anonymous caller learns nothing about
+  // a route's body; `resolve` then hands the actor to the handler.
+  const authenticated = new WeakMap<Request, Actor>();
+
   return new Elysia({ name: 'authentication' }).macro({
-    auth(requirement: true | Permission) {
+    auth(requirement: AuthRequirement) {
       return {
         detail: {
           security: [{ bearer: [] }],
-          ...(requirement === true ? {} : { 'x-permission': requirement }),
+          ...(typeof requirement === 'string' && requirement !== 'session'
+            ? { 'x-permission': requirement }
+            : {}),
+          ...(requirement === 'session' ? { 'x-session-only': true } : {}),
         },
-        async resolve({ headers, set }) {
-          const identity = await authenticate(headers.authorization);
-          const { limiter, perApiKey, perTenant } = deps.rateLimits;
-          if (identity.apiKeyId) await limiter.check(perApiKey, identity.apiKeyId, set.headers);
-          else await limiter.check(perTenant, identity.tenantId, set.headers);
-          const actor: Actor = { ...identity, permission: requirement === true ? null : requirement };
+        async transform({ request, headers, set }) {
+          const actor = await authenticate(requirement, headers.authorization, set.headers);
+          authenticated.set(request, actor);
+          if (actor.permission) {
+            deferAccessCheck(request, async () => {
+              if (!actor.check.ran) await checkTenantAccess(deps.database, actor);
+            });
+          }
+        },
+        resolve({ request }) {
+          const actor = authenticated.get(request);
+          if (!actor) throw new Error('the authentication macro resolved no actor');
           return { actor };
+        },
+        afterHandle({ request }) {
+          const actor = authenticated.get(request);
+          // A permission is only ever checked by Postgres in a door opened with the actor: a route that
+          // answered without opening one checked nothing, and must not pass unnoticed.
+          if (actor?.permission && !actor.check.ran) {
+            throw new Error(`${request.method} ${new URL(request.url).pathname} never checked its access`);
+          }
         },
       };
     },

@@ -2,6 +2,7 @@ import { Elysia, ValidationError } from 'elysia';
 import { sqlStateOf } from '../../db/errors.ts';
 import { AppError, type FieldError, problemResponse, toProblem } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { deferredRefusal } from './deferred-access-check.ts';
 import { requestIdOf } from './request-id.ts';
 
 function fieldErrors(error: ValidationError): FieldError[] {
@@ -72,21 +73,26 @@ function asAppError(code: string | number, error: unknown): AppError | null {
 
 /** One error handler for the whole API: every failure becomes RFC 9457 problem+json. */
 export function errorHandling(logger: Logger) {
-  return new Elysia({ name: 'error-handling' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
-    const requestId = requestIdOf(request);
-    const known = asAppError(code, error);
-    const appError =
-      known ?? new AppError('internal', 'Something went wrong on our side; quote the request id.');
-    if (!known) {
-      logger.error(
-        { err: error, requestId, method: request.method, url: new URL(request.url).pathname },
-        'unhandled error',
-      );
-    }
-    set.status = appError.status;
-    return problemResponse(toProblem(appError, requestId), {
-      ...appError.headers,
-      'x-request-id': requestId,
-    });
-  });
+  return new Elysia({ name: 'error-handling' }).onError(
+    { as: 'global' },
+    async ({ code, error, request, set }) => {
+      const requestId = requestIdOf(request);
+      // A request that failed before its access check ran is answered by that check when it refuses.
+      const refusal = await deferredRefusal(request);
+      const known = asAppError(code, refusal ?? error);
+      const appError =
+        known ?? new AppError('internal', 'Something went wrong on our side; quote the request id.');
+      if (!known) {
+        logger.error(
+          { err: error, requestId, method: request.method, url: new URL(request.url).pathname },
+          'unhandled error',
+        );
+      }
+      set.status = appError.status;
+      return problemResponse(toProblem(appError, requestId), {
+        ...appError.headers,
+        'x-request-id': requestId,
+      });
+    },
+  );
 }

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { ProblemModel } from '../shared-model.ts';
+import { ProblemModel, problemsFor } from '../shared-model.ts';
 import { CreateRoleBody, PermissionList, RoleList, RoleModel, RoleParams, UpdateRoleBody } from './model.ts';
 import { permissionCatalog } from './permissions.ts';
 import { createRole, deleteRole, listRoles, updateRole } from './roles.ts';
@@ -86,13 +86,7 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'roles:manage',
         params: RoleParams,
-        response: {
-          204: t.Void(),
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
-        },
+        response: { 204: t.Void(), ...problemsFor(401, 403, 404, 409) },
         detail: { tags, summary: 'Delete a custom role nobody holds' },
       },
     );

@@ -42,10 +42,11 @@ export function accountRoutes(
         return { sent: issued !== null };
       },
       {
-        auth: true,
+        auth: 'session',
         response: {
           202: t.Object({ sent: t.Boolean({ description: 'false when already verified' }) }),
           401: ProblemModel,
+          403: ProblemModel,
         },
         detail: { tags, summary: 'Send the confirmation link again' },
       },

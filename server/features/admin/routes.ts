@@ -32,7 +32,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           listAllTenants(db, { limit: query.limit ?? 50, cursor: query.cursor, sessionId: actor.sessionId }),
         ),
       {
-        auth: true,
+        auth: 'session',
         query: PageQuery,
         response: {
           200: t.Object({ items: t.Array(AdminTenant), nextCursor: t.Union([Uuid, t.Null()]) }),
@@ -75,7 +75,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         );
       },
       {
-        auth: true,
+        auth: 'session',
         params: t.Object({ id: Uuid }),
         body: t.Object(
           {
@@ -116,7 +116,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         return moved;
       },
       {
-        auth: true,
+        auth: 'session',
         params: t.Object({ id: Uuid }),
         body: t.Object(
           {

@@ -50,7 +50,9 @@ describe('API keys', () => {
     const write = await app.request('POST', '/v1/organizations', { token: key, body: { name: 'By key' } });
     expect(write.status).toBe(403);
     expect(write.body.detail).toBe('This action needs the "org:write" permission.');
-    expect((await app.request('POST', '/v1/auth/logout', { token: key })).status).toBe(401);
+    const logout = await app.request('POST', '/v1/auth/logout', { token: key });
+    expect(logout.status).toBe(403);
+    expect(logout.body.detail).toBe('This route is for signed-in people; API keys cannot use it.');
   });
 
   test('each single scope opens exactly its routes', async () => {
@@ -94,6 +96,68 @@ describe('API keys', () => {
       db.delete(memberships).where(eq(memberships.userId, admin.userId)),
     );
     expect((await app.request('GET', '/v1/organizations', { token: key })).status).toBe(401);
+  });
+
+  test('a key can never mint a key wider or longer-lived than itself', async () => {
+    const manager = (await createKey(owner.token, { name: 'provisioning', scopes: ['api-keys:manage'] })).body
+      .secret;
+    // Wider than the creating key, though the owner behind it holds every permission.
+    const wider = await createKey(manager, { name: 'wider', scopes: ['credits:grant', 'members:manage'] });
+    expect(wider.status).toBe(422);
+    expect(wider.body.errors).toEqual([
+      { path: '/scopes', message: 'This API key does not have "credits:grant"' },
+      { path: '/scopes', message: 'This API key does not have "members:manage"' },
+    ]);
+    const same = await createKey(manager, { name: 'same', scopes: ['api-keys:manage'] });
+    expect(same.status).toBe(201);
+
+    const expiry = new Date(Date.now() + 3_600_000).toISOString();
+    const expiring = (
+      await createKey(owner.token, {
+        name: 'expiring',
+        scopes: ['api-keys:manage', 'org:read'],
+        expiresAt: expiry,
+      })
+    ).body.secret;
+    for (const expiresAt of [undefined, new Date(Date.now() + 7_200_000).toISOString()]) {
+      const longer = await createKey(expiring, { name: 'longer', scopes: ['org:read'], expiresAt });
+      expect(longer.status).toBe(422);
+      expect(longer.body.errors).toEqual([
+        { path: '/expiresAt', message: `Must be set, and no later than ${expiry}` },
+      ]);
+    }
+    const within = await createKey(expiring, {
+      name: 'within',
+      scopes: ['org:read'],
+      expiresAt: new Date(Date.now() + 1_800_000).toISOString(),
+    });
+    expect(within.status).toBe(201);
+    // Nothing wider was made along the way.
+    const listed = await app.request('GET', '/v1/api-keys', { token: owner.token });
+    const names = listed.body.items.map((key: { name: string }) => key.name);
+    expect(names).not.toContain('wider');
+    expect(names).not.toContain('longer');
+  });
+
+  test("session management is for signed-in people: a key cannot list or end its creator's sessions", async () => {
+    const key = (await createKey(owner.token, { name: 'reader', scopes: ['org:read'] })).body.secret;
+    const sessions = await app.request('GET', '/v1/auth/sessions', { token: owner.token });
+    const sessionId = sessions.body.items[0].id;
+    for (const [method, path] of [
+      ['GET', '/v1/auth/sessions'],
+      ['DELETE', `/v1/auth/sessions/${sessionId}`],
+      ['POST', '/v1/auth/switch-tenant'],
+      ['POST', '/v1/auth/verify-email/resend'],
+    ] as const) {
+      const response = await app.request(method, path, { token: key, body: { tenantId: owner.tenantId } });
+      expect({ path, status: response.status, type: response.body.type }).toEqual({
+        path,
+        status: 403,
+        type: '/problems/forbidden',
+      });
+    }
+    const after = await app.request('GET', '/v1/auth/sessions', { token: owner.token });
+    expect(after.body.items.map((session: { id: string }) => session.id)).toContain(sessionId);
   });
 
   test('a revoked or expired key stops at once; last use is recorded', async () => {

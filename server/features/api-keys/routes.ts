@@ -25,7 +25,12 @@ export function apiKeyRoutes(deps: AuthDeps & { database: Database }) {
       '',
       async ({ actor, body, set }) => {
         const created = await withTenant(database, actor, (db) =>
-          createApiKey(db, { tenantId: actor.tenantId, createdBy: actor.userId, ...body }),
+          createApiKey(db, {
+            tenantId: actor.tenantId,
+            createdBy: actor.userId,
+            viaApiKeyId: actor.apiKeyId,
+            ...body,
+          }),
         );
         set.status = 201;
         return created;

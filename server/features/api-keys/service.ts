@@ -34,10 +34,21 @@ const toApiKeyDto = (key: ApiKey): ApiKeyDto => ({
   createdAt: key.createdAt.toISOString(),
 });
 
-/** Creates a key; its secret is returned here and never again. Scopes must be held by the creator. */
+/**
+ * Creates a key; its secret is returned here and never again. Scopes must be held by the creator, and
+ * a key made with a key (`viaApiKeyId`) can be no wider than that key: within its scopes and ending no
+ * later than it does, so a narrow key can never mint a wider or longer-lived one.
+ */
 export async function createApiKey(
   db: ScopedDb,
-  input: { tenantId: string; createdBy: string; name: string; scopes: string[]; expiresAt?: string },
+  input: {
+    tenantId: string;
+    createdBy: string;
+    viaApiKeyId?: string;
+    name: string;
+    scopes: string[];
+    expiresAt?: string;
+  },
 ): Promise<ApiKeyDto & { secret: string }> {
   const expiresAt = input.expiresAt ? instantOf(input.expiresAt, '/expiresAt') : null;
   if (expiresAt && expiresAt <= new Date()) {
@@ -52,6 +63,7 @@ export async function createApiKey(
       errors: beyond.map((scope) => ({ path: '/scopes', message: `You do not hold "${scope}"` })),
     });
   }
+  if (input.viaApiKeyId) await requireWithinParentKey(db, input.viaApiKeyId, input.scopes, expiresAt);
   await requireWithinPlanLimit(db, input.tenantId, 'apiKeys');
   const { token: secret, hash: secretHash } = newOpaqueToken(API_KEY_PREFIX);
   const [key] = await db
@@ -68,6 +80,36 @@ export async function createApiKey(
     .returning();
   if (!key) throw new Error('insert returned no key');
   return { ...toApiKeyDto(key), secret };
+}
+
+async function requireWithinParentKey(
+  db: ScopedDb,
+  parentId: string,
+  scopes: string[],
+  expiresAt: Date | null,
+): Promise<void> {
+  const [parent] = await db
+    .select({ scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt })
+    .from(apiKeys)
+    .where(eq(apiKeys.id, parentId));
+  if (!parent) throw new AppError('unauthorized', 'The API key is invalid.');
+  const parentScopes = new Set(parent.scopes);
+  const beyond = scopes.filter((scope) => !parentScopes.has(scope));
+  if (beyond.length > 0) {
+    throw new AppError('validation-failed', 'A key cannot have scopes the key creating it does not have.', {
+      errors: beyond.map((scope) => ({ path: '/scopes', message: `This API key does not have "${scope}"` })),
+    });
+  }
+  if (parent.expiresAt && (!expiresAt || expiresAt > parent.expiresAt)) {
+    throw new AppError('validation-failed', 'A key cannot outlive the key creating it.', {
+      errors: [
+        {
+          path: '/expiresAt',
+          message: `Must be set, and no later than ${parent.expiresAt.toISOString()}`,
+        },
+      ],
+    });
+  }
 }
 
 /** The tenant's keys that have not been revoked, newest first. */
@@ -96,10 +138,12 @@ export interface ApiKeyIdentity {
   userId: string;
   /** The key's expiry (fixed at creation), in ms. */
   credentialExpiresAt?: number;
+  /** The key's scopes (fixed at creation). */
+  scopes: readonly string[];
 }
 
 export interface ApiKeyResolver {
-  /** The key's fixed identity, or null for an unknown secret. Liveness and scopes are checked per request. */
+  /** The key's fixed identity, or null for an unknown secret. Liveness is checked per request. */
   resolve(secret: string): Promise<ApiKeyIdentity | null>;
 }
 
@@ -107,8 +151,8 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const RESOLVED_CACHE_SIZE = 10_000;
 
 /**
- * Finds keys by the hash of their secret. What it caches never changes (id, tenant, creator, expiry); whether a
- * key is revoked, expired or in scope is decided by `require_access` on every request, so revocation
+ * Finds keys by the hash of their secret. What it caches never changes (id, tenant, creator, expiry,
+ * scopes); whether a key is revoked, expired or in scope is decided by `require_access` on every request, so revocation
  * applies at once. Last use is stamped at most once a minute per key.
  */
 export function createApiKeyResolver(database: Database): ApiKeyResolver {
@@ -140,6 +184,7 @@ export function createApiKeyResolver(database: Database): ApiKeyResolver {
               tenantId: apiKeys.tenantId,
               userId: apiKeys.createdBy,
               expiresAt: apiKeys.expiresAt,
+              scopes: apiKeys.scopes,
             })
             .from(apiKeys)
             .where(eq(apiKeys.secretHash, hash)),
@@ -149,6 +194,7 @@ export function createApiKeyResolver(database: Database): ApiKeyResolver {
           apiKeyId: row.apiKeyId,
           tenantId: row.tenantId,
           userId: row.userId,
+          scopes: Object.freeze([...row.scopes]),
           ...(row.expiresAt ? { credentialExpiresAt: row.expiresAt.getTime() } : {}),
         };
         if (resolved.size >= RESOLVED_CACHE_SIZE) {

@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { SignJWT } from 'jose';
-import {
-  type SignedUp,
-  startTestApp,
-  TEST_SECRET,
-  type TestApp,
-  uniqueEmail,
-} from '../../testing/harness.ts';
+import { type SignedUp, startTestApp, type TestApp, uniqueEmail } from '../../testing/harness.ts';
 
 let app: TestApp;
 let owner: SignedUp;
@@ -17,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.dispose());
 
-const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const _encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('sign-up', () => {
   test('creates user, tenant, root organization and an owner membership', async () => {
@@ -111,7 +104,7 @@ describe('sign-in', () => {
 });
 
 describe('access tokens', () => {
-  const attack = async (token: string) => {
+  const _attack = async (token: string) => {
     const response = await app.request('GET', '/v1/me', { token });
     return response;
   };
@@ -123,42 +116,7 @@ describe('access tokens', () => {
     expect(basic.body.type).toBe('/problems/unauthorized');
   });
 
-  test('garbage, alg none, a wrong key, an expired token and tampered claims all get 401', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      sub: owner.userId,
-      tid: owner.tenantId,
-      typ: 'access',
-      iss: 'wrapper',
-      aud: 'wrapper-api',
-      iat: now,
-      exp: now + 600,
-    };
-    const [, validPayload, validSignature] = owner.token.split('.');
-    const otherTenant = await app.signUp();
-    const forged = {
-      garbage: 'not-a-jwt',
-      algNone: `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`,
-      wrongKey: await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'HS256' })
-        .sign(new TextEncoder().encode('another-secret-that-is-long-enough-0123456789')),
-      expired: await new SignJWT({ ...claims, iat: now - 3600, exp: now - 60 })
-        .setProtectedHeader({ alg: 'HS256' })
-        .sign(new TextEncoder().encode(TEST_SECRET)),
-      tamperedTenant: `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...JSON.parse(Buffer.from(validPayload ?? '', 'base64url').toString()), tid: otherTenant.tenantId })}.${validSignature}`,
-      wrongType: await new SignJWT({ ...claims, typ: 'refresh' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .sign(new TextEncoder().encode(TEST_SECRET)),
-      hs512: await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'HS512' })
-        .sign(new TextEncoder().encode(TEST_SECRET)),
-    };
-    for (const [name, token] of Object.entries(forged)) {
-      const response = await attack(token);
-      expect({ name, status: response.status }).toEqual({ name, status: 401 });
-      expect(response.body.type).toBe('/problems/unauthorized');
-    }
-  });
+  // Forged, expired and ended credentials on every route: server/security/auth.test.ts.
 
   test('a valid token whose membership no longer exists is refused by /v1/me', async () => {
     const token = await app.tokens.sign({ userId: owner.userId, tenantId: Bun.randomUUIDv7() });

@@ -53,10 +53,21 @@ const ReplayHeaders = {
     t.Literal('true', { description: 'This is the stored first answer for the key, replayed' }),
   ),
 };
-// Runs before validation, so that a missing key is its own problem (400) rather than a field error.
-const requireIdempotencyKey = ({ headers }: { headers: Record<string, string | undefined> }) => {
-  requireKey(headers['idempotency-key']);
-};
+/**
+ * `idempotencyKey: true` checks the header before validation, so that a missing key is its own problem
+ * (400) rather than a field error. A macro's hooks run after the route's own and in the order the route
+ * names them: listed after `auth`, the caller is authenticated first.
+ */
+const idempotencyKeyMacro = new Elysia({ name: 'idempotency-key' }).macro({
+  idempotencyKey(required: boolean) {
+    if (!required) return {};
+    return {
+      transform({ headers }: { headers: Record<string, string | undefined> }) {
+        requireKey(headers['idempotency-key']);
+      },
+    };
+  },
+});
 const Reservation = t.Object({
   id: Uuid,
   amount: t.Integer(),
@@ -112,6 +123,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
   const { database } = deps;
   return new Elysia({ name: 'credit-routes', prefix: '/v1/credits' })
     .use(authentication(deps))
+    .use(idempotencyKeyMacro)
     .get('', ({ actor }) => withTenant(database, actor, (db) => readBalance(db, actor.tenantId)), {
       auth: 'credits:read',
       response: {
@@ -214,7 +226,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:consume',
         headers: IdempotencyHeaders,
-        transform: requireIdempotencyKey,
+        idempotencyKey: true,
         body: t.Object(
           {
             amount: Amount,
@@ -306,7 +318,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:consume',
         headers: IdempotencyHeaders,
-        transform: requireIdempotencyKey,
+        idempotencyKey: true,
         body: t.Object(
           { amount: Amount, reason: Reason, metadata: t.Optional(Metadata) },
           { additionalProperties: false },

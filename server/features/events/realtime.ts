@@ -1,7 +1,6 @@
 import type { Database } from '../../../db/client.ts';
 import { type TenantActor, withTenant } from '../../../db/tenant.ts';
 import type { GatewayIdentity } from '../../../realtime/gateway.ts';
-import type { Actor } from '../../plugins/authentication.ts';
 import type { ApiKeyResolver } from '../api-keys/service.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { effectivePermissions } from './service.ts';
@@ -19,6 +18,6 @@ export function gatewayIdentity(deps: {
     verifyAccessToken: (token) => deps.tokens.verify(token),
     resolveApiKey: (secret) => deps.apiKeys.resolve(secret),
     permissionsOf: (actor: TenantActor) =>
-      withTenant(deps.database, actor, (db) => effectivePermissions(db, actor as Actor)),
+      withTenant(deps.database, actor, (db) => effectivePermissions(db, actor)),
   };
 }

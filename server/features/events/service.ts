@@ -1,17 +1,20 @@
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { ScopedDb } from '../../../db/client.ts';
 import { apiKeys, eventSequences, events } from '../../../db/schema/index.ts';
+import type { TenantActor } from '../../../db/tenant.ts';
 import { type EventEnvelope, type EventType, eventTypes } from '../../../realtime/events.ts';
 import { toEnvelope } from '../../../realtime/relay.ts';
 import { AppError } from '../../errors.ts';
-import type { Actor } from '../../plugins/authentication.ts';
 import { tenantWidePermissions } from '../access/service.ts';
 
 /**
  * What the caller may read tenant-wide: their permissions, and for an API key only those within its
  * scopes. Channels follow permissions, so event types do too.
  */
-export async function effectivePermissions(db: ScopedDb, actor: Actor): Promise<Set<string>> {
+export async function effectivePermissions(
+  db: ScopedDb,
+  actor: Pick<TenantActor, 'userId' | 'apiKeyId'>,
+): Promise<Set<string>> {
   const held = new Set<string>(await tenantWidePermissions(db, actor.userId));
   if (!actor.apiKeyId) return held;
   const [key] = await db

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { PageQuery, ProblemModel } from '../shared-model.ts';
+import { PageQuery, ProblemModel, problemsFor } from '../shared-model.ts';
 import { MemberModel, MemberPage, MemberParams, UpdateMemberBody } from './model.ts';
 import { listMembers, readMember, removeMember, updateMember } from './service.ts';
 
@@ -62,13 +62,7 @@ export function memberRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'members:manage',
         params: MemberParams,
-        response: {
-          204: t.Void(),
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
-        },
+        response: { 204: t.Void(), ...problemsFor(401, 403, 404, 409) },
         detail: { tags, summary: 'Remove a member (the last owner cannot be removed)' },
       },
     );

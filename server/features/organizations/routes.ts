@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { requireAccess, withTenant, withTenantAccessChange } from '../../../db/tenant.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
-import { PageQuery, ProblemModel } from '../shared-model.ts';
+import { PageQuery, ProblemModel, problemsFor } from '../shared-model.ts';
 import {
   CreateOrganizationBody,
   OrganizationModel,
@@ -103,13 +103,7 @@ export function organizationRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'org:write',
         params: OrganizationParams,
-        response: {
-          204: t.Void(),
-          401: ProblemModel,
-          403: ProblemModel,
-          404: ProblemModel,
-          409: ProblemModel,
-        },
+        response: { 204: t.Void(), ...problemsFor(401, 403, 404, 409) },
         detail: { tags, summary: 'Delete an organization that has no children' },
       },
     );

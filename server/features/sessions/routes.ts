@@ -64,8 +64,8 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         set.status = 204;
       },
       {
-        auth: true,
-        response: { 204: t.Void(), 401: ProblemModel, 404: ProblemModel },
+        auth: 'session',
+        response: { 204: t.Void(), 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: 'End the current session (its refresh tokens stop working)' },
       },
     )
@@ -84,7 +84,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         };
       },
       {
-        auth: true,
+        auth: 'session',
         body: SwitchTenantBody,
         response: { 200: SwitchTenantResponse, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
         detail: { tags, summary: 'Move the session to another tenant the caller belongs to' },
@@ -97,8 +97,8 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         nextCursor: null,
       }),
       {
-        auth: true,
-        response: { 200: SessionList, 401: ProblemModel },
+        auth: 'session',
+        response: { 200: SessionList, 401: ProblemModel, 403: ProblemModel },
         detail: { tags, summary: "The caller's active sessions, most recently used first" },
       },
     )
@@ -109,9 +109,9 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
         set.status = 204;
       },
       {
-        auth: true,
+        auth: 'session',
         params: SessionParams,
-        response: { 204: t.Void(), 401: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: "Revoke one of the caller's sessions (another device, say)" },
       },
     );

@@ -42,8 +42,10 @@ describe('refresh-token rotation', () => {
     expect(replay.body.type).toBe('/problems/unauthorized');
     // The legitimate newest token dies with the session.
     expect((await refresh(rotated.body.refreshToken)).status).toBe(401);
+    // The session is over: its access token cannot even list the person's sessions any more.
     const sessions = await app.request('GET', '/v1/auth/sessions', { token: person.token });
-    expect(sessions.body.items).toEqual([]);
+    expect(sessions.status).toBe(401);
+    expect(sessions.body.type).toBe('/problems/unauthorized');
   });
 
   test('concurrent refreshes with one token: exactly one wins', async () => {
@@ -183,10 +185,48 @@ describe('switching tenant', () => {
     const refreshed = await refresh(switched.body.refreshToken);
     expect((await me(refreshed.body.accessToken)).body.tenant.id).toBe(bob.tenantId);
 
+    // The token issued for the first tenant named the session, which now works in Bob's tenant.
+    const stale = await app.request('GET', '/v1/me', { token: alice.token });
+    expect(stale.status).toBe(401);
+    expect(stale.body.type).toBe('/problems/unauthorized');
+
     const malformed = await app.request('POST', '/v1/auth/switch-tenant', {
-      token: alice.token,
+      token: switched.body.accessToken,
       body: { tenantId: 'nope' },
     });
     expect(malformed.status).toBe(422);
+  });
+});
+
+describe("a token's session belongs to the token's tenant", () => {
+  test('claims naming another tenant around a live session are refused, though the person is a member there', async () => {
+    const alice = await app.signUp({ organizationName: 'Session Home' });
+    const other = await app.signUp({ organizationName: 'Session Elsewhere' });
+    await withTenant(app.database, other.tenantId, (db) =>
+      addMember(db, { tenantId: other.tenantId, userId: alice.userId, role: 'owner' }),
+    );
+    const claims = await app.tokens.verify(alice.token);
+    // Only the signing key can make such a token: defence in depth behind it.
+    const forged = await app.tokens.sign({
+      userId: alice.userId,
+      tenantId: other.tenantId,
+      sessionId: claims?.sessionId,
+    });
+    for (const [method, path] of [
+      ['GET', '/v1/organizations'],
+      ['GET', '/v1/me'],
+      ['GET', '/v1/tenant'],
+      ['GET', '/v1/auth/sessions'],
+      ['POST', '/v1/auth/logout'],
+    ] as const) {
+      const response = await app.request(method, path, { token: forged });
+      expect({ path, status: response.status, type: response.body.type }).toEqual({
+        path,
+        status: 401,
+        type: '/problems/unauthorized',
+      });
+    }
+    // The real token of that session still works, in its own tenant.
+    expect((await me(alice.token)).body.tenant.id).toBe(alice.tenantId);
   });
 });

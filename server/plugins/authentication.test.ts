@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { Elysia, t } from 'elysia';
+import { withTenant } from '../../db/tenant.ts';
+import { createApiKeyResolver } from '../features/api-keys/service.ts';
+import { type SignedUp, startTestApp, type TestApp, testAppDeps } from '../testing/harness.ts';
+import { authentication } from './authentication.ts';
+import { errorHandling } from './errors.ts';
+import { requestId } from './request-id.ts';
+
+let app: TestApp;
+let owner: SignedUp;
+beforeAll(async () => {
+  app = await startTestApp();
+  owner = await app.signUp({ organizationName: 'Macro Checks' });
+});
+afterAll(() => app.dispose());
+
+/** Routes built with the real macro on the test app's database, as a feature would write them. */
+function routes() {
+  const deps = testAppDeps(app.database);
+  const auth = { ...deps, tokens: app.tokens, apiKeys: createApiKeyResolver(app.database) };
+  return new Elysia()
+    .use(requestId)
+    .use(errorHandling(deps.logger))
+    .use(authentication(auth))
+    .get('/forgetful', () => ({ answered: true }), { auth: 'org:read' })
+    .get('/careful', ({ actor }) => withTenant(app.database, actor, async () => ({ answered: true })), {
+      auth: 'org:read',
+    })
+    .post('/validated', ({ actor }) => withTenant(app.database, actor, async () => ({ ok: true })), {
+      auth: 'org:write',
+      body: t.Object({ name: t.String() }),
+    });
+}
+
+const call = async (path: string, token: string, init: RequestInit = {}) => {
+  const response = await routes().handle(
+    new Request(`http://localhost${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...init.headers },
+    }),
+  );
+  return { status: response.status, body: await response.json() };
+};
+
+describe('the authentication macro', () => {
+  test('a permission route that never opens a door with its actor fails instead of answering', async () => {
+    const forgetful = await call('/forgetful', owner.token);
+    expect(forgetful.status).toBe(500);
+    expect(forgetful.body.type).toBe('/problems/internal');
+    expect(forgetful.body).not.toHaveProperty('answered');
+    expect((await call('/careful', owner.token)).body).toEqual({ answered: true });
+  });
+
+  test('an ended session is told so before the body is judged', async () => {
+    const login = await app.request('POST', '/v1/auth/login', {
+      body: { email: owner.email, password: owner.password },
+    });
+    const token = login.body.accessToken;
+    const invalid = { method: 'POST', body: '{"name": 42}', headers: { 'content-type': 'application/json' } };
+    expect((await call('/validated', token, invalid)).status).toBe(422);
+    await app.request('POST', '/v1/auth/logout', { token });
+    const ended = await call('/validated', token, invalid);
+    expect(ended.status).toBe(401);
+    expect(ended.body.type).toBe('/problems/unauthorized');
+  });
+});
