@@ -277,9 +277,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       );
     }
   });
-  await Promise.all(workers);
-  running = false;
-  await probing;
+  try {
+    await Promise.all(workers);
+  } finally {
+    // Also when the owner could not sign in again: the probe must not outlive the run.
+    running = false;
+    await probing;
+  }
 
   return {
     seed,
