@@ -130,8 +130,12 @@ function streamOf(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
   });
 }
 
-/** One line a person can read and replay: what was sent (token left out) and what came back. */
-export function describeFailure(failure: FuzzFailure, seed: number): string {
+/**
+ * What a person needs to read and replay a failure: what was sent (tokens left out), what came back, and
+ * the command that sends it again (the same code and document rebuild the same request; ids of the
+ * owner's own tenant differ from run to run).
+ */
+export function describeFailure(failure: FuzzFailure, seed: number, replayFlags = ''): string {
   const { request } = failure;
   const body = request.body
     ? request.body.byteLength > 300
@@ -153,7 +157,7 @@ export function describeFailure(failure: FuzzFailure, seed: number): string {
     `  headers: ${headers || 'none'}`,
     `  body: ${body}`,
     `  answer: ${(failure.answer ?? '').slice(0, 300)}`,
-    `  replay: bun run fuzz --seed ${seed} --only ${request.index}`,
+    `  replay: bun run fuzz --seed ${seed} --only ${request.index}${replayFlags ? ` ${replayFlags}` : ''}`,
   ].join('\n');
 }
 
