@@ -51,6 +51,9 @@ export const everyOperation: VariantKind[] = [
     { headers: Object.fromEntries(Array.from({ length: 80 }, (_, n) => [`x-fuzz-${n}`, `v${n}`])) },
   ],
   ['Expect 100-continue', { headers: { expect: '100-continue' } }],
+  // A method the path does not declare must still be the API's problem+json, not the framework's text.
+  ['method OPTIONS', { method: 'OPTIONS' }],
+  ['unknown method', { method: 'PROPFIND' }],
   ['junk Accept-Language', { headers: { 'accept-language': '*;q=2, ¿' } }],
 ].map(([name, draft]) => ({ name: name as string, applies: () => true, draft: () => draft as Draft }));
 

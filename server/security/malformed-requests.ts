@@ -81,7 +81,7 @@ function build(
     index,
     operation: operation.key,
     variant: draft.note ? `${kind.name}: ${draft.note}` : kind.name,
-    method: operation.method,
+    method: draft.method ?? operation.method,
     target: query ? `${path}?${query}` : path,
     headers,
     body: takesBody(operation) ? body : null,

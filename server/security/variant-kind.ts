@@ -34,6 +34,8 @@ export interface Draft {
   body?: Uint8Array<ArrayBuffer> | string | null;
   credentials?: Credentials;
   streamed?: boolean;
+  /** Another method than the operation's, on its path. */
+  method?: string;
 }
 
 export interface VariantContext {
