@@ -4,6 +4,7 @@ import { withPlatformAdmin } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
+import { instantOf } from '../instant.ts';
 import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
 import { findTenantForAdmin, listAllTenants, setTenantStatus } from './service.ts';
 
@@ -109,7 +110,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           tenantId: params.id,
           amount: body.amount,
           reason: body.reason.trim(),
-          expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+          expiresAt: body.expiresAt ? instantOf(body.expiresAt, '/expiresAt') : null,
         });
         set.status = 201;
         return moved;

@@ -5,6 +5,7 @@ import { withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
+import { instantOf } from '../instant.ts';
 import {
   CreditMovementModel,
   CreditTransactionModel,
@@ -181,7 +182,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
             actor,
             amount: body.amount,
             reason: body.reason.trim(),
-            expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+            expiresAt: body.expiresAt ? instantOf(body.expiresAt, '/expiresAt') : null,
             metadata,
           }),
         );
