@@ -5,12 +5,16 @@ const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):?(\d{2}))$/;
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** RFC 3339 date-time with a real calendar date, in one regular-expression pass (every row's timestamps). */
+/**
+ * RFC 3339 date-time with a real calendar date, in one regular-expression pass (every row's timestamps).
+ * A leap second (`:60`) is RFC 3339 but no JavaScript Date can hold it (Invalid Date, which then fails
+ * in the database as a 500), so it is refused with the other impossible times.
+ */
 export function isDateTime(value: string): boolean {
   const match = DATE_TIME.exec(value);
   if (!match) return false;
   const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match.map(Number);
-  if (!month || month > 12 || !day || (hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 60)
+  if (!month || month > 12 || !day || (hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 59)
     return false;
   if (
     offsetHours !== undefined &&

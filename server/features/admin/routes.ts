@@ -4,7 +4,6 @@ import { withPlatformAdmin } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
-import { instantOf } from '../instant.ts';
 import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
 import { findTenantForAdmin, listAllTenants, setTenantStatus } from './service.ts';
 
@@ -110,7 +109,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           tenantId: params.id,
           amount: body.amount,
           reason: body.reason.trim(),
-          expiresAt: body.expiresAt ? instantOf(body.expiresAt, '/expiresAt') : null,
+          expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
         });
         set.status = 201;
         return moved;

@@ -6,7 +6,6 @@ import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { tenantWidePermissions } from '../access/service.ts';
 import { requireWithinPlanLimit } from '../billing/limits.ts';
-import { instantOf } from '../instant.ts';
 
 export const API_KEY_PREFIX = 'wr_';
 
@@ -50,7 +49,7 @@ export async function createApiKey(
     expiresAt?: string;
   },
 ): Promise<ApiKeyDto & { secret: string }> {
-  const expiresAt = input.expiresAt ? instantOf(input.expiresAt, '/expiresAt') : null;
+  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
   if (expiresAt && expiresAt <= new Date()) {
     throw new AppError('validation-failed', 'The expiry is in the past.', {
       errors: [{ path: '/expiresAt', message: 'Must be in the future' }],

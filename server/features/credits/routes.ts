@@ -5,7 +5,6 @@ import { withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
-import { instantOf } from '../instant.ts';
 import {
   CreditMovementModel,
   CreditTransactionModel,
@@ -182,7 +181,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
             actor,
             amount: body.amount,
             reason: body.reason.trim(),
-            expiresAt: body.expiresAt ? instantOf(body.expiresAt, '/expiresAt') : null,
+            expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
             metadata,
           }),
         );
