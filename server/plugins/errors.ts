@@ -47,7 +47,7 @@ function asAppError(code: string | number, error: unknown): AppError | null {
   if (error instanceof Error && error.cause instanceof AppError) return error.cause;
   if (error instanceof ValidationError) {
     // A malformed id in the path names nothing that exists: answer as for an unknown id.
-    if (error.type === 'params') return new AppError('not-found');
+    if (error.type === 'params') return new AppError('not-found', 'Nothing has that id.');
     const where =
       error.type === 'query' || error.type === 'property'
         ? 'query string'
@@ -65,7 +65,7 @@ function asAppError(code: string | number, error: unknown): AppError | null {
       return new AppError('not-found', 'No such route.');
     case 'INVALID_COOKIE_SIGNATURE':
     case 'INVALID_FILE_TYPE':
-      return new AppError('bad-request');
+      return new AppError('bad-request', 'The request could not be read.');
     default:
       return null;
   }

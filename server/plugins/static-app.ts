@@ -32,7 +32,7 @@ export function staticApp(appDir: string) {
       try {
         file = fileAt(pathname);
       } catch {
-        throw new AppError('not-found');
+        throw new AppError('not-found', 'No such file.');
       }
       if (file) {
         set.headers['cache-control'] = pathname.startsWith('/_app/immutable/')

@@ -130,7 +130,8 @@ export async function signIn(
       .where(sql`lower(${users.email}) = ${normalizeEmail(input.email)}`),
   );
   const passwordOk = await Bun.password.verify(input.password, user?.passwordHash ?? (await unknownUserHash));
-  if (!user?.passwordHash || !passwordOk) throw new AppError('invalid-credentials');
+  if (!user?.passwordHash || !passwordOk)
+    throw new AppError('invalid-credentials', 'The email or the password is wrong.');
   return { user: toUserDto(user), ...(await chooseTenant(database, user.id, input.tenantId)) };
 }
 

@@ -200,13 +200,15 @@ export async function previewInvitation(
   database: Database,
   token: string,
 ): Promise<{ tenantName: string; email: string; expiresAt: string; accountExists: boolean }> {
-  if (!token.startsWith(TOKEN_PREFIX)) throw new AppError('invitation-invalid');
+  if (!token.startsWith(TOKEN_PREFIX))
+    throw new AppError('invitation-invalid', 'The invitation link is unknown; ask for a new one.');
   return withIdentity(database, async (db) => {
     const [invitation] = await db
       .select()
       .from(invitations)
       .where(eq(invitations.tokenHash, hashOpaqueToken(token)));
-    if (!invitation) throw new AppError('invitation-invalid');
+    if (!invitation)
+      throw new AppError('invitation-invalid', 'The invitation link is unknown; ask for a new one.');
     if (invitation.revokedAt) throw new AppError('invitation-revoked');
     if (invitation.acceptedAt) throw new AppError('invitation-used');
     if (invitation.expiresAt <= new Date())
@@ -239,14 +241,16 @@ export async function acceptInvitation(
   database: Database,
   input: { token: string; name?: string; password?: string; signedInUserId?: string },
 ): Promise<{ userId: string; tenantId: string }> {
-  if (!input.token.startsWith(TOKEN_PREFIX)) throw new AppError('invitation-invalid');
+  if (!input.token.startsWith(TOKEN_PREFIX))
+    throw new AppError('invitation-invalid', 'The invitation link is unknown; ask for a new one.');
   const hash = hashOpaqueToken(input.token);
   // A new person's password is hashed before the transaction: argon2id is deliberately slow.
   const newPasswordHash = input.password ? await hashPassword(input.password) : null;
   try {
     return await withIdentity(database, async (db) => {
       const [invitation] = await db.select().from(invitations).where(eq(invitations.tokenHash, hash));
-      if (!invitation) throw new AppError('invitation-invalid');
+      if (!invitation)
+        throw new AppError('invitation-invalid', 'The invitation link is unknown; ask for a new one.');
       if (invitation.revokedAt) throw new AppError('invitation-revoked');
       if (invitation.acceptedAt) throw new AppError('invitation-used');
       if (invitation.expiresAt <= new Date())
