@@ -36,6 +36,7 @@ export const problemCatalog = {
   'not-purchasable': { status: 409, title: 'This plan or credit pack cannot be bought through Checkout' },
   'subscription-exists': { status: 409, title: 'The tenant already has a subscription' },
   'webhook-signature-invalid': { status: 400, title: 'The webhook signature does not verify' },
+  'webhook-payload-invalid': { status: 400, title: 'The webhook event is not shaped as expected' },
   'events-pruned': { status: 410, title: 'Those events are no longer kept' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },

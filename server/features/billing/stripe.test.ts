@@ -373,6 +373,10 @@ describe('billing with Stripe', () => {
       id: 'in_nobody',
       object: 'invoice',
       customer: 'cus_nobody',
+      amount_paid: 900,
+      amount_due: 900,
+      currency: 'usd',
+      attempt_count: 1,
       lines: { data: [] },
     });
     expect(await deliverAll([unknownType, unknownCustomer])).toEqual(['ignored', 'unknown-customer']);
@@ -390,6 +394,48 @@ describe('billing with Stripe', () => {
       }),
     );
     expect(await declared.json()).toEqual({ received: true, outcome: 'ignored' });
+  });
+
+  test('signed events not shaped as their type says are a 400, with nothing applied', async () => {
+    const { tenant, subscriptionId } = await subscribedTenant();
+    const current = stripe.subscriptions.get(subscriptionId) as Stripe.Subscription;
+    const customer = current.customer;
+    const before = await ledger(tenant.tenantId);
+    const eventsBefore = await typesOf(tenant.tenantId);
+    const malformed: Array<[string, unknown]> = [
+      ['invoice.paid', null],
+      ['invoice.paid', { id: 'in_no_lines', object: 'invoice', customer, amount_paid: 900, currency: 'usd' }],
+      [
+        'invoice.paid',
+        {
+          id: 'in_text',
+          customer,
+          amount_paid: 'a lot',
+          amount_due: 0,
+          currency: 'usd',
+          attempt_count: 1,
+          lines: { data: [null] },
+        },
+      ],
+      ['invoice.payment_failed', { id: 'in_failed', customer, lines: { data: [] } }],
+      ['customer.subscription.updated', { ...current, items: undefined }],
+      ['customer.subscription.updated', { ...current, status: 42 }],
+      ['checkout.session.completed', { id: 'cs_x', customer, metadata: { creditPackId: 7 } }],
+      ['charge.refunded', { id: 'ch_x', customer, amount: -1, amount_refunded: 1 }],
+      ['charge.refunded', 'a string'],
+    ];
+    for (const [type, object] of malformed) {
+      const response = await stripe.deliver(stripe.event(type, object as never));
+      const body = (await response.json()) as { type?: string; detail?: string };
+      expect({ type, status: response.status, problem: body.type }).toEqual({
+        type,
+        status: 400,
+        problem: '/problems/webhook-payload-invalid',
+      });
+      expect(body.detail).toContain(`(${type}) is not shaped as expected`);
+    }
+    expect(await ledger(tenant.tenantId)).toEqual(before);
+    expect(await typesOf(tenant.tenantId)).toEqual(eventsBefore);
   });
 
   test('cross-tenant: an event applies to the tenant of its customer, whatever its metadata says', async () => {

@@ -18,6 +18,7 @@ import type { Logger } from '../../logger.ts';
 import { addCredits, type LedgerActor, refundPurchase } from '../credits/service.ts';
 import { LIVE_STATUSES, lockBillingAccount, publishSubscription } from './service.ts';
 import { type BillingDeps, callStripe, requireStripe } from './stripe.ts';
+import { handledStripeEvents, requireHandledShape } from './webhook-shapes.ts';
 
 /** What the webhook did with an event; also stored with the event id. */
 export type WebhookOutcome =
@@ -41,14 +42,6 @@ const SUBSCRIPTION_EVENTS = new Set([
   'customer.subscription.deleted',
   'customer.subscription.paused',
   'customer.subscription.resumed',
-]);
-const HANDLED_EVENTS = new Set([
-  ...SUBSCRIPTION_EVENTS,
-  'checkout.session.completed',
-  'checkout.session.async_payment_succeeded',
-  'invoice.paid',
-  'invoice.payment_failed',
-  'charge.refunded',
 ]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -91,7 +84,8 @@ export async function receiveStripeWebhook(
         : 'The signature does not match the payload for this endpoint’s secret.',
     );
   }
-  if (!HANDLED_EVENTS.has(event.type)) return { received: true, outcome: 'ignored' };
+  if (!handledStripeEvents.has(event.type)) return { received: true, outcome: 'ignored' };
+  requireHandledShape(event);
 
   const object = event.data.object as {
     customer?: string | { id: string } | null;
