@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type ProblemCode, problemCatalog, problemType } from '../errors.ts';
 import { grantPlatformAdmin } from '../features/admin/grant.ts';
 import { startTestApp, type TestApp, testConfig } from '../testing/harness.ts';
-import { type JsonSchema, schemaInstance, uuidPointers } from './schema-instance.ts';
+import type { JsonSchema } from './json-schema.ts';
+import { schemaInstance, uuidPointers } from './schema-instance.ts';
 import { type Attackers, buildTwoTenants, type TenantFixture } from './two-tenants.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { deepArray, deepObject, withField, withRawField } from './json-edits.ts';
-import type { JsonSchema } from './operations.ts';
+import type { JsonSchema } from './json-schema.ts';
 import { type BodyField, sampleOf, wrongTypeFor } from './sample-values.ts';
 import {
   type Draft,

@@ -1,7 +1,8 @@
 import { utf8 } from './json-edits.ts';
+import type { JsonSchema } from './json-schema.ts';
 import { bodyKinds, everyOperation } from './kinds-any-route.ts';
 import { fieldKinds, headerKinds, pathKinds, queryKinds } from './kinds-from-schemas.ts';
-import type { FuzzOperation, FuzzParameter, JsonSchema } from './operations.ts';
+import type { FuzzOperation, FuzzParameter } from './operations.ts';
 import { fieldsOf, sampleOf, uuidFrom } from './sample-values.ts';
 import { requestSeed, type SeededRandom, seededRandom } from './seeded-random.ts';
 import { type FuzzRequest, hasFields, parametersIn, takesBody, type VariantKind } from './variant-kind.ts';

@@ -1,35 +1,9 @@
+import type { JsonSchema } from './json-schema.ts';
+
 /**
  * The operations a fuzz run covers, read from the API's own OpenAPI document, so a new route is fuzzed
  * the day it is added without anyone editing the suite.
  */
-
-/** The part of JSON Schema (as TypeBox and the OpenAPI document write it) the fuzzer reads. */
-export interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  patternProperties?: Record<string, JsonSchema>;
-  minProperties?: number;
-  items?: JsonSchema;
-  minItems?: number;
-  maxItems?: number;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  allOf?: JsonSchema[];
-  const?: unknown;
-  enum?: unknown[];
-  format?: string;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  multipleOf?: number;
-  examples?: unknown[];
-  default?: unknown;
-  $ref?: string;
-}
 
 export interface FuzzParameter {
   name: string;

@@ -2,28 +2,7 @@
  * A valid instance of a JSON Schema (the dialect the OpenAPI document and TypeBox speak), so that a
  * request generated from the document gets past validation and reaches the route's own checks.
  */
-export interface JsonSchema {
-  $ref?: string;
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  minProperties?: number;
-  items?: JsonSchema;
-  minItems?: number;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  allOf?: JsonSchema[];
-  enum?: unknown[];
-  const?: unknown;
-  format?: string;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  multipleOf?: number;
-}
+import type { JsonSchema } from './json-schema.ts';
 
 export interface InstanceOptions {
   /** Resolves `#/components/schemas/...` against the document the schema came from. */
