@@ -4,7 +4,7 @@ import { sessions, users, userTokens } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
-import { hashPassword } from '../auth/service.ts';
+import { hashPassword } from '../auth/passwords.ts';
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
 

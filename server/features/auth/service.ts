@@ -8,6 +8,7 @@ import type { Actor } from '../../plugins/authentication.ts';
 import { addMember, tenantWidePermissions, tenantWideRoleKeys } from '../access/service.ts';
 import { createOrganization, type OrganizationDto } from '../organizations/service.ts';
 import type { LoginBody, SignupBody } from './model.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
 
 export const toUserDto = (user: User) => ({
   id: user.id,
@@ -39,11 +40,7 @@ function slugFor(name: string): string {
 }
 
 // Hashing a password for an unknown email too keeps sign-in time from revealing which emails exist.
-const unknownUserHash = Bun.password.hash(crypto.randomUUID(), { algorithm: 'argon2id' });
-
-export function hashPassword(password: string): Promise<string> {
-  return Bun.password.hash(password, { algorithm: 'argon2id' });
-}
+const unknownUserHash = hashPassword(crypto.randomUUID());
 
 /**
  * Creates a tenant with its root organization and makes `user` its owner, inside the caller's identity
@@ -129,7 +126,7 @@ export async function signIn(
       .from(users)
       .where(sql`lower(${users.email}) = ${normalizeEmail(input.email)}`),
   );
-  const passwordOk = await Bun.password.verify(input.password, user?.passwordHash ?? (await unknownUserHash));
+  const passwordOk = await verifyPassword(input.password, user?.passwordHash ?? (await unknownUserHash));
   if (!user?.passwordHash || !passwordOk)
     throw new AppError('invalid-credentials', 'The email or the password is wrong.');
   return { user: toUserDto(user), ...(await chooseTenant(database, user.id, input.tenantId)) };

@@ -16,7 +16,7 @@ import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { publishJoined, tenantWidePermissions } from '../access/service.ts';
-import { hashPassword } from '../auth/service.ts';
+import { hashPassword, verifyPassword } from '../auth/passwords.ts';
 import { requireWithinPlanLimit } from '../billing/limits.ts';
 
 const TOKEN_PREFIX = 'inv_';
@@ -273,7 +273,7 @@ export async function acceptInvitation(
         const ok =
           input.password !== undefined &&
           existing.passwordHash !== null &&
-          (await Bun.password.verify(input.password, existing.passwordHash));
+          (await verifyPassword(input.password, existing.passwordHash));
         if (!ok)
           throw new AppError('invalid-credentials', 'Sign in, or give the password of the invited account.');
         userId = existing.id;
