@@ -24,7 +24,14 @@ export interface TenantActor {
 
 export interface AccessCheckRecord {
   ran: boolean;
+  /**
+   * This request's membership and credential (no permission, no organization) already passed, checked
+   * ahead of the handler by `checkTenantAccess`: a door asking the same again skips it.
+   */
+  membershipPassed: boolean;
 }
+
+const asksMembershipOnly = (actor: TenantActor) => actor.permission === null && !actor.organizationId;
 
 /** A tenant id alone (system work, seeds, tests) or an actor (requests: checked by Postgres first). */
 export type TenantScope = string | TenantActor;
@@ -32,13 +39,16 @@ export type TenantScope = string | TenantActor;
 function requestContext(scope: TenantScope, options: { userId?: string }): RequestContext {
   if (typeof scope === 'string') return { role: 'app_user', tenantId: scope, userId: options.userId };
   if (scope.check) scope.check.ran = true;
+  const checkedAlready = scope.check?.membershipPassed === true && asksMembershipOnly(scope);
   return {
     role: 'app_user',
     tenantId: scope.tenantId,
     userId: scope.userId,
     sessionId: scope.sessionId,
     apiKeyId: scope.apiKeyId,
-    access: { permission: scope.permission, organizationId: scope.organizationId },
+    access: checkedAlready
+      ? undefined
+      : { permission: scope.permission, organizationId: scope.organizationId },
     credentialExpiresAt: scope.credentialExpiresAt,
   };
 }
@@ -62,8 +72,11 @@ export function withTenant<T>(
  * The access check alone, for a route that reaches no tenant data through a door with its actor: the
  * membership and the session or key must be live (and the permission held, when the actor names one).
  */
-export function checkTenantAccess(database: Database, actor: TenantActor): Promise<void> {
-  return database.checkAccess(requestContext(actor, {}));
+export async function checkTenantAccess(database: Database, actor: TenantActor): Promise<void> {
+  const context = requestContext(actor, {});
+  if (!context.access) return;
+  await database.checkAccess(context);
+  if (actor.check && asksMembershipOnly(actor)) actor.check.membershipPassed = true;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Elysia, t } from 'elysia';
+import type { Database, RequestContext } from '../../db/client.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { createApiKeyResolver } from '../features/api-keys/service.ts';
 import { type SignedUp, startTestApp, type TestApp, testAppDeps } from '../testing/harness.ts';
@@ -15,9 +16,31 @@ beforeAll(async () => {
 });
 afterAll(() => app.dispose());
 
+/** The access checks that reached the database (contexts carrying `access`), in order. */
+const checks: Array<string | null> = [];
+function counted(database: Database): Database {
+  const note = (context: RequestContext) => {
+    if (context.access) checks.push(context.access.organizationId ?? null);
+  };
+  return {
+    ...database,
+    transaction(context, fn) {
+      note(context);
+      return database.transaction(context, fn);
+    },
+    checkAccess(context) {
+      note(context);
+      return database.checkAccess(context);
+    },
+  };
+}
+
+let built: ReturnType<typeof routes> | undefined;
+
 /** Routes built with the real macro on the test app's database, as a feature would write them. */
 function routes() {
-  const deps = testAppDeps(app.database);
+  const database = counted(app.database);
+  const deps = testAppDeps(database);
   const auth = { ...deps, tokens: app.tokens, apiKeys: createApiKeyResolver(app.database) };
   return new Elysia()
     .use(requestId)
@@ -27,6 +50,16 @@ function routes() {
     .get('/careful', ({ actor }) => withTenant(app.database, actor, async () => ({ answered: true })), {
       auth: 'org:read',
     })
+    .get(
+      '/member',
+      async ({ actor }) => {
+        await withTenant(database, actor, async () => {});
+        // A copy asking about one organization is a different question: it is checked.
+        await withTenant(database, { ...actor, organizationId: owner.rootOrganizationId }, async () => {});
+        return { ok: true };
+      },
+      { auth: true },
+    )
     .post('/validated', ({ actor }) => withTenant(app.database, actor, async () => ({ ok: true })), {
       auth: 'org:write',
       body: t.Object({ name: t.String() }),
@@ -34,7 +67,8 @@ function routes() {
 }
 
 const call = async (path: string, token: string, init: RequestInit = {}) => {
-  const response = await routes().handle(
+  built ??= routes();
+  const response = await built.handle(
     new Request(`http://localhost${path}`, {
       ...init,
       headers: { authorization: `Bearer ${token}`, ...init.headers },
@@ -50,6 +84,15 @@ describe('the authentication macro', () => {
     expect(forgetful.body.type).toBe('/problems/internal');
     expect(forgetful.body).not.toHaveProperty('answered');
     expect((await call('/careful', owner.token)).body).toEqual({ answered: true });
+  });
+
+  test('a membership route checks once: its door does not ask what the macro just checked', async () => {
+    checks.length = 0;
+    const login = await app.request('POST', '/v1/auth/login', {
+      body: { email: owner.email, password: owner.password },
+    });
+    expect((await call('/member', login.body.accessToken)).body).toEqual({ ok: true });
+    expect(checks).toEqual([null, owner.rootOrganizationId]);
   });
 
   test('an ended session is told so before the body is judged', async () => {

@@ -84,7 +84,7 @@ export function authentication(deps: AuthDeps) {
   ): Promise<Actor> {
     const { identity, scopes } = await identify(authorization);
     const permission = requirement === true || requirement === 'session' ? null : requirement;
-    const actor: Actor = { ...identity, permission, check: { ran: false } };
+    const actor: Actor = { ...identity, permission, check: { ran: false, membershipPassed: false } };
     const { limiter, perApiKey, perTenant } = deps.rateLimits;
     if (actor.apiKeyId) await limiter.check(perApiKey, actor.apiKeyId, responseHeaders);
     else await limiter.check(perTenant, actor.tenantId, responseHeaders);

@@ -18,6 +18,7 @@ interface Operation {
   responses?: Record<string, ResponseObject>;
   security?: unknown[];
   'x-permission'?: string;
+  'x-session-only'?: boolean;
 }
 
 interface RouteHooks {
@@ -71,7 +72,7 @@ function withResponseHeaders(status: number, response: ResponseObject): Response
 /**
  * The problems the platform itself can answer on an operation, whatever its handler does: the body
  * parser (400 malformed or too deep, 413, 415, 422), validation of the query and headers (422), a path
- * naming nothing (404), authentication and its rate limits (401, 429), a required permission (403).
+ * naming nothing (404), authentication and its rate limits (401, 429), a required permission or a sign-in session (403).
  */
 function platformProblems(operation: Operation, hooks: RouteHooks, hasBody: boolean): number[] {
   const statuses: number[] = [];
@@ -81,7 +82,8 @@ function platformProblems(operation: Operation, hooks: RouteHooks, hasBody: bool
   if (where.has('query') || where.has('header')) statuses.push(422);
   if (where.has('path')) statuses.push(404);
   if (operation.security) statuses.push(401, 429);
-  if (operation['x-permission']) statuses.push(403);
+  // A permission not held, or an API key on a route for signed-in people (decision 0016).
+  if (operation['x-permission'] || operation['x-session-only']) statuses.push(403);
   return statuses;
 }
 

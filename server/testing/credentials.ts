@@ -2,7 +2,7 @@ import { SignJWT } from 'jose';
 import { withTenant, withTenantAccessChange } from '../../db/tenant.ts';
 import { addMember } from '../features/access/service.ts';
 import { removeMember } from '../features/members/service.ts';
-import { type SignedUp, TEST_SECRET, type TestApp } from './harness.ts';
+import { joinWithRole, signIn, TEST_SECRET, type TestApp } from './harness.ts';
 
 /**
  * Every kind of credential a caller must be refused for, built against a running test app: the forged
@@ -40,7 +40,7 @@ export async function credentialCases(app: TestApp): Promise<CredentialCase[]> {
   const other = await app.signUp({ organizationName: 'Credential Cases Elsewhere' });
   const tampered = { ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), tid: other.tenantId };
 
-  const loggedOut = await signIn(app, person);
+  const loggedOut = (await signIn(app, person)).token;
   const logout = await app.request('POST', '/v1/auth/logout', { token: loggedOut });
   if (logout.status !== 204) throw new Error(`logout failed: ${logout.status}`);
 
@@ -61,7 +61,7 @@ export async function credentialCases(app: TestApp): Promise<CredentialCase[]> {
     addMember(db, { tenantId: other.tenantId, userId: person.userId, role: 'owner' }),
   );
   const elsewhere = await app.request('POST', '/v1/auth/switch-tenant', {
-    token: await signIn(app, person),
+    token: (await signIn(app, person)).token,
     body: { tenantId: other.tenantId },
   });
   if (elsewhere.status !== 200) throw new Error(`switch failed: ${elsewhere.status}`);
@@ -72,11 +72,8 @@ export async function credentialCases(app: TestApp): Promise<CredentialCase[]> {
     sessionId: movedSession,
   });
 
-  const removed = await app.signUp({ organizationName: 'Credential Cases Removed' });
-  await withTenant(app.database, person.tenantId, (db) =>
-    addMember(db, { tenantId: person.tenantId, userId: removed.userId, role: 'admin' }),
-  );
-  const removedToken = await signIn(app, removed, person.tenantId);
+  const removed = await joinWithRole(app, person.tenantId, 'admin');
+  const removedToken = removed.token;
   await withTenantAccessChange(app.database, person.tenantId, (db) =>
     removeMember(db, { tenantId: person.tenantId, userId: removed.userId }),
   );
@@ -148,14 +145,6 @@ export async function credentialCases(app: TestApp): Promise<CredentialCase[]> {
       expected: { permission: 401, member: 401, session: 'allowed' },
     },
   ];
-}
-
-async function signIn(app: TestApp, person: SignedUp, tenantId?: string): Promise<string> {
-  const login = await app.request('POST', '/v1/auth/login', {
-    body: { email: person.email, password: person.password, ...(tenantId ? { tenantId } : {}) },
-  });
-  if (login.status !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`);
-  return login.body.accessToken;
 }
 
 async function createKey(

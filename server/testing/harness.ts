@@ -352,9 +352,18 @@ export async function joinWithRole(
       .insert(roleAssignments)
       .values({ tenantId, userId: person.userId, roleId: builtInRoles[role].id });
   });
+  return { ...person, tenantId, ...(await signIn(app, person, tenantId)) };
+}
+
+/** Signs `person` in again (a new session), to `tenantId` or their first tenant. */
+export async function signIn(
+  app: TestApp,
+  person: Pick<SignedUp, 'email' | 'password'>,
+  tenantId?: string,
+): Promise<{ token: string; refreshToken: string }> {
   const login = await app.request('POST', '/v1/auth/login', {
-    body: { email: person.email, password: person.password, tenantId },
+    body: { email: person.email, password: person.password, ...(tenantId ? { tenantId } : {}) },
   });
   if (login.status !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`);
-  return { ...person, tenantId, token: login.body.accessToken, refreshToken: login.body.refreshToken };
+  return { token: login.body.accessToken, refreshToken: login.body.refreshToken };
 }

@@ -46,7 +46,6 @@ export function accountRoutes(
         response: {
           202: t.Object({ sent: t.Boolean({ description: 'false when already verified' }) }),
           401: ProblemModel,
-          403: ProblemModel,
         },
         detail: { tags, summary: 'Send the confirmation link again' },
       },

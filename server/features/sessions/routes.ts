@@ -65,7 +65,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       },
       {
         auth: 'session',
-        response: { 204: t.Void(), 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: 'End the current session (its refresh tokens stop working)' },
       },
     )
@@ -98,7 +98,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       }),
       {
         auth: 'session',
-        response: { 200: SessionList, 401: ProblemModel, 403: ProblemModel },
+        response: { 200: SessionList, 401: ProblemModel },
         detail: { tags, summary: "The caller's active sessions, most recently used first" },
       },
     )
@@ -111,7 +111,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
       {
         auth: 'session',
         params: SessionParams,
-        response: { 204: t.Void(), 401: ProblemModel, 403: ProblemModel, 404: ProblemModel },
+        response: { 204: t.Void(), 401: ProblemModel, 404: ProblemModel },
         detail: { tags, summary: "Revoke one of the caller's sessions (another device, say)" },
       },
     );
