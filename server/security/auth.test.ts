@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type CredentialCase, credentialCases } from '../testing/credentials.ts';
 import { startTestApp, type TestApp } from '../testing/harness.ts';
+import { type DocumentedOperation, operationsOf } from './operations.ts';
 
 /**
  * Every operation the OpenAPI document marks as secured, called with every credential that must be
  * refused: derived from the document, so a new route is covered without editing this file. Each refusal
- * must also be one the document lists for the operation. Routes
- * check the caller before they read the body, so no sample bodies are needed: a refusal must come first.
+ * must also be one the document lists for the operation. Routes check the caller before they read the
+ * body, so no sample bodies are needed: a refusal must come first.
  */
 let app: TestApp;
 let cases: CredentialCase[];
-let operations: Operation[];
+let operations: DocumentedOperation[];
 let publicOperations: string[];
 
 /**
@@ -40,41 +41,16 @@ const PUBLIC = [
   'GET /v1/dev/mailbox',
 ];
 
-interface Operation {
-  method: string;
-  path: string;
-  requirement: 'permission' | 'member' | 'session';
-  permission: string | null;
-  /** The statuses the document says the operation answers with. */
-  documented: Set<string>;
-}
-
-const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+/** What a secured operation asks of its caller (decision 0016). */
+const requirementOf = (operation: DocumentedOperation) =>
+  operation.permission ? 'permission' : operation.sessionOnly ? 'session' : 'member';
 
 beforeAll(async () => {
   app = await startTestApp();
   cases = await credentialCases(app);
-  const document = (await app.request('GET', '/docs/json')).body;
-  operations = [];
-  publicOperations = [];
-  for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {
-    for (const method of METHODS) {
-      const operation = item[method];
-      if (!operation) continue;
-      if (!operation.security) {
-        publicOperations.push(`${method.toUpperCase()} ${path}`);
-        continue;
-      }
-      const permission: string | null = operation['x-permission'] ?? null;
-      operations.push({
-        method: method.toUpperCase(),
-        path,
-        permission,
-        documented: new Set(Object.keys(operation.responses ?? {})),
-        requirement: permission ? 'permission' : operation['x-session-only'] ? 'session' : 'member',
-      });
-    }
-  }
+  const all = operationsOf((await app.request('GET', '/docs/json')).body);
+  operations = all.filter((operation) => operation.secured);
+  publicOperations = all.filter((operation) => !operation.secured).map((operation) => operation.key);
 });
 afterAll(() => app.dispose());
 
@@ -87,7 +63,7 @@ describe('every secured operation refuses every wrong credential', () => {
   });
 
   test('the document lists the secured operations of every kind', () => {
-    const kinds = new Set(operations.map((operation) => operation.requirement));
+    const kinds = new Set(operations.map(requirementOf));
     expect([...kinds].sort()).toEqual(['member', 'permission', 'session']);
     expect(operations.length).toBeGreaterThan(40);
   });
@@ -97,7 +73,7 @@ describe('every secured operation refuses every wrong credential', () => {
     const wrong: string[] = [];
     for (const operation of operations) {
       for (const credential of cases) {
-        const expected = credential.expected[operation.requirement];
+        const expected = credential.expected[requirementOf(operation)];
         if (expected === 'allowed') continue;
         const token = credential.tokenFor(operation.permission);
         const response = await app.request(operation.method, concrete(operation.path), {
@@ -109,7 +85,7 @@ describe('every secured operation refuses every wrong credential', () => {
           response.headers.get('content-type')?.startsWith('application/problem+json') &&
           response.body?.type === type &&
           response.body?.status === expected;
-        if (response.status !== expected || !problem || !operation.documented.has(String(expected))) {
+        if (response.status !== expected || !problem || !operation.responses.includes(String(expected))) {
           wrong.push(
             `${operation.method} ${operation.path} with ${credential.name}: ${response.status} ${JSON.stringify(response.body)}`,
           );

@@ -7,14 +7,14 @@ import { startTestApp, testConfig, uniqueEmail } from '../testing/harness.ts';
 import { startServerProcess } from '../testing/server-process.ts';
 import { type LocalStripe, startStripeServer } from '../testing/stripe-server.ts';
 import type { FuzzCredentials } from './fuzz.ts';
-import { type FuzzOperation, type OpenApiDocument, operationsOf } from './operations.ts';
+import { type DocumentedOperation, type OpenApiDocument, operationsOf } from './operations.ts';
 
 /** The body limit the fuzz target runs with (the production default). */
 export const FUZZ_BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface FuzzTarget {
   baseUrl: string;
-  operations: FuzzOperation[];
+  operations: DocumentedOperation[];
   /** How many operations the document lists (every one must be fuzzed). */
   documented: number;
   credentials: FuzzCredentials;

@@ -1,6 +1,6 @@
 import { type ProblemCode, problemCatalog } from '../errors.ts';
 import { type FuzzRequest, malformedRequest } from './malformed-requests.ts';
-import type { FuzzOperation } from './operations.ts';
+import type { DocumentedOperation } from './operations.ts';
 
 /**
  * Sends malformed requests to a listening server over real HTTP (so bad encodings and content types
@@ -18,7 +18,7 @@ export interface FuzzCredentials {
 
 export interface FuzzOptions {
   baseUrl: string;
-  operations: readonly FuzzOperation[];
+  operations: readonly DocumentedOperation[];
   credentials: FuzzCredentials;
   seed: number;
   /** How many requests to send in all. */

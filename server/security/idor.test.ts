@@ -3,6 +3,7 @@ import { type ProblemCode, problemCatalog, problemType } from '../errors.ts';
 import { grantPlatformAdmin } from '../features/admin/grant.ts';
 import { startTestApp, type TestApp, testConfig } from '../testing/harness.ts';
 import type { JsonSchema } from './json-schema.ts';
+import { type DocumentedOperation, type OpenApiDocument, operationsOf } from './operations.ts';
 import { schemaInstance, uuidPointers } from './schema-instance.ts';
 import { type Attackers, buildTwoTenants, type TenantFixture } from './two-tenants.ts';
 
@@ -64,27 +65,8 @@ const bodyIdsCoveredElsewhere: Record<string, string> = {
     'its tenantId is read only after a one-time code that a provider sign-in hands out (oidc.test.ts); the tenant is chosen by chooseTenant, as in POST /v1/auth/login, which is attacked here',
 };
 
-interface DocumentOperation {
-  parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>;
-  requestBody?: { content?: Record<string, { schema?: JsonSchema }>; required?: boolean };
-  responses?: Record<string, unknown>;
-  security?: unknown[];
-  'x-permission'?: string;
-}
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, DocumentOperation>>;
-  components?: { schemas?: Record<string, JsonSchema> };
-}
-
-interface Operation {
-  route: string;
-  method: string;
-  path: string;
-  permission: string | undefined;
-  declared: DocumentOperation;
-  bodySchema: JsonSchema | undefined;
-  /** Where the body names an id (`/roleIds/0`). */
+/** An operation of the document, with the JSON pointers where its body names an id (`/roleIds/0`). */
+interface Operation extends DocumentedOperation {
   bodyIds: string[];
 }
 
@@ -110,7 +92,6 @@ interface Target {
 }
 
 let app: TestApp;
-let document: OpenApiDocument;
 let a: TenantFixture;
 let b: TenantFixture;
 let attackers: Attackers;
@@ -120,39 +101,19 @@ const requestsSent: Record<string, number> = {};
 
 const engine = testConfig.DATABASE_URL ? 'Postgres + Redis' : 'PGlite';
 const withPathParameter = () =>
-  operations.filter((operation) => operation.declared.parameters?.some((item) => item.in === 'path'));
+  operations.filter((operation) => operation.parameters.some((item) => item.in === 'path'));
 const withBodyIds = () =>
-  operations.filter((operation) => operation.bodyIds.length > 0 && !bodyIdsCoveredElsewhere[operation.route]);
+  operations.filter((operation) => operation.bodyIds.length > 0 && !bodyIdsCoveredElsewhere[operation.key]);
 
 const isIdParameter = (parameter: { in: string; schema?: JsonSchema }) =>
   parameter.in === 'query' && parameter.schema?.format === 'uuid';
-const withQueryIds = () =>
-  operations.filter((operation) => operation.declared.parameters?.some(isIdParameter));
+const withQueryIds = () => operations.filter((operation) => operation.parameters.some(isIdParameter));
 
-function resolveRef(ref: string): JsonSchema {
-  const name = /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1];
-  const schema = name ? document.components?.schemas?.[name] : undefined;
-  if (!schema) throw new Error(`unresolvable $ref ${ref}`);
-  return schema;
-}
-
-function documentOperations(): Operation[] {
-  return Object.entries(document.paths).flatMap(([path, byMethod]) =>
-    Object.entries(byMethod).map(([method, declared]) => {
-      const route = `${method.toUpperCase()} ${path}`;
-      const bodySchema = declared.requestBody?.content?.['application/json']?.schema;
-      return {
-        route,
-        method: method.toUpperCase(),
-        path,
-        permission: declared['x-permission'],
-        declared,
-        bodySchema,
-        bodyIds: bodySchema ? uuidPointers(bodySchema, { resolveRef }) : [],
-      };
-    }),
-  );
-}
+const documentOperations = (document: OpenApiDocument): Operation[] =>
+  operationsOf(document).map((operation) => ({
+    ...operation,
+    bodyIds: operation.body ? uuidPointers(operation.body) : [],
+  }));
 
 const namedParameterOf = (operation: Operation) =>
   Object.entries(namedParameters).find(([prefix]) => operation.path.startsWith(prefix))?.[1];
@@ -164,7 +125,7 @@ function pathValue(operation: Operation, name: string, tenant: TenantFixture): s
   const fixture = fixtureByPathPrefix[prefix];
   if (!fixture)
     throw new Error(
-      `add a fixture for path parameter "${name}" of ${operation.route}: an entry "${prefix}" in fixtureByPathPrefix (an id of a tenant's resource) or in namedParameters`,
+      `add a fixture for path parameter "${name}" of ${operation.key}: an entry "${prefix}" in fixtureByPathPrefix (an id of a tenant's resource) or in namedParameters`,
     );
   return fixture(tenant);
 }
@@ -172,13 +133,13 @@ function pathValue(operation: Operation, name: string, tenant: TenantFixture): s
 /** The value at a body pointer: an id of the target's tenant, the caller's own credentials, or generated. */
 function bodyValue(operation: Operation, at: string, target: Target, caller: Caller): unknown {
   // A public operation names its caller in the body: the attacker signs in as themselves.
-  if (!operation.declared.security && at === '/email') return caller.email;
-  if (!operation.declared.security && at === '/password') return caller.password;
+  if (!operation.secured && at === '/email') return caller.email;
+  if (!operation.secured && at === '/password') return caller.password;
   if (!operation.bodyIds.includes(at)) return undefined;
   if (at === target.foreignPointer && target.foreignTenant) {
     const fixture = fixtureByBodyPointer[at];
     if (!fixture)
-      throw new Error(`add a fixture for body id "${at}" of ${operation.route} in fixtureByBodyPointer`);
+      throw new Error(`add a fixture for body id "${at}" of ${operation.key} in fixtureByBodyPointer`);
     return fixture(target.foreignTenant);
   }
   return fixtureByBodyPointer[at]?.(target.bodyTenant);
@@ -189,7 +150,7 @@ function requestFor(operation: Operation, target: Target, caller: Caller) {
   let path = operation.path;
   const query = new URLSearchParams();
   const headers: Record<string, string> = {};
-  for (const parameter of operation.declared.parameters ?? []) {
+  for (const parameter of operation.parameters) {
     if (parameter.in === 'path') {
       const value = pathValue(operation, parameter.name, target.pathTenant);
       path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
@@ -197,18 +158,17 @@ function requestFor(operation: Operation, target: Target, caller: Caller) {
       const fixture = fixtureByQueryParameter[`${operation.path}?${parameter.name}`];
       if (!fixture)
         throw new Error(
-          `add a fixture for query parameter "${parameter.name}" of ${operation.route}: an entry "${operation.path}?${parameter.name}" in fixtureByQueryParameter`,
+          `add a fixture for query parameter "${parameter.name}" of ${operation.key}: an entry "${operation.path}?${parameter.name}" in fixtureByQueryParameter`,
         );
       query.set(parameter.name, fixture(target.queryTenant));
     } else if (parameter.required) {
-      const value = String(schemaInstance(parameter.schema ?? { type: 'string' }, { resolveRef }));
+      const value = String(schemaInstance(parameter.schema));
       if (parameter.in === 'query') query.set(parameter.name, value);
       if (parameter.in === 'header') headers[parameter.name] = value;
     }
   }
-  const body = operation.bodySchema
-    ? schemaInstance(operation.bodySchema, {
-        resolveRef,
+  const body = operation.body
+    ? schemaInstance(operation.body, {
         valueAt: (at) => bodyValue(operation, at, target, caller),
       })
     : undefined;
@@ -233,7 +193,7 @@ function pathRefusals(operation: Operation, caller: Caller): ProblemCode[] {
   if (operation.permission) return caller.holds(operation.permission) ? ['not-found'] : ['forbidden'];
   // Routes without a catalog permission (the caller's own sessions, platform administration) may
   // refuse the caller first where their document says they answer 403.
-  return operation.declared.responses?.['403'] ? ['not-found', 'forbidden'] : ['not-found'];
+  return operation.responses.includes('403') ? ['not-found', 'forbidden'] : ['not-found'];
 }
 
 /**
@@ -307,7 +267,7 @@ async function attackBodies(caller: Caller, aimsAt: (pointer: string) => boolean
       const namesTheId = errors.some((error) => `${pointer}/`.startsWith(`${error.path}/`));
       if (sent.response.status === 422 && !namesTheId)
         failures.push(
-          `${label} ${operation.route}: the 422 does not name ${pointer}: ${JSON.stringify(errors)}`,
+          `${label} ${operation.key}: the 422 does not name ${pointer}: ${JSON.stringify(errors)}`,
         );
     }
   }
@@ -359,9 +319,9 @@ async function snapshotOfB(): Promise<Record<string, unknown>> {
 
 beforeAll(async () => {
   app = await startTestApp();
-  document = (await app.request('GET', '/docs/json')).body;
+  const document: OpenApiDocument = (await app.request('GET', '/docs/json')).body;
   ({ a, b, attackers } = await buildTwoTenants(app));
-  operations = documentOperations();
+  operations = documentOperations(document);
   before = await snapshotOfB();
 });
 
@@ -394,11 +354,8 @@ describe('BOLA / IDOR across tenants', () => {
     const unbuildable: string[] = [];
     for (const operation of operations) {
       // A body the document leaves undescribed would be sent empty and prove nothing.
-      if (
-        operation.declared.requestBody &&
-        Object.keys(operation.declared.requestBody.content ?? {}).length === 0
-      )
-        unbuildable.push(`${operation.route}: the document declares a request body with no content`);
+      if (operation.hasRequestBody && !operation.body)
+        unbuildable.push(`${operation.key}: the document declares a request body with no content`);
       const targets: Target[] = [
         { pathTenant: b, bodyTenant: b },
         ...(withQueryIds().includes(operation) ? [{ pathTenant: a, bodyTenant: a, queryTenant: b }] : []),
@@ -413,7 +370,7 @@ describe('BOLA / IDOR across tenants', () => {
         try {
           requestFor(operation, target, aOwner());
         } catch (error) {
-          unbuildable.push(`${operation.route}: ${(error as Error).message}`);
+          unbuildable.push(`${operation.key}: ${(error as Error).message}`);
         }
       }
     }
@@ -506,7 +463,7 @@ describe('BOLA / IDOR across tenants', () => {
       const named = namedParameterOf(operation);
       if (sent.response.status === 200 && !named) {
         const leaked = leakedFromB(sent);
-        if (leaked.length > 0) failures.push(`${operation.route}: answered with B's ${leaked.join(', ')}`);
+        if (leaked.length > 0) failures.push(`${operation.key}: answered with B's ${leaked.join(', ')}`);
         continue;
       }
       const allowed: ProblemCode[] = named

@@ -1,23 +1,29 @@
 import { describe, expect, test } from 'bun:test';
 import { problemShapeError } from './fuzz.ts';
 import { exhaustiveRequestCount, malformedRequest, variantKindsOf } from './malformed-requests.ts';
-import type { FuzzOperation } from './operations.ts';
+import type { DocumentedOperation } from './operations.ts';
 
 const LIMIT = 256 * 1024;
-const bare: FuzzOperation = {
+const bare: DocumentedOperation = {
   key: 'GET /healthz',
   method: 'GET',
   path: '/healthz',
   secured: false,
+  permission: null,
+  sessionOnly: false,
+  responses: ['200'],
   parameters: [],
   body: null,
   hasRequestBody: false,
 };
-const create: FuzzOperation = {
+const create: DocumentedOperation = {
   key: 'POST /v1/things/{id}',
   method: 'POST',
   path: '/v1/things/{id}',
   secured: true,
+  permission: 'things:write',
+  sessionOnly: false,
+  responses: ['201', '401', '403', '422'],
   parameters: [
     { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
     { name: 'idempotency-key', in: 'header', required: false, schema: { type: 'string', maxLength: 300 } },

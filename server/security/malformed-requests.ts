@@ -2,7 +2,7 @@ import { utf8 } from './json-edits.ts';
 import type { JsonSchema } from './json-schema.ts';
 import { bodyKinds, everyOperation } from './kinds-any-route.ts';
 import { fieldKinds, headerKinds, pathKinds, queryKinds } from './kinds-from-schemas.ts';
-import type { FuzzOperation, FuzzParameter } from './operations.ts';
+import type { DocumentedOperation, DocumentedParameter } from './operations.ts';
 import { fieldsOf, sampleOf, uuidFrom } from './sample-values.ts';
 import { requestSeed, type SeededRandom, seededRandom } from './seeded-random.ts';
 import { type FuzzRequest, hasFields, parametersIn, takesBody, type VariantKind } from './variant-kind.ts';
@@ -26,18 +26,18 @@ const allKinds = [
   ...everyOperation,
 ];
 
-export function variantKindsOf(operation: FuzzOperation): string[] {
+export function variantKindsOf(operation: DocumentedOperation): string[] {
   return allKinds.filter((kind) => kind.applies(operation)).map((kind) => kind.name);
 }
 
-function headerSample(parameter: FuzzParameter, random: SeededRandom): string {
+function headerSample(parameter: DocumentedParameter, random: SeededRandom): string {
   // Unique per request, so an Idempotency-Key never replays another variant's answer.
   if (parameter.name.includes('idempotency')) return `fuzz-${uuidFrom(random)}`;
   return String(sampleOf(parameter.schema, random));
 }
 
 function build(
-  operation: FuzzOperation,
+  operation: DocumentedOperation,
   kind: VariantKind,
   index: number,
   random: SeededRandom,
@@ -91,11 +91,11 @@ function build(
   };
 }
 
-type Plan = Array<{ operation: FuzzOperation; kind: VariantKind }>;
-const plans = new WeakMap<readonly FuzzOperation[], Plan>();
+type Plan = Array<{ operation: DocumentedOperation; kind: VariantKind }>;
+const plans = new WeakMap<readonly DocumentedOperation[], Plan>();
 
 /** Every kind that applies to each operation, the operations taking turns. */
-function planOf(operations: readonly FuzzOperation[]): Plan {
+function planOf(operations: readonly DocumentedOperation[]): Plan {
   const known = plans.get(operations);
   if (known) return known;
   const kindsByOperation = operations.map((operation) => ({
@@ -118,7 +118,7 @@ function planOf(operations: readonly FuzzOperation[]): Plan {
  * applies to every operation (the operations taking turns); later ones pick operation and kind at random.
  */
 export function malformedRequest(options: {
-  operations: readonly FuzzOperation[];
+  operations: readonly DocumentedOperation[];
   seed: number;
   index: number;
   bodyLimitBytes: number;
@@ -134,6 +134,6 @@ export function malformedRequest(options: {
 }
 
 /** How many requests it takes for every operation to get every kind that applies to it. */
-export function exhaustiveRequestCount(operations: readonly FuzzOperation[]): number {
+export function exhaustiveRequestCount(operations: readonly DocumentedOperation[]): number {
   return planOf(operations).length;
 }

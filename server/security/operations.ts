@@ -1,25 +1,31 @@
 import type { JsonSchema } from './json-schema.ts';
 
 /**
- * The operations a fuzz run covers, read from the API's own OpenAPI document, so a new route is fuzzed
- * the day it is added without anyone editing the suite.
+ * The operations of the API's own OpenAPI document, as the derived suites (auth, IDOR, fuzz) read them,
+ * so a new route is covered the day it is added without anyone editing a suite.
  */
 
-export interface FuzzParameter {
+export interface DocumentedParameter {
   name: string;
   in: 'path' | 'query' | 'header';
   required: boolean;
   schema: JsonSchema;
 }
 
-export interface FuzzOperation {
+export interface DocumentedOperation {
   /** `METHOD /path/{param}`, as the document names it. */
   key: string;
   method: string;
   path: string;
   /** The operation declares a security requirement (a bearer token or API key). */
   secured: boolean;
-  parameters: FuzzParameter[];
+  /** The permission it requires (`x-permission`), if any. */
+  permission: string | null;
+  /** For signed-in people only, never an API key (`x-session-only`). */
+  sessionOnly: boolean;
+  /** The statuses the document says it answers with. */
+  responses: string[];
+  parameters: DocumentedParameter[];
   /** The JSON body's schema; null when the operation takes no JSON body. */
   body: JsonSchema | null;
   /** The document declares a request body (with or without a JSON schema). */
@@ -28,6 +34,9 @@ export interface FuzzOperation {
 
 interface OpenApiOperation {
   security?: unknown[];
+  'x-permission'?: string;
+  'x-session-only'?: boolean;
+  responses?: Record<string, unknown>;
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>;
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
 }
@@ -60,7 +69,7 @@ function dereference(schema: JsonSchema, document: OpenApiDocument, seen = new S
 }
 
 /** Every operation of the document, with its parameters' and JSON body's schemas. */
-export function operationsOf(document: OpenApiDocument): FuzzOperation[] {
+export function operationsOf(document: OpenApiDocument): DocumentedOperation[] {
   return Object.entries(document.paths).flatMap(([path, operations]) =>
     Object.entries(operations)
       .filter(([method]) => METHODS.has(method))
@@ -73,11 +82,14 @@ export function operationsOf(document: OpenApiDocument): FuzzOperation[] {
           method: method.toUpperCase(),
           path,
           secured: (operation.security ?? []).length > 0,
+          permission: operation['x-permission'] ?? null,
+          sessionOnly: operation['x-session-only'] === true,
+          responses: Object.keys(operation.responses ?? {}),
           parameters: (operation.parameters ?? [])
             .filter((parameter) => ['path', 'query', 'header'].includes(parameter.in))
             .map((parameter) => ({
               name: parameter.name,
-              in: parameter.in as FuzzParameter['in'],
+              in: parameter.in as DocumentedParameter['in'],
               required: parameter.required ?? parameter.in === 'path',
               schema: dereference(parameter.schema ?? {}, document),
             })),

@@ -1,4 +1,4 @@
-import type { FuzzOperation, FuzzParameter } from './operations.ts';
+import type { DocumentedOperation, DocumentedParameter } from './operations.ts';
 import type { BodyField } from './sample-values.ts';
 import type { SeededRandom } from './seeded-random.ts';
 
@@ -39,7 +39,7 @@ export interface Draft {
 }
 
 export interface VariantContext {
-  operation: FuzzOperation;
+  operation: DocumentedOperation;
   random: SeededRandom;
   bodyLimitBytes: number;
   /** The sampled valid body (undefined when the operation takes none). */
@@ -51,14 +51,14 @@ export interface VariantContext {
 
 export interface VariantKind {
   name: string;
-  applies(operation: FuzzOperation): boolean;
+  applies(operation: DocumentedOperation): boolean;
   draft(context: VariantContext): Draft;
 }
 
-export const parametersIn = (operation: FuzzOperation, where: FuzzParameter['in']) =>
+export const parametersIn = (operation: DocumentedOperation, where: DocumentedParameter['in']) =>
   operation.parameters.filter((parameter) => parameter.in === where);
-export const takesBody = (operation: FuzzOperation) => operation.method !== 'GET';
-export const hasFields = (operation: FuzzOperation) => takesBody(operation) && operation.body !== null;
+export const takesBody = (operation: DocumentedOperation) => operation.method !== 'GET';
+export const hasFields = (operation: DocumentedOperation) => takesBody(operation) && operation.body !== null;
 
 export function pickField(context: VariantContext, filter: (field: BodyField) => boolean = () => true) {
   const fields = context.fields.filter(filter);
