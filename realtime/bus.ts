@@ -41,6 +41,19 @@ export interface Consumer {
   stop(): Promise<void>;
 }
 
+/**
+ * A reader of the event log that needs every event once in effect (webhooks, notifications, shipping).
+ * Features export theirs; the runtime (`server/runtime.ts`) lists them and runs each as a consumer group
+ * on every node, so an event goes to one node; delivery is at least once, so the handler drops what it
+ * has already done by (tenantId, seq).
+ */
+export interface BusConsumer {
+  name: string;
+  group: string;
+  handle(event: EventEnvelope, signal: AbortSignal): Promise<void>;
+  options?: Omit<ConsumeOptions, 'consumer'>;
+}
+
 export interface ParkedEvent {
   event: EventEnvelope;
   deliveries: number;

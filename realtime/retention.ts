@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { selectRows } from '../db/client.ts';
-import { startPeriodic } from './periodic.ts';
+import type { PeriodicJob } from './periodic.ts';
 
 export interface EventRetentionOptions {
   database: Database;
@@ -32,13 +32,12 @@ export async function pruneEvents(options: EventRetentionOptions): Promise<numbe
   }
 }
 
-/** Prunes at start and then every `intervalMs` (default ten minutes) until stopped. */
-export function startEventPruning(
-  options: EventRetentionOptions & { intervalMs?: number; onError?: (error: unknown) => void },
-): { stop(): Promise<void> } {
-  return startPeriodic(() => pruneEvents(options), {
+/** Prunes at start and then every `intervalMs` (default ten minutes). */
+export function eventPruningJob(options: EventRetentionOptions & { intervalMs?: number }): PeriodicJob {
+  return {
+    name: 'events.pruning',
     intervalMs: options.intervalMs ?? 10 * 60_000,
     runNow: true,
-    onError: options.onError,
-  });
+    run: () => pruneEvents(options),
+  };
 }

@@ -153,7 +153,7 @@ const SECRET_SETTINGS = new Set([
   'STRIPE_WEBHOOK_SECRET',
 ]);
 
-export type Config = Static<typeof ConfigSchema> & { jwtSecretSource: 'env' | 'data-dir' };
+export type Config = Static<typeof ConfigSchema>;
 
 /** An OpenID Connect provider people may sign in with. */
 export interface OidcProviderConfig {
@@ -235,7 +235,7 @@ export class ConfigError extends Error {
  * Parses the environment once. Empty strings count as unset; numbers are converted;
  * every problem is reported at once so an operator fixes them in one go.
  */
-export function parseConfig(env: Env): Static<typeof ConfigSchema> {
+export function parseConfig(env: Env): Config {
   const known = Object.keys(ConfigSchema.properties);
   const input: Record<string, unknown> = {};
   for (const key of known) {

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { createApp } from './app.ts';
 import { problemType } from './errors.ts';
-import { startTestApp, type TestApp, testAppDeps } from './testing/harness.ts';
+import { startTestApp, type TestApp } from './testing/harness.ts';
 import { projectRoot } from './testing/server-process.ts';
 
 // The document CRMs generate their clients from (`GET /docs/json`): valid, and exact about bodies,
@@ -60,8 +59,7 @@ describe('the OpenAPI document (issue #10, C and D)', () => {
   });
 
   test('every body, path parameter, required header and answer is described', async () => {
-    const testDb = app.database;
-    const routes = createApp(testAppDeps(testDb)).routes;
+    const routes = app.routes();
     const withBody = routes
       .filter((route) => (route.hooks as { body?: unknown }).body)
       .map((route) => `${route.method} ${route.path.replace(/:([^/]+)/g, '{$1}')}`);

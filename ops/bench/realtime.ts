@@ -13,14 +13,9 @@ import type { Subprocess } from 'bun';
 import postgres from 'postgres';
 import { Server as StockServer } from 'socket.io';
 import { openDatabase } from '../../db/client.ts';
-import { memoryEventBus } from '../../realtime/bus.ts';
 import type { EventEnvelope } from '../../realtime/events.ts';
-import { createGateway } from '../../realtime/gateway.ts';
-import { createApp } from '../../server/app.ts';
-import { createApiKeyResolver } from '../../server/features/api-keys/service.ts';
 import { signUp } from '../../server/features/auth/service.ts';
-import { gatewayIdentity } from '../../server/features/events/realtime.ts';
-import { testAppDeps } from '../../server/testing/harness.ts';
+import { testRuntime } from '../../server/testing/harness.ts';
 import { type ServerProcess, startServerProcess } from '../../server/testing/server-process.ts';
 
 const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
@@ -117,25 +112,17 @@ async function broadcastAndMemory() {
     dataDir: '',
     poolMax: 8,
   });
-  const bus = memoryEventBus();
-  const deps = testAppDeps(database);
+  // The runtime production builds, with the in-process bus (no REDIS_URL given to it).
+  const runtime = await testRuntime(database);
+  const { bus, tokens } = runtime;
   const owner = await signUp(database, {
     email: 'bench@example.test',
     password: 'bench password',
     name: 'Bench',
     organizationName: 'Bench',
   });
-  const token = await deps.tokens.sign({ userId: owner.user.id, tenantId: owner.tenant.id });
-  const gateway = createGateway({
-    database,
-    bus,
-    identity: gatewayIdentity({ database, tokens: deps.tokens, apiKeys: createApiKeyResolver(database) }),
-  });
-  const app = createApp({ ...deps, realtime: gateway }).listen({
-    hostname: '127.0.0.1',
-    port: 0,
-    ...gateway.serveOptions(),
-  });
+  const token = await tokens.sign({ userId: owner.user.id, tenantId: owner.tenant.id });
+  const gatewayUrl = await runtime.start({ hostname: '127.0.0.1', port: 0 });
   const native = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
@@ -154,7 +141,6 @@ async function broadcastAndMemory() {
     // Memory per socket is measured on the second half of each kind: the first half pays one-time costs.
     const half = Math.floor(subscribers / 2);
     const nativeUrl = `http://127.0.0.1:${native.port}`;
-    const gatewayUrl = `http://127.0.0.1:${app.server?.port}`;
     await clients.send(`connect native ${nativeUrl} ${half}`);
     const nativeHalf = await memory();
     await clients.send(`connect native ${nativeUrl} ${subscribers - half}`);
@@ -236,8 +222,7 @@ async function broadcastAndMemory() {
   } finally {
     await clients.stop();
     native.stop(true);
-    await gateway.close();
-    await app.stop(true);
+    await runtime.stop({ closeConnections: true });
     await database.close();
     await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
     await admin.end();

@@ -3,9 +3,11 @@ import { Elysia, t } from 'elysia';
 import type { Database, RequestContext } from '../../db/client.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { createApiKeyResolver } from '../features/api-keys/service.ts';
-import { type SignedUp, startTestApp, type TestApp, testAppDeps } from '../testing/harness.ts';
+import { createLogger } from '../logger.ts';
+import { type SignedUp, startTestApp, type TestApp } from '../testing/harness.ts';
 import { authentication } from './authentication.ts';
 import { errorHandling } from './errors.ts';
+import { createRateLimiter, memoryRateLimitStore, rateLimitsFrom } from './rate-limit.ts';
 import { requestId } from './request-id.ts';
 
 let app: TestApp;
@@ -40,11 +42,19 @@ let built: ReturnType<typeof routes> | undefined;
 /** Routes built with the real macro on the test app's database, as a feature would write them. */
 function routes() {
   const database = counted(app.database);
-  const deps = testAppDeps(database);
-  const auth = { ...deps, tokens: app.tokens, apiKeys: createApiKeyResolver(app.database) };
+  const rateLimits = rateLimitsFrom(
+    createRateLimiter(memoryRateLimitStore(), () => {}),
+    {
+      authPerMinute: 0,
+      tenantPerMinute: 0,
+      apiKeyPerMinute: 0,
+      trustProxy: false,
+    },
+  );
+  const auth = { database, rateLimits, tokens: app.tokens, apiKeys: createApiKeyResolver(app.database) };
   return new Elysia()
     .use(requestId)
-    .use(errorHandling(deps.logger))
+    .use(errorHandling(createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' })))
     .use(authentication(auth))
     .get('/forgetful', () => ({ answered: true }), { auth: 'org:read' })
     .get('/careful', ({ actor }) => withTenant(app.database, actor, async () => ({ answered: true })), {

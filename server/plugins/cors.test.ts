@@ -1,14 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createApp } from '../app.ts';
-import { openTestDatabase, type TestDatabase, testAppDeps } from '../testing/harness.ts';
+import type { Runtime } from '../runtime.ts';
+import { openTestDatabase, type TestAppOptions, type TestDatabase, testRuntime } from '../testing/harness.ts';
 
 let testDb: TestDatabase;
+const runtimes: Runtime[] = [];
 beforeAll(async () => {
   testDb = await openTestDatabase();
 });
-afterAll(() => testDb.dispose());
+afterAll(async () => {
+  for (const runtime of runtimes) await runtime.stop();
+  await testDb.dispose();
+});
 
-const appWithOrigins = (origins: string) => createApp(testAppDeps(testDb.database, { corsOrigins: origins }));
+/** The app as production builds it, on this file's database. */
+async function appWith(options: TestAppOptions = {}) {
+  const runtime = await testRuntime(testDb.database, options);
+  runtimes.push(runtime);
+  return runtime.app;
+}
+
+const appWithOrigins = (origins: string) => appWith({ corsOrigins: origins });
 
 const preflight = (origin: string) =>
   new Request('http://localhost/v1/organizations', {
@@ -22,7 +33,7 @@ const preflight = (origin: string) =>
 
 describe('CORS', () => {
   test('a listed origin may call the API from a browser; another may not', async () => {
-    const app = appWithOrigins('https://crm.example.com, https://admin.example.com');
+    const app = await appWithOrigins('https://crm.example.com, https://admin.example.com');
     const allowed = await app.handle(preflight('https://crm.example.com'));
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://crm.example.com');
     const refused = await app.handle(preflight('https://evil.example.net'));
@@ -35,7 +46,7 @@ describe('CORS', () => {
   });
 
   test('with no origins configured, no cross-origin access is granted', async () => {
-    const app = appWithOrigins('');
+    const app = await appWithOrigins('');
     const response = await app.handle(preflight('https://crm.example.com'));
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });

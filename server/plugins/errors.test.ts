@@ -1,26 +1,36 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import pino from 'pino';
-import { createApp } from '../app.ts';
-import { openTestDatabase, type TestDatabase, testAppDeps } from '../testing/harness.ts';
+import type { Runtime } from '../runtime.ts';
+import { openTestDatabase, type TestAppOptions, type TestDatabase, testRuntime } from '../testing/harness.ts';
 
-let testDb: TestDatabase;
 const logged: Array<Record<string, unknown>> = [];
-
+let testDb: TestDatabase;
+const runtimes: Runtime[] = [];
 beforeAll(async () => {
   testDb = await openTestDatabase();
 });
-afterAll(() => testDb.dispose());
+afterAll(async () => {
+  for (const runtime of runtimes) await runtime.stop();
+  await testDb.dispose();
+});
 
-function appWithFailingRoute() {
+/** The app as production builds it, on this file's database. */
+async function appWith(options: TestAppOptions = {}) {
+  const runtime = await testRuntime(testDb.database, options);
+  runtimes.push(runtime);
+  return runtime.app;
+}
+
+async function appWithFailingRoute() {
   const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
-  return createApp(testAppDeps(testDb.database, { logger })).get('/v1/test/explode', () => {
+  return (await appWith({ logger })).get('/v1/test/explode', () => {
     throw new Error('connection string postgres://admin:hunter2@db leaked');
   });
 }
 
 describe('unexpected errors', () => {
   test('answer 500 problem+json without internals, and log the stack with the request id', async () => {
-    const app = appWithFailingRoute();
+    const app = await appWithFailingRoute();
     const response = await app.handle(
       new Request('http://localhost/v1/test/explode', { headers: { 'x-request-id': 'req-500-check' } }),
     );
@@ -49,7 +59,7 @@ describe('unexpected errors', () => {
   });
 
   test('the API reference UI is served at /docs and points at the document', async () => {
-    const response = await appWithFailingRoute().handle(new Request('http://localhost/docs'));
+    const response = await (await appWithFailingRoute()).handle(new Request('http://localhost/docs'));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
     expect(await response.text()).toContain('"url":"docs/json"');

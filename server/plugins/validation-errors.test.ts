@@ -1,24 +1,35 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValidationError } from 'elysia';
-import { createApp } from '../app.ts';
-import { openTestDatabase, type TestDatabase, testAppDeps } from '../testing/harness.ts';
+import type { Runtime } from '../runtime.ts';
+import { openTestDatabase, type TestAppOptions, type TestDatabase, testRuntime } from '../testing/harness.ts';
 
 let testDb: TestDatabase;
+const runtimes: Runtime[] = [];
 beforeAll(async () => {
   testDb = await openTestDatabase();
 });
-afterAll(() => testDb.dispose());
+afterAll(async () => {
+  for (const runtime of runtimes) await runtime.stop();
+  await testDb.dispose();
+});
+
+/** The app as production builds it, on this file's database. */
+async function appWith(options: TestAppOptions = {}) {
+  const runtime = await testRuntime(testDb.database, options);
+  runtimes.push(runtime);
+  return runtime.app;
+}
 
 // 240 KB of JSON nested 60 deep: pretty-printed with the indentation of each level it is ~30 MB.
 const nestedValue = () =>
   JSON.parse(`${'['.repeat(60)}${Array(120_000).fill('0').join(',')}${']'.repeat(60)}`);
 
 describe('an invalid value costs the same whatever its size (issue #10, B)', () => {
-  test('every route schema: the ValidationError Elysia builds does not print the value', () => {
+  test('every route schema: the ValidationError Elysia builds does not print the value', async () => {
     // Tests run with NODE_ENV=test, which Elysia treats as development: the mode that printed it.
     expect(process.env.NODE_ENV).not.toBe('production');
-    const app = createApp(testAppDeps(testDb.database));
+    const app = await appWith();
     const value = nestedValue();
     const checked: string[] = [];
     const printed: Array<{ route: string; messageLength: number }> = [];
@@ -49,7 +60,7 @@ describe('an invalid value costs the same whatever its size (issue #10, B)', () 
   });
 
   test('the problem+json answer still lists the failing fields, without the value', async () => {
-    const app = createApp(testAppDeps(testDb.database));
+    const app = await appWith();
     const body = JSON.stringify({ email: nestedValue(), password: 'long enough' });
     const response = await app.handle(
       new Request('http://localhost/v1/auth/login', {

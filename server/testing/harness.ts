@@ -4,38 +4,22 @@ import {
   type AccessCacheStore,
   memoryAccessCacheStore,
   redisAccessCacheStore,
-  withAccessCache,
 } from '../../db/access-cache.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { memberships, roleAssignments } from '../../db/schema/index.ts';
 import { withTenant } from '../../db/tenant.ts';
-import {
-  type AccessSignal,
-  memoryAccessSignal,
-  redisAccessSignal,
-  withAccessSignal,
-} from '../../realtime/access-signal.ts';
-import { type EventBus, memoryEventBus, redisEventBus } from '../../realtime/bus.ts';
-import { createGateway, type Gateway } from '../../realtime/gateway.ts';
-import { createRelay, type Relay } from '../../realtime/relay.ts';
-import { type AppDeps, createApp } from '../app.ts';
-import { type OidcProviderConfig, parseConfig } from '../config.ts';
+import type { EventBus } from '../../realtime/bus.ts';
+import type { Gateway } from '../../realtime/gateway.ts';
+import type { Relay } from '../../realtime/relay.ts';
+import { type Config, type OidcProviderConfig, parseConfig } from '../config.ts';
 import { builtInRoles } from '../features/access/permissions.ts';
-import { createApiKeyResolver } from '../features/api-keys/service.ts';
-import { type AccessTokens, createAccessTokens } from '../features/auth/access-tokens.ts';
-import { type BillingCatalog, builtInCatalog, syncBillingCatalog } from '../features/billing/catalog.ts';
+import type { AccessTokens } from '../features/auth/access-tokens.ts';
+import { type BillingCatalog, builtInCatalog } from '../features/billing/catalog.ts';
 import type { BillingDeps } from '../features/billing/stripe.ts';
-import { gatewayIdentity } from '../features/events/realtime.ts';
-import { pipelineGauges } from '../features/health/metrics.ts';
-import { createOidcSignIn } from '../features/oidc/flow.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { devMailbox, type Mailer } from '../mail/mailer.ts';
-import {
-  createRateLimiter,
-  memoryRateLimitStore,
-  type RateLimitStore,
-  rateLimitsFrom,
-} from '../plugins/rate-limit.ts';
+import { memoryRateLimitStore, type RateLimitStore } from '../plugins/rate-limit.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
 
 /** Settings of the test run itself (DATABASE_URL selects Postgres; otherwise PGlite in memory). */
 export const testConfig = parseConfig({ ...process.env, NODE_ENV: 'test' });
@@ -81,6 +65,8 @@ export interface TestApp {
   realtime?: { bus: EventBus; relay: Relay; gateway: Gateway };
   /** The app's own handler, for a request built by the test (any URL host is accepted). */
   handle(request: Request): Promise<Response>;
+  /** The app's routes, as Elysia lists them. */
+  routes(): Runtime['app']['routes'];
   request(
     method: string,
     path: string,
@@ -158,128 +144,74 @@ export function testRedis(): Redis {
   return sharedRedis;
 }
 
-/** What `createApp` needs, as production wires it, with test-sized settings. */
-export function testAppDeps(database: Database, options: TestAppOptions = {}): AppDeps {
+/**
+ * The settings of a test app: the run's engines (Redis only with `withRedis`), test-sized limits, rate
+ * limits off unless the test sets them, mail to the dev mailbox, no Stripe unless the test gives one.
+ */
+export function testAppConfig(options: TestAppOptions = {}, withRedis = false): Config {
   const limits = options.rateLimits ?? {};
   return {
-    config: {
-      CORS_ORIGINS: options.corsOrigins ?? '',
-      BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 256 * 1024,
-      APP_DIR: '/nonexistent',
-    },
-    database,
-    tokens: createAccessTokens({ secret: TEST_SECRET, ttlSeconds: 900 }),
-    sessionPolicy: testSessionPolicy,
-    rateLimits: rateLimitsFrom(
-      createRateLimiter(options.rateLimitStore ?? memoryRateLimitStore(), () => {}),
-      {
-        authPerMinute: limits.authPerMinute ?? 0,
-        tenantPerMinute: limits.tenantPerMinute ?? 0,
-        apiKeyPerMinute: limits.apiKeyPerMinute ?? 0,
-        trustProxy: limits.trustProxy ?? false,
-      },
-    ),
-    mailer: options.mailer ?? devMailbox({ from: 'Wrapper <test@wrapper.test>', logger: silentLogger }),
-    appUrl: TEST_APP_URL,
-    invitationTtlHours: 24,
-    devMailbox: true,
-    logger: options.logger ?? silentLogger,
-    billing: {
-      stripe: null,
-      webhookSecret: null,
-      webhookToleranceSeconds: 300,
-      appUrl: TEST_APP_URL,
-      ...options.billing,
-    },
-    oidc: createOidcSignIn({
-      providers: options.oidcProviders ?? [],
-      appUrl: TEST_APP_URL,
-      secret: TEST_SECRET,
-      logger: options.logger ?? silentLogger,
-    }),
+    ...testConfig,
+    REDIS_URL: withRedis ? testConfig.REDIS_URL : undefined,
+    CORS_ORIGINS: options.corsOrigins ?? '',
+    BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 256 * 1024,
+    APP_DIR: '/nonexistent',
+    APP_URL: TEST_APP_URL,
+    JWT_SECRET: TEST_SECRET,
+    JWT_ACCESS_TTL_SECONDS: 900,
+    REFRESH_TOKEN_TTL_SECONDS: testSessionPolicy.refreshTtlSeconds,
+    SESSION_MAX_AGE_SECONDS: testSessionPolicy.maxAgeSeconds,
+    INVITATION_TTL_HOURS: 24,
+    RATE_LIMIT_AUTH_PER_MINUTE: limits.authPerMinute ?? 0,
+    RATE_LIMIT_TENANT_PER_MINUTE: limits.tenantPerMinute ?? 0,
+    RATE_LIMIT_API_KEY_PER_MINUTE: limits.apiKeyPerMinute ?? 0,
+    TRUST_PROXY: limits.trustProxy ?? false,
+    METRICS_TOKEN: options.metricsToken,
+    SMTP_URL: undefined,
+    MAIL_FROM: 'Wrapper <test@wrapper.test>',
+    STRIPE_SECRET_KEY: undefined,
+    STRIPE_WEBHOOK_SECRET: undefined,
+    BILLING_CATALOG: undefined,
   };
 }
 
 const silentLogger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
-/** The event pipeline production wires: bus, relay and gateway, on this run's engines. */
-function startTestPipeline(
-  database: Database,
-  uncachedDatabase: Database,
-  tokens: AccessTokens,
-  options: NonNullable<TestAppOptions['realtime']>,
-  accessSignal?: AccessSignal,
-) {
-  const redis = testConfig.REDIS_URL ? new Redis(testConfig.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
-  const bus = redis
-    ? redisEventBus(redis, { stream: `wr:test:events:${crypto.randomUUID()}`, blockMs: 200 })
-    : memoryEventBus();
-  const relay = createRelay({ database, bus, pollMs: 250 });
-  const gateway = createGateway({
+/**
+ * The runtime production builds (`createRuntime`), on `database` with test settings; not started. With
+ * `realtime` it gets this run's Redis (keys of its own) and quick polls, ready to `start` on a port.
+ */
+export function testRuntime(database: Database, options: TestAppOptions = {}): Promise<Runtime> {
+  const withRedis = Boolean(options.realtime && testConfig.REDIS_URL);
+  const run = crypto.randomUUID();
+  return createRuntime(testAppConfig(options, withRedis), options.oidcProviders ?? [], {
     database,
-    bus,
-    // As in production: access checks for sockets go to Postgres, never to the access cache.
-    identity: gatewayIdentity({
-      database: uncachedDatabase,
-      tokens,
-      apiKeys: createApiKeyResolver(database),
-    }),
-    accessSignal,
-    reauthGraceMs: options.reauthGraceMs,
-    revalidateMs: options.revalidateMs,
-    replayLimit: options.replayLimit,
+    logger: options.logger ?? silentLogger,
+    mailer: options.mailer ?? devMailbox({ from: 'Wrapper <test@wrapper.test>', logger: silentLogger }),
+    billingCatalog: options.billingCatalog ?? builtInCatalog,
+    billing: { stripe: null, webhookSecret: null, webhookToleranceSeconds: 300, ...options.billing },
+    rateLimitStore: options.rateLimitStore ?? memoryRateLimitStore(),
+    accessCacheStore:
+      options.accessCacheStore === undefined ? defaultTestAccessCacheStore() : options.accessCacheStore,
+    redisKeys: { events: `wr:test:events:${run}`, accessSignal: `wr:test:access:${run}` },
+    busBlockMs: 200,
+    relayPollMs: 250,
+    gateway: options.realtime,
+    onDecoratorError: (error: unknown) => {
+      throw error;
+    },
   });
-  return { redis, bus, relay, gateway };
 }
 
-/** The real app, built by the same `createApp` as production, answering through `app.handle`. */
+/** The real app, built by the same `createRuntime` as production, answering through `app.handle`. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const opened = await openTestDatabase({ poolMax: options.poolMax });
-  await syncBillingCatalog(opened.database.owner, options.billingCatalog ?? builtInCatalog);
-  const store =
-    options.accessCacheStore === undefined ? defaultTestAccessCacheStore() : options.accessCacheStore;
-  const cached = store
-    ? withAccessCache(opened.database, store, (error) => {
-        throw error;
-      })
-    : opened.database;
-  // With the realtime gateway, changes that take access away are also told to it, as in production.
-  const signalRedis = options.realtime && testConfig.REDIS_URL ? new Redis(testConfig.REDIS_URL) : null;
-  const signal = options.realtime
-    ? signalRedis
-      ? redisAccessSignal(signalRedis, `wr:test:access:${crypto.randomUUID()}`)
-      : memoryAccessSignal()
-    : null;
-  const signalled = signal
-    ? withAccessSignal(cached, signal, (error) => {
-        throw error;
-      })
-    : cached;
-  const database = signalled;
-  const deps = testAppDeps(database, options);
-  const { tokens } = deps;
-  const pipeline = options.realtime
-    ? startTestPipeline(database, opened.database, tokens, options.realtime, signal ?? undefined)
-    : null;
-  const app = createApp({
-    ...deps,
-    realtime: pipeline?.gateway,
-    ...(pipeline ? { metrics: { sources: pipelineGauges(pipeline), token: options.metricsToken } } : {}),
-  });
-  const server = pipeline
-    ? app.listen({ hostname: '127.0.0.1', port: 0, ...pipeline.gateway.serveOptions() })
-    : null;
-  if (pipeline) await pipeline.relay.start();
+  const runtime = await testRuntime(opened.database, options);
+  const { app, database, tokens } = runtime;
+  // With `realtime` the app listens on a free loopback port and its relay, consumers and jobs run.
+  const baseUrl = options.realtime ? await runtime.start({ hostname: '127.0.0.1', port: 0 }) : undefined;
   const dispose = async () => {
-    if (pipeline) {
-      await pipeline.gateway.close();
-      await app.stop(true);
-      await pipeline.relay.stop();
-      await pipeline.bus.close();
-      signal?.close();
-      signalRedis?.disconnect();
-      pipeline.redis?.disconnect();
-    }
+    await runtime.stop({ closeConnections: true });
     await opened.dispose();
   };
 
@@ -304,13 +236,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     database,
     tokens,
-    ...(pipeline && server
-      ? {
-          baseUrl: `http://127.0.0.1:${server.server?.port}`,
-          realtime: { bus: pipeline.bus, relay: pipeline.relay, gateway: pipeline.gateway },
-        }
+    ...(baseUrl
+      ? { baseUrl, realtime: { bus: runtime.bus, relay: runtime.relay, gateway: runtime.gateway } }
       : {}),
     handle: (incoming) => app.handle(incoming),
+    routes: () => app.routes,
     request,
     async signUp(overrides = {}, headers = {}) {
       const input = {

@@ -3,7 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import { selectRows } from '../../../db/client.ts';
 import { plans } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
-import { startPeriodic } from '../../../realtime/periodic.ts';
+import type { PeriodicJob } from '../../../realtime/periodic.ts';
 import type { Logger } from '../../logger.ts';
 import { lockBillingAccount, publishSubscription, startManualPeriod } from './service.ts';
 
@@ -50,13 +50,15 @@ export async function renewManualPlans(
 }
 
 /** Runs `renewManualPlans` every `intervalMs` (default a minute) until stopped. */
-export function startManualPlanRenewals(options: {
+/** Renews the plans set by hand every minute (or `intervalMs`). */
+export function manualPlanRenewalJob(options: {
   database: Database;
   logger: Logger;
   intervalMs?: number;
-}): { stop(): Promise<void> } {
-  return startPeriodic(() => renewManualPlans(options.database, options.logger), {
+}): PeriodicJob {
+  return {
+    name: 'billing.manual-plan-renewals',
     intervalMs: options.intervalMs ?? 60_000,
-    onError: (error) => options.logger.error({ err: error }, 'renewing plans set by hand failed'),
-  });
+    run: () => renewManualPlans(options.database, options.logger),
+  };
 }

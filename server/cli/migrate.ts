@@ -1,5 +1,5 @@
-import { parseConfig } from '../../server/config.ts';
-import { openDatabase } from '../client.ts';
+import { openDatabase } from '../../db/client.ts';
+import { parseConfig } from '../config.ts';
 
 /** `bun run db:migrate`: applies pending migrations to DATABASE_URL, or to the embedded database in DATA_DIR. */
 const config = parseConfig(process.env);

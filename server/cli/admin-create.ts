@@ -1,6 +1,6 @@
-import { parseConfig } from '../../server/config.ts';
-import { grantPlatformAdmin } from '../../server/features/admin/grant.ts';
-import { openDatabase } from '../client.ts';
+import { openDatabase } from '../../db/client.ts';
+import { parseConfig } from '../config.ts';
+import { grantPlatformAdmin } from '../features/admin/grant.ts';
 
 /** `bun run admin:create <email>`: makes an existing person a platform administrator. */
 const email = Bun.argv[2]?.trim().toLowerCase();

@@ -1,9 +1,9 @@
-import { parseConfig } from '../../server/config.ts';
-import { AppError } from '../../server/errors.ts';
-import { signUp } from '../../server/features/auth/service.ts';
-import { createOrganization } from '../../server/features/organizations/service.ts';
-import { openDatabase } from '../client.ts';
-import { withTenant } from '../tenant.ts';
+import { openDatabase } from '../../db/client.ts';
+import { withTenant } from '../../db/tenant.ts';
+import { parseConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { signUp } from '../features/auth/service.ts';
+import { createOrganization } from '../features/organizations/service.ts';
 
 /** `bun run db:seed`: a demo tenant with a small organization tree, and how to sign in to it. */
 const config = parseConfig(process.env);
