@@ -28,7 +28,7 @@ export type Schema = typeof schema;
 export type ScopedDb = PgDatabase<PgQueryResultHKT, Schema>;
 
 /** The database roles requests (and the event relay) run as. All are non-owners without BYPASSRLS. */
-export type RequestRole = 'app_user' | 'app_identity' | 'app_admin' | 'app_relay';
+export type RequestRole = 'app_user' | 'app_identity' | 'app_admin' | 'app_relay' | 'app_audit';
 
 export interface RequestContext {
   role: RequestRole;
@@ -167,6 +167,7 @@ const roles: ReadonlySet<string> = new Set<RequestRole>([
   'app_identity',
   'app_admin',
   'app_relay',
+  'app_audit',
 ]);
 
 function checkContext(context: RequestContext): void {

@@ -1,5 +1,6 @@
 export * from './admin.ts';
 export * from './api-keys.ts';
+export * from './audit.ts';
 export * from './billing.ts';
 export * from './credits.ts';
 export * from './events.ts';

@@ -4,6 +4,7 @@ import { type AccessCheckRecord, checkTenantAccess, type TenantActor } from '../
 import { AppError } from '../errors.ts';
 import type { Permission } from '../features/access/permissions.ts';
 import type { ApiKeyResolver } from '../features/api-keys/service.ts';
+import { type AuditWho, requestContext } from '../features/audit/record.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
 import { requireLiveSession } from '../features/sessions/liveness.ts';
 import { deferAccessCheck } from './deferred-access-check.ts';
@@ -18,6 +19,8 @@ import type { RateLimits } from './rate-limit.ts';
 export interface Actor extends TenantActor {
   permission: Permission | null;
   check: AccessCheckRecord;
+  /** Who this is and where the request came from, for the audit entry of what the route changes. */
+  who: AuditWho;
 }
 
 /**
@@ -56,9 +59,11 @@ const sessionOnly = () =>
  * is refused with 401 before the handler does anything: the macro decides, not each route.
  */
 export function authentication(deps: AuthDeps) {
-  async function identify(
-    authorization: string | undefined,
-  ): Promise<{ identity: Omit<TenantActor, 'permission'>; scopes?: readonly string[] }> {
+  async function identify(authorization: string | undefined): Promise<{
+    identity: Omit<TenantActor, 'permission'>;
+    scopes?: readonly string[];
+    actor: AuditWho['actor'];
+  }> {
     const token = bearerToken(authorization);
     if (!token) {
       throw new AppError(
@@ -69,22 +74,29 @@ export function authentication(deps: AuthDeps) {
     if (token.startsWith('wr_')) {
       const key = await deps.apiKeys.resolve(token);
       if (!key) throw new AppError('unauthorized', 'The API key is invalid.');
-      const { scopes, ...identity } = key;
-      return { identity, scopes };
+      const { scopes, name, ...identity } = key;
+      return { identity, scopes, actor: { type: 'api_key', id: key.apiKeyId, name } };
     }
     const claims = await deps.tokens.verify(token);
     if (!claims) throw new AppError('unauthorized', 'The access token is invalid or has expired.');
-    return { identity: claims };
+    const { name, ...identity } = claims;
+    return { identity, actor: { type: 'user', id: claims.userId, name: name ?? null } };
   }
 
   async function authenticate(
     requirement: AuthRequirement,
     authorization: string | undefined,
     responseHeaders: Record<string, string | number>,
+    context: AuditWho['context'],
   ): Promise<Actor> {
-    const { identity, scopes } = await identify(authorization);
+    const { identity, scopes, actor: who } = await identify(authorization);
     const permission = requirement === true || requirement === 'session' ? null : requirement;
-    const actor: Actor = { ...identity, permission, check: { ran: false, membershipPassed: false } };
+    const actor: Actor = {
+      ...identity,
+      permission,
+      check: { ran: false, membershipPassed: false },
+      who: { actor: who, context },
+    };
     const { limiter, perApiKey, perTenant } = deps.rateLimits;
     if (actor.apiKeyId) await limiter.check(perApiKey, actor.apiKeyId, responseHeaders);
     else await limiter.check(perTenant, actor.tenantId, responseHeaders);
@@ -119,8 +131,9 @@ export function authentication(deps: AuthDeps) {
             : {}),
           ...(requirement === 'session' ? { 'x-session-only': true } : {}),
         },
-        async transform({ request, headers, set }) {
-          const actor = await authenticate(requirement, headers.authorization, set.headers);
+        async transform({ request, headers, set, server }) {
+          const context = requestContext(request, server, deps.rateLimits.trustProxy);
+          const actor = await authenticate(requirement, headers.authorization, set.headers, context);
           authenticated.set(request, actor);
           if (actor.permission) {
             deferAccessCheck(request, async () => {

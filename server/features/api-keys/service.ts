@@ -133,6 +133,8 @@ export async function revokeApiKey(db: ScopedDb, id: string): Promise<void> {
 
 export interface ApiKeyIdentity {
   apiKeyId: string;
+  /** The key's name (fixed at creation): the actor name of its audit entries. */
+  name: string;
   tenantId: string;
   userId: string;
   /** The key's expiry (fixed at creation), in ms. */
@@ -180,6 +182,7 @@ export function createApiKeyResolver(database: Database): ApiKeyResolver {
           db
             .select({
               apiKeyId: apiKeys.id,
+              name: apiKeys.name,
               tenantId: apiKeys.tenantId,
               userId: apiKeys.createdBy,
               expiresAt: apiKeys.expiresAt,
@@ -191,6 +194,7 @@ export function createApiKeyResolver(database: Database): ApiKeyResolver {
         if (!row) return null;
         identity = {
           apiKeyId: row.apiKeyId,
+          name: row.name,
           tenantId: row.tenantId,
           userId: row.userId,
           scopes: Object.freeze([...row.scopes]),

@@ -5,6 +5,8 @@ export interface AccessClaims {
   tenantId: string;
   /** The session the token was issued for (absent for tokens minted outside a sign-in, e.g. in tests). */
   sessionId?: string;
+  /** The person's name when the token was issued (the actor name of their audit entries). */
+  name?: string;
   /** When the token expires, in ms (set on verified tokens). */
   expiresAt?: number;
 }
@@ -36,6 +38,7 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
         tid: claims.tenantId,
         typ: 'access',
         ...(claims.sessionId ? { sid: claims.sessionId } : {}),
+        ...(claims.name ? { name: claims.name } : {}),
       })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(claims.userId)
@@ -59,7 +62,7 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
           audience: AUDIENCE,
           requiredClaims: ['exp', 'sub', 'iat'],
         });
-        const { sub, tid, typ, exp, sid } = payload;
+        const { sub, tid, typ, exp, sid, name } = payload;
         if (
           typ !== 'access' ||
           typeof sub !== 'string' ||
@@ -79,6 +82,7 @@ export function createAccessTokens(options: { secret: string; ttlSeconds: number
           userId: sub,
           tenantId: tid,
           sessionId,
+          ...(typeof name === 'string' ? { name: name.slice(0, 200) } : {}),
           expiresAt: exp * 1000,
         });
         verified.set(token, { claims, expiresAt: exp * 1000 });
