@@ -1,8 +1,16 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Channel, EventEnvelope } from './events.ts';
+import type { ADMIN_AUDIT } from './admin-audit.ts';
+import type { EventEnvelope, Channel as TenantChannel } from './events.ts';
+
+/** A tenant channel, or `admin:audit` (platform admins: every tenant's audit entries). */
+export type Channel = TenantChannel | typeof ADMIN_AUDIT;
 
 /** An event as the gateway delivers it: the envelope and the channel it came on. */
 export type RealtimeEvent = EventEnvelope & { channel: Channel };
+
+/** Where an event stands in its channel: the tenant's seq, or on `admin:audit` the feed position. */
+const positionOf = (event: RealtimeEvent) =>
+  event.channel === 'admin:audit' ? (event.auditPosition ?? 0) : event.seq;
 
 export type RealtimeStatus = 'connecting' | 'connected' | 'reconnecting' | 'revoked' | 'closed';
 
@@ -107,9 +115,10 @@ export function connectRealtime(options: RealtimeClientOptions) {
     const state = channels.get(event.channel);
     if (!state) return;
     const last = lastSeqOf(event.channel);
+    const position = positionOf(event);
     // Seen already (a replay overlapping what arrived live, or a node's redelivery).
-    if (last !== undefined && event.seq <= last) return;
-    remember(event.channel, event.seq);
+    if (last !== undefined && position <= last) return;
+    remember(event.channel, position);
     for (const handler of state.handlers) handler(event);
   });
 

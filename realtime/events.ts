@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type as t } from '@sinclair/typebox';
+import { AuditEntryModel } from '../server/features/audit/model.ts';
 import { type Channel, channelCatalog } from './channels.ts';
 
 export { type Channel, channelCatalog, channels } from './channels.ts';
@@ -148,6 +149,13 @@ export const eventCatalog = {
     description: 'A member was removed from the tenant.',
     data: t.Object({ userId: Uuid }),
   },
+  'audit.recorded': {
+    version: 1,
+    channel: 'audit',
+    description:
+      "An audit entry was recorded (the entry, with its seq and hash in the audit chain). Platform admins receive every tenant's on `admin:audit`.",
+    data: AuditEntryModel,
+  },
   'tenant.updated': {
     version: 1,
     channel: 'tenant',
@@ -281,6 +289,11 @@ export interface EventEnvelope<Type extends EventType = EventType> {
   occurredAt: string;
   actor: EventActor;
   data: EventData<Type>;
+  /**
+   * `audit.recorded` only, once relayed: the entry's place in the cross-tenant audit feed
+   * (`admin:audit` resumes after it). Absent from `GET /v1/events` and tenant channels' replays.
+   */
+  auditPosition?: number;
 }
 
 export const EventEnvelopeSchema = t.Object({

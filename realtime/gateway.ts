@@ -4,6 +4,7 @@ import { sqlStateOf } from '../db/errors.ts';
 import { eventSequences, events } from '../db/schema/index.ts';
 import { type TenantActor, withTenant } from '../db/tenant.ts';
 import type { AccessSignal } from './access-signal.ts';
+import { ADMIN_AUDIT, type AdminAuditSource, createAdminAuditChannel } from './admin-audit.ts';
 import type { EventBus } from './bus.ts';
 import {
   type Channel,
@@ -33,6 +34,8 @@ export interface GatewayIdentity {
   } | null>;
   /** The caller's tenant-wide permissions; throws when the membership, session or key is not live. */
   permissionsOf(actor: TenantActor): Promise<Set<string>>;
+  /** The cross-tenant audit feed for platform admins (`admin:audit`); without it, the channel is refused. */
+  adminAudit?: AdminAuditSource;
 }
 
 export interface GatewayOptions {
@@ -169,8 +172,17 @@ export function createGateway(options: GatewayOptions) {
     return { ...event, channel };
   }
 
+  const adminAudit = identity.adminAudit
+    ? createAdminAuditChannel({
+        source: identity.adminAudit,
+        publish: (topic, frame) => wire.server()?.publish(topic, frame),
+        replayLimit,
+      })
+    : null;
+
   /** Sends one event to everyone on its topic: encoded once, written by Bun for every WebSocket. */
   function deliver(event: EventEnvelope) {
+    if (event.type === 'audit.recorded') adminAudit?.deliver(event);
     const channel = channelOf(event.type);
     const topic = topicOfEvent(event, channel);
     topicSeq.set(topic, Math.max(topicSeq.get(topic) ?? 0, event.seq));
@@ -346,6 +358,39 @@ export function createGateway(options: GatewayOptions) {
     return { replayed: sent, seq: last };
   }
 
+  /** A platform admin's socket on `admin:audit` leaves it once its person is no longer one. */
+  async function recheckPlatformAdmin(connection: Connection) {
+    let still: boolean;
+    try {
+      still = (await identity.adminAudit?.isPlatformAdmin(connection.actor.userId)) === true;
+    } catch (error) {
+      options.logger?.warn({ err: error }, 'realtime re-check failed');
+      return;
+    }
+    if (still) return;
+    adminAudit?.leave(connection.socket);
+    connection.socket.emit('unsubscribed', { channel: ADMIN_AUDIT, reason: 'forbidden' });
+  }
+
+  /** Subscribes a platform admin's session (never an API key) to every tenant's audit entries. */
+  async function subscribeAdminAudit(connection: Connection, after: number | null) {
+    if (!adminAudit || !identity.adminAudit) {
+      throw new GatewayError('unknown-channel', 'The admin:audit channel is not served here.');
+    }
+    await permissionsOf(connection.actor); // a live membership and session, like every channel
+    if (connection.actor.apiKeyId || !(await identity.adminAudit.isPlatformAdmin(connection.actor.userId))) {
+      throw new GatewayError('forbidden', 'Only platform admins, signed in, may follow admin:audit.');
+    }
+    try {
+      return await adminAudit.subscribe(connection.socket, connection.actor.userId, after);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'too-far-behind') {
+        throw new GatewayError('too-far-behind', (error as Error).message);
+      }
+      throw error;
+    }
+  }
+
   /** Re-checks a socket: gone if its membership or credential ended; out of channels it may no longer read. */
   async function revalidate(connection: Connection, resumeFrom: Map<Channel, number> | null) {
     let permissions: Set<string>;
@@ -361,6 +406,7 @@ export function createGateway(options: GatewayOptions) {
       connection.socket.disconnect();
       return;
     }
+    if (adminAudit?.has(connection.socket)) await recheckPlatformAdmin(connection);
     for (const channel of [...connection.channels, ...(resumeFrom?.keys() ?? [])]) {
       if (!mayRead(channel, permissions)) {
         leave(connection, channel);
@@ -479,6 +525,10 @@ export function createGateway(options: GatewayOptions) {
   async function onSubscribe(connection: Connection, input: unknown, reply: (answer: unknown) => void) {
     try {
       const { channel, after } = parseSubscribe(input);
+      if (channel === ADMIN_AUDIT) {
+        reply({ ok: true, channel, ...(await subscribeAdminAudit(connection, after)) });
+        return;
+      }
       const permissions = await permissionsOf(connection.actor);
       if (!mayRead(channel, permissions)) {
         throw new GatewayError(
@@ -547,7 +597,8 @@ export function createGateway(options: GatewayOptions) {
       else if (event === 'reauth') queue(connection, reply, () => onReauth(connection, args[0], reply));
       else if (event === 'unsubscribe') {
         const channel = (args[0] as { channel?: unknown } | null)?.channel;
-        if (typeof channel === 'string' && Object.hasOwn(channelCatalog, channel))
+        if (channel === ADMIN_AUDIT) adminAudit?.leave(connection.socket);
+        else if (typeof channel === 'string' && Object.hasOwn(channelCatalog, channel))
           leave(connection, channel as Channel);
         reply({ ok: true });
       } else reply({ ok: false, error: 'unknown-event', detail: 'Events: subscribe, unsubscribe, reauth.' });
@@ -557,6 +608,7 @@ export function createGateway(options: GatewayOptions) {
       if (!connection) return;
       for (const channel of [...connection.channels]) leave(connection, channel);
       for (const channel of [...connection.replaying.keys()]) endReplay(connection, channel);
+      adminAudit?.leave(connection.socket);
       if (connection.reauthTimer) clearTimeout(connection.reauthTimer);
       connections.delete(socket.id);
       const key = memberKey(connection.actor.tenantId, connection.actor.userId);
@@ -590,15 +642,22 @@ export function createGateway(options: GatewayOptions) {
 
 export type Gateway = ReturnType<typeof createGateway>;
 
-function parseSubscribe(input: unknown): { channel: Channel; after: number | null } {
+function parseSubscribe(input: unknown): { channel: Channel | typeof ADMIN_AUDIT; after: number | null } {
   if (!input || typeof input !== 'object') throw new GatewayError('bad-request', 'Send {channel, after?}.');
   const { channel, after } = input as { channel?: unknown; after?: unknown };
-  if (typeof channel !== 'string' || !Object.hasOwn(channelCatalog, channel)) {
-    throw new GatewayError('unknown-channel', `Channels: ${Object.keys(channelCatalog).join(', ')}.`);
+  if (typeof channel !== 'string' || !(Object.hasOwn(channelCatalog, channel) || channel === ADMIN_AUDIT)) {
+    throw new GatewayError(
+      'unknown-channel',
+      `Channels: ${Object.keys(channelCatalog).join(', ')} (and ${ADMIN_AUDIT} for platform admins).`,
+    );
   }
-  if (after === undefined || after === null) return { channel: channel as Channel, after: null };
+  const known = channel as Channel | typeof ADMIN_AUDIT;
+  if (after === undefined || after === null) return { channel: known, after: null };
   if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > MAX_SEQ) {
-    throw new GatewayError('bad-request', '`after` must be a whole number ≥ 0 (the last seq you have).');
+    throw new GatewayError(
+      'bad-request',
+      '`after` must be a whole number ≥ 0 (the last seq you have; on admin:audit, the last auditPosition).',
+    );
   }
-  return { channel: channel as Channel, after };
+  return { channel: known, after };
 }

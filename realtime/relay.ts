@@ -118,25 +118,46 @@ export function createRelay(options: RelayOptions): Relay {
     }
     const last = rows.at(-1);
     if (!last) return 0;
-    await bus.append(
-      rows.map((row) =>
-        toEnvelope({
-          tenantId: row.tenant_id,
-          seq: Number(row.seq),
-          id: row.id,
-          type: row.type,
-          version: Number(row.version),
-          occurredAt: new Date(row.occurred_at),
-          actor: typeof row.actor === 'string' ? JSON.parse(row.actor) : row.actor,
-          data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
-        }),
-      ),
+    const envelopes = rows.map((row) =>
+      toEnvelope({
+        tenantId: row.tenant_id,
+        seq: Number(row.seq),
+        id: row.id,
+        type: row.type,
+        version: Number(row.version),
+        occurredAt: new Date(row.occurred_at),
+        actor: typeof row.actor === 'string' ? JSON.parse(row.actor) : row.actor,
+        data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
+      }),
     );
+    await placeInAuditFeed(db, tenantId, envelopes);
+    await bus.append(envelopes);
     await db
       .update(eventRelayPositions)
       .set({ relayedSeq: Number(last.seq), updatedAt: new Date() })
       .where(eq(eventRelayPositions.tenantId, tenantId));
     return rows.length;
+  }
+
+  /**
+   * Gives each `audit.recorded` event of the batch its place in the cross-tenant audit feed. One relay
+   * at a time (a lock held until this transaction commits, after the bus took the batch), so positions
+   * become visible in increasing order and `admin:audit` can resume after one without a gap.
+   */
+  async function placeInAuditFeed(db: ScopedDb, tenantId: string, envelopes: EventEnvelope[]) {
+    const audit = envelopes.filter((envelope) => envelope.type === 'audit.recorded');
+    if (audit.length === 0) return;
+    await db.execute(sql`select pg_advisory_xact_lock(hashtext('wrapper:audit-feed'))`);
+    const placed = await selectRows<{ position: string | number; event_seq: string | number }>(
+      db,
+      sql`insert into audit_feed (tenant_id, event_seq)
+          select ${tenantId}::uuid, seq from unnest(${`{${audit.map((event) => event.seq).join(',')}}`}::bigint[])
+            with ordinality as placed(seq, n)
+          order by n
+          returning position, event_seq`,
+    );
+    const positions = new Map(placed.map((row) => [Number(row.event_seq), Number(row.position)]));
+    for (const envelope of audit) envelope.auditPosition = positions.get(envelope.seq);
   }
 
   /** Relays one tenant until it is caught up (or another relay holds it). */

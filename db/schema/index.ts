@@ -1,6 +1,7 @@
 export * from './admin.ts';
 export * from './api-keys.ts';
 export * from './audit.ts';
+export * from './audit-feed.ts';
 export * from './billing.ts';
 export * from './credits.ts';
 export * from './events.ts';

@@ -62,7 +62,8 @@ export interface AuditRecord {
 
 /**
  * Appends one entry to the tenant's audit chain in the transaction `db` is in, so it commits with the
- * change it records or not at all. `db` must act in `tenantId` (a tenant door, or `continueInTenant`).
+ * change it records or not at all, and publishes it as an `audit.recorded` event (one statement). `db`
+ * must act in `tenantId` (a tenant door, or `continueInTenant`).
  */
 export async function recordAudit(
   db: ScopedDb,
@@ -89,7 +90,7 @@ export async function recordAudit(
           ${content.action}, ${who.actor.type}, ${who.actor.id}, ${who.actor.name},
           ${JSON.stringify(content.targets)}::jsonb, ${JSON.stringify(content.context)}::jsonb,
           ${JSON.stringify(content.changes)}::jsonb, ${JSON.stringify(content.metadata)}::jsonb,
-          ${content.outcome}, ${digest}::bytea) as seq`,
+          ${content.outcome}, ${digest}::bytea, ${Bun.randomUUIDv7()}::uuid) as seq`,
   );
   return { id: content.id, seq: Number(row?.seq) };
 }

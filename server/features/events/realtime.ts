@@ -1,6 +1,10 @@
-import type { Database } from '../../../db/client.ts';
-import { type TenantActor, withTenant } from '../../../db/tenant.ts';
+import { sql } from 'drizzle-orm';
+import { type Database, selectRows } from '../../../db/client.ts';
+import type { EventRow } from '../../../db/schema/index.ts';
+import { type TenantActor, withPlatformAdmin, withTenant } from '../../../db/tenant.ts';
+import type { AdminAuditSource } from '../../../realtime/admin-audit.ts';
 import type { GatewayIdentity } from '../../../realtime/gateway.ts';
+import { toEnvelope } from '../../../realtime/relay.ts';
 import type { ApiKeyResolver } from '../api-keys/service.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { effectivePermissions } from './service.ts';
@@ -19,5 +23,67 @@ export function gatewayIdentity(deps: {
     resolveApiKey: (secret) => deps.apiKeys.resolve(secret),
     permissionsOf: (actor: TenantActor) =>
       withTenant(deps.database, actor, (db) => effectivePermissions(db, actor)),
+    adminAudit: adminAuditSource(deps.database),
+  };
+}
+
+type FeedRow = {
+  position: string | number;
+  tenant_id: string;
+  seq: string | number;
+  id: string;
+  type: string;
+  version: number;
+  occurred_at: string | Date;
+  actor: unknown;
+  data: unknown;
+};
+
+const parsed = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
+
+/**
+ * The audit feed as a platform admin reads it: Postgres admits the rows only when the person is
+ * flagged as a platform admin (`acting_platform_admin()` in the policies of `audit_feed` and `events`).
+ */
+export function adminAuditSource(database: Database): AdminAuditSource {
+  return {
+    async isPlatformAdmin(userId) {
+      const [row] = await withPlatformAdmin(database, userId, (db) =>
+        selectRows<{ admin: boolean }>(db, sql`select acting_platform_admin() as admin`),
+      );
+      return row?.admin === true;
+    },
+    async after(userId, position, limit) {
+      const rows = await withPlatformAdmin(database, userId, (db) =>
+        selectRows<FeedRow>(
+          db,
+          sql`select f.position, e.tenant_id, e.seq, e.id, e.type, e.version, e.occurred_at, e.actor, e.data
+              from audit_feed f
+              join events e on e.tenant_id = f.tenant_id and e.seq = f.event_seq
+              where f.position > ${position}
+              order by f.position
+              limit ${limit}`,
+        ),
+      );
+      return rows.map((row) => ({
+        ...toEnvelope({
+          tenantId: row.tenant_id,
+          seq: Number(row.seq),
+          id: row.id,
+          type: row.type,
+          version: Number(row.version),
+          occurredAt: new Date(row.occurred_at),
+          actor: parsed(row.actor),
+          data: parsed(row.data),
+        } as EventRow),
+        auditPosition: Number(row.position),
+      }));
+    },
+    async head(userId) {
+      const [row] = await withPlatformAdmin(database, userId, (db) =>
+        selectRows<{ head: string | number | null }>(db, sql`select max(position) as head from audit_feed`),
+      );
+      return Number(row?.head ?? 0);
+    },
   };
 }
