@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { accessRoutes } from './features/access/routes.ts';
 import { accountRoutes } from './features/account/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
+import { platformSetupRoutes } from './features/admin/setup-routes.ts';
 import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
@@ -51,6 +52,8 @@ export interface AppDeps {
   logger: Logger;
   /** Stripe and where Checkout returns to; without it (or without a key) payments answer 503. */
   billing?: BillingDeps;
+  /** The secret operator tokens are signed with (the access-token secret): `bun run admin:create`. */
+  operatorSecret: string;
   /** Sign-in through OpenID Connect providers (none configured: the routes answer with no providers). */
   oidc: OidcSignIn;
   readinessChecks?: ReadinessCheck[];
@@ -107,6 +110,7 @@ export function createApp(deps: AppDeps) {
     .use(apiKeyRoutes(features))
     .use(tenantRoutes(features))
     .use(adminRoutes(features))
+    .use(platformSetupRoutes(features))
     .use(invitationRoutes(features))
     .use(accountRoutes(features))
     .use(eventRoutes(features))

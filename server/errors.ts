@@ -38,6 +38,7 @@ export const problemCatalog = {
   'webhook-signature-invalid': { status: 400, title: 'The webhook signature does not verify' },
   'webhook-payload-invalid': { status: 400, title: 'The webhook event is not shaped as expected' },
   'events-pruned': { status: 410, title: 'Those events are no longer kept' },
+  'setup-link-invalid': { status: 410, title: 'The setup link is unknown, already used or expired' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'The request is not valid' },

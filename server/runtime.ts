@@ -14,6 +14,7 @@ import { createRelay } from '../realtime/relay.ts';
 import { eventPruningJob } from '../realtime/retention.ts';
 import { createApp } from './app.ts';
 import type { Config, OidcProviderConfig } from './config.ts';
+import { offerPlatformSetup } from './features/admin/setup.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { type BillingCatalog, loadBillingCatalog, syncBillingCatalog } from './features/billing/catalog.ts';
@@ -193,6 +194,7 @@ export async function createRuntime(
     appUrl,
     oidc,
     billing,
+    operatorSecret: secret,
     invitationTtlHours: config.INVITATION_TTL_HOURS,
     devMailbox: !config.SMTP_URL && config.NODE_ENV !== 'production',
     database,
@@ -261,6 +263,7 @@ export async function createRuntime(
         reusePort: false,
       }).server;
       await relay.start();
+      await offerPlatformSetup(database, { appUrl, logger });
       for (const consumer of consumers) {
         running.push(
           bus.consume(consumer.group, (event) => consumer.handle(event, stopper.signal), consumer.options),

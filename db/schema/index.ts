@@ -8,6 +8,7 @@ export * from './events.ts';
 export * from './invitations.ts';
 export * from './memberships.ts';
 export * from './organizations.ts';
+export * from './platform-setup.ts';
 export * from './roles.ts';
 export * from './sessions.ts';
 export * from './tenants.ts';

@@ -4,8 +4,10 @@ import type { Subprocess } from 'bun';
 export const projectRoot = resolve(import.meta.dir, '../..');
 
 export interface ServerProcess {
-  process: Subprocess<'ignore', 'ignore', 'pipe'>;
+  process: Subprocess<'ignore', 'ignore' | 'pipe', 'pipe'>;
   baseUrl: string;
+  /** What the server wrote to stdout so far (its log), with `captureOutput`. */
+  output(): string;
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
@@ -37,7 +39,7 @@ export function freePort(): number {
  */
 export async function startServerProcess(
   env: Record<string, string | undefined>,
-  options: { port?: number } = {},
+  options: { port?: number; captureOutput?: boolean } = {},
 ): Promise<ServerProcess> {
   const port = options.port ?? freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -45,16 +47,27 @@ export async function startServerProcess(
     cwd: projectRoot,
     env: childEnv({ LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' }),
     stdin: 'ignore',
-    stdout: 'ignore',
+    stdout: options.captureOutput ? 'pipe' : 'ignore',
     stderr: 'pipe',
   });
-  const deadline = Date.now() + 30_000;
+  let output = '';
+  if (child.stdout instanceof ReadableStream) {
+    const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    void (async () => {
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        output += decoder.decode(next.value);
+      }
+    })();
+  }
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       if ((await fetch(`${baseUrl}/healthz`)).ok) {
         return {
           process: child,
           baseUrl,
+          output: () => output,
           async stop(signal = 'SIGTERM') {
             child.kill(signal);
             return child.exited;

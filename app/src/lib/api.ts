@@ -974,3 +974,8 @@ export function toApiError(error: unknown): ApiError {
     detail: error instanceof Error ? error.message : undefined,
   });
 }
+
+/** Spends the one-time setup link printed at the server's first start: the signed-in person becomes the platform admin. */
+export async function redeemPlatformSetup(token: string): Promise<void> {
+  await request('POST', '/v1/admin/setup', { body: { token } });
+}

@@ -102,6 +102,10 @@ export const auditCatalog = {
     description: "A platform admin adjusted the tenant's credits.",
     targets: ['tenant'],
   },
+  'admin.platform_admin_granted': {
+    description: 'A person of the tenant was made a platform admin (setup link or operator).',
+    targets: ['user'],
+  },
   // The audit trail itself
   'audit.read': { description: 'The audit trail was read.', targets: [] },
   'audit.exported': { description: 'The audit trail was exported.', targets: [] },

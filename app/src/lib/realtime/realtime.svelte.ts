@@ -1,6 +1,7 @@
 // Types only: the catalog's runtime (TypeBox schemas) stays on the server.
-import { type Channel, channelCatalog } from '../../../../realtime/channels.ts';
+import { channelCatalog } from '../../../../realtime/channels.ts';
 import {
+  type Channel,
   connectRealtime,
   type RealtimeClient,
   type RealtimeEvent,
