@@ -16,6 +16,7 @@ const tags = ['admin'];
  */
 export function platformSetupRoutes(deps: AuthDeps & { database: Database; operatorSecret: string }) {
   const { database } = deps;
+  const operatorEmails = new WeakMap<Request, string>();
   return new Elysia({ name: 'platform-setup-routes', prefix: '/v1/admin' })
     .use(authentication(deps))
     .post(
@@ -43,9 +44,8 @@ export function platformSetupRoutes(deps: AuthDeps & { database: Database; opera
     )
     .post(
       '/operator/platform-admins',
-      async ({ headers, body }) => {
-        const bearer = /^Bearer (\S+)$/.exec(headers.authorization ?? '')?.[1];
-        const email = bearer ? await verifyOperatorToken(deps.operatorSecret, bearer) : null;
+      async ({ request, body }) => {
+        const email = operatorEmails.get(request);
         if (!email)
           throw new AppError('unauthorized', 'Send an operator token made by `bun run admin:create`.');
         if (email.trim().toLowerCase() !== body.email.trim().toLowerCase()) {
@@ -57,6 +57,14 @@ export function platformSetupRoutes(deps: AuthDeps & { database: Database; opera
         return { email: body.email, platformAdmin: true as const };
       },
       {
+        // The token is checked before the body is validated: a caller without one learns nothing more.
+        async transform({ request, headers }) {
+          const bearer = /^Bearer (\S+)$/.exec(headers.authorization ?? '')?.[1];
+          const email = bearer ? await verifyOperatorToken(deps.operatorSecret, bearer) : null;
+          if (!email)
+            throw new AppError('unauthorized', 'Send an operator token made by `bun run admin:create`.');
+          operatorEmails.set(request, email);
+        },
         body: t.Object({ email: t.String({ format: 'email', maxLength: 320 }) }),
         response: {
           200: t.Object({ email: t.String(), platformAdmin: t.Literal(true) }),
