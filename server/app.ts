@@ -65,7 +65,7 @@ export interface AppDeps {
   };
 }
 
-/** The composition root: the only place that wires plugins, features, the database and (later) the bus. */
+/** The HTTP app: plugins and every feature's routes, over what the runtime (`runtime.ts`) built for it. */
 export function createApp(deps: AppDeps) {
   const origins = deps.config.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
