@@ -16,8 +16,10 @@ export const MemberModel = t.Object({
     }),
   ),
 });
+export type MemberModel = typeof MemberModel.static;
 
 export const MemberPage = t.Object({ items: t.Array(MemberModel), nextCursor: t.Union([Uuid, t.Null()]) });
+export type MemberPage = typeof MemberPage.static;
 
 export const UpdateMemberBody = t.Object(
   {

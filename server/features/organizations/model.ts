@@ -10,11 +10,13 @@ export const OrganizationModel = t.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export type OrganizationModel = typeof OrganizationModel.static;
 
 export const OrganizationPage = t.Object({
   items: t.Array(OrganizationModel),
   nextCursor: t.Union([Uuid, t.Null()]),
 });
+export type OrganizationPage = typeof OrganizationPage.static;
 
 export const CreateOrganizationBody = t.Object(
   { name: Name, parentId: t.Optional(t.Union([Uuid, t.Null()])) },
