@@ -38,6 +38,7 @@ export const CreateRoleBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type CreateRoleBody = typeof CreateRoleBody.static;
 
 export const UpdateRoleBody = t.Object(
   {
@@ -47,5 +48,6 @@ export const UpdateRoleBody = t.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateRoleBody = typeof UpdateRoleBody.static;
 
 export const RoleParams = t.Object({ id: Uuid });

@@ -31,5 +31,6 @@ export const CreateApiKeyBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type CreateApiKeyBody = typeof CreateApiKeyBody.static;
 
 export const ApiKeyParams = t.Object({ id: Uuid });

@@ -42,6 +42,7 @@ export const CreateInvitationBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type CreateInvitationBody = typeof CreateInvitationBody.static;
 
 export const AcceptInvitationBody = t.Object(
   {
@@ -51,5 +52,6 @@ export const AcceptInvitationBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type AcceptInvitationBody = typeof AcceptInvitationBody.static;
 
 export const InvitationParams = t.Object({ id: Uuid });

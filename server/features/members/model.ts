@@ -35,5 +35,6 @@ export const UpdateMemberBody = t.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateMemberBody = typeof UpdateMemberBody.static;
 
 export const MemberParams = t.Object({ userId: Uuid });

@@ -22,10 +22,12 @@ export const CreateOrganizationBody = t.Object(
   { name: Name, parentId: t.Optional(t.Union([Uuid, t.Null()])) },
   { additionalProperties: false },
 );
+export type CreateOrganizationBody = typeof CreateOrganizationBody.static;
 
 export const UpdateOrganizationBody = t.Object(
   { name: t.Optional(Name), parentId: t.Optional(t.Union([Uuid, t.Null()])) },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateOrganizationBody = typeof UpdateOrganizationBody.static;
 
 export const OrganizationParams = t.Object({ id: Uuid });

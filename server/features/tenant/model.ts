@@ -54,3 +54,4 @@ export const UpdateTenantBody = t.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateTenantBody = typeof UpdateTenantBody.static;
