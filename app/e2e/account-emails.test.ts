@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
+import type { CurrentIdentity } from '../src/lib/api.ts';
 import {
   goToSection,
   invitationTokenFor,
@@ -26,11 +27,7 @@ async function currentIdentity(page: Page, baseUrl: string) {
   expect(accessToken).not.toBeNull();
   const response = await fetch(`${baseUrl}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
   expect(response.status).toBe(200);
-  return (await response.json()) as {
-    user: { email: string; emailVerified?: boolean };
-    tenant: { name: string };
-    memberships: Array<{ tenantName: string; role: string | null }>;
-  };
+  return (await response.json()) as CurrentIdentity;
 }
 
 /** The addresses the dev mailbox has sent anything to. */

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { startIdentityProvider } from '../../server/testing/oidc-provider.ts';
 import { freePort } from '../../server/testing/server-process.ts';
+import type { CurrentIdentity } from '../src/lib/api.ts';
 import { invitationTokenFor, productUrl, signUpThroughTheApp, uniqueSuffix, useProduct } from './harness.ts';
 
 // Signing in with OpenID Connect, end to end: a real provider (`oidc-provider`) on loopback, the real server
@@ -41,11 +42,7 @@ async function currentIdentity(page: Page, baseUrl: string) {
   const accessToken = await page.evaluate(() => localStorage.getItem('wrapper.accessToken'));
   const response = await fetch(`${baseUrl}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
   expect(response.status).toBe(200);
-  return (await response.json()) as {
-    user: { email: string; name: string; emailVerified?: boolean };
-    tenant: { name: string };
-    memberships: Array<{ tenantName: string; role: string | null }>;
-  };
+  return (await response.json()) as CurrentIdentity;
 }
 
 describe('signing in with an OpenID Connect provider', () => {

@@ -52,6 +52,8 @@ export const CreditTransactionModel = t.Object({
   metadata: t.Record(t.String(), t.Unknown()),
   createdAt: Timestamp,
 });
+export type CreditTransactionModel = typeof CreditTransactionModel.static;
 
 /** A credit movement's answer: the ledger entry and the balance after it. */
 export const CreditMovementModel = t.Object({ transaction: CreditTransactionModel, balance: t.Integer() });
+export type CreditMovementModel = typeof CreditMovementModel.static;

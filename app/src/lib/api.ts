@@ -1,3 +1,70 @@
+import type {
+  CreateRoleBody,
+  PermissionList,
+  RoleList,
+  RoleModel,
+  UpdateRoleBody,
+} from '../../../server/features/access/model.ts';
+import type { VerificationResentModel } from '../../../server/features/account/model.ts';
+import type {
+  ApiKeyList,
+  ApiKeyModel,
+  CreateApiKeyBody,
+  CreatedApiKey,
+} from '../../../server/features/api-keys/model.ts';
+import type {
+  LoginBody,
+  LoginResponse,
+  MembershipModel,
+  MeResponse,
+  SignupBody,
+  SignupResponse,
+  TenantChoiceModel,
+  TenantModel,
+  UserModel,
+} from '../../../server/features/auth/model.ts';
+import type {
+  CheckoutBody,
+  CreditPackModel,
+  PlanModel,
+  PlansResponse,
+  RedirectModel,
+  SubscriptionModel,
+} from '../../../server/features/billing/model.ts';
+import type { CreditBalanceModel, CreditTransactionPage } from '../../../server/features/credits/model.ts';
+import type {
+  AcceptInvitationBody,
+  AcceptInvitationResponse,
+  CreateInvitationBody,
+  InvitationList,
+  InvitationModel,
+  InvitationPreview,
+  IssuedInvitationModel,
+} from '../../../server/features/invitations/model.ts';
+import type { MemberModel, MemberPage, UpdateMemberBody } from '../../../server/features/members/model.ts';
+import type {
+  OidcExchangeBody,
+  OidcProviderList,
+  OidcProviderModel,
+} from '../../../server/features/oidc/model.ts';
+import type {
+  CreateOrganizationBody,
+  OrganizationModel,
+  OrganizationPage,
+  UpdateOrganizationBody,
+} from '../../../server/features/organizations/model.ts';
+import type {
+  SessionList,
+  SessionModel,
+  SwitchTenantResponse,
+  TokenPair,
+} from '../../../server/features/sessions/model.ts';
+import type { CreditTransactionModel } from '../../../server/features/shared-model.ts';
+import type {
+  BrandingModel,
+  TenantSettings,
+  UpdateTenantBody,
+} from '../../../server/features/tenant/model.ts';
 import { readAccessTokenClaims } from './access-token';
 
 /**
@@ -5,274 +72,68 @@ import { readAccessTokenClaims } from './access-token';
  *
  * The access and refresh tokens live in localStorage so a reload keeps the session; every request sends
  * `Authorization: Bearer <accessToken>`. Errors are RFC 9457 problem documents, surfaced as {@link ApiError}.
+ *
+ * The shapes are the server's own: each type below is the static type of the TypeBox model the route
+ * declares (imported as types only, so nothing of the server reaches the bundle).
  */
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  /** Whether the person has confirmed their email address (absent from older answers). */
-  emailVerified?: boolean;
-  createdAt: string;
-}
-
-export interface Tenant {
-  id: string;
-  name: string;
-  slug: string;
-  createdAt: string;
-}
-
-export interface Organization {
-  id: string;
-  name: string;
-  parentId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
+export type User = UserModel;
+export type Tenant = TenantModel;
+export type Organization = OrganizationModel;
 /** A tenant the user can sign in to, as listed by the login call. */
-export interface TenantChoice {
-  id: string;
-  name: string;
-  slug: string;
-  /** The most powerful tenant-wide role, if any. */
-  role: string | null;
-  roles: string[];
-}
+export type TenantChoice = TenantChoiceModel;
+export type Membership = MembershipModel;
+export type CurrentIdentity = MeResponse;
 
-export interface Membership {
-  tenantId: string;
-  tenantName: string;
-  tenantSlug: string;
-  /** The most powerful tenant-wide role, if any. */
-  role: string | null;
-  roles: string[];
-}
-
-export interface CurrentIdentity {
-  user: User;
-  tenant: Tenant;
-  memberships: Membership[];
-  roles: string[];
-  permissions: string[];
-}
-
-export interface Page<Item> {
-  items: Item[];
-  nextCursor: string | null;
-}
-
-export interface SignUpInput {
-  email: string;
-  password: string;
-  name: string;
-  organizationName: string;
-}
-
-export interface SignUpResult {
-  user: User;
-  tenant: Tenant;
-  organization: Organization;
-  accessToken: string;
-  refreshToken: string | null;
-  expiresIn: number;
-}
-
-export interface LogInInput {
-  email: string;
-  password: string;
-  tenantId?: string;
-}
-
-export interface LogInResult {
-  accessToken: string;
-  refreshToken: string | null;
-  expiresIn: number;
-  user: User;
-  tenants: TenantChoice[];
-}
-
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-}
-
-export interface SwitchTenantResult extends TokenPair {
-  tenant: Tenant;
-}
+export type SignUpInput = SignupBody;
+export type SignUpResult = SignupResponse;
+export type LogInInput = LoginBody;
+export type LogInResult = LoginResponse;
+export type { TokenPair };
+export type SwitchTenantResult = SwitchTenantResponse;
 
 /** One signed-in device or browser of the caller. */
-export interface Session {
-  id: string;
-  tenantId: string;
-  userAgent: string | null;
-  ipAddress: string | null;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  /** The session of the token that asked. */
-  current: boolean;
-}
+export type Session = SessionModel;
 
-export interface Permission {
-  key: string;
-  description: string;
-}
+export type Permission = PermissionList['items'][number];
+/** Built-in roles (owner, admin, billing, member, viewer) are shared by every tenant and read-only. */
+export type Role = RoleModel;
+// The permission keys come from the catalog (`listPermissions`), which answers them as strings; the server
+// checks that each is a key of it.
+export type CreateRoleInput = Omit<CreateRoleBody, 'permissions'> & { permissions: string[] };
+export type UpdateRoleInput = Omit<UpdateRoleBody, 'permissions'> & { permissions?: string[] };
 
-export interface Role {
-  id: string;
-  key: string;
-  name: string;
-  description: string;
-  permissions: string[];
-  /** Built-in roles (owner, admin, billing, member, viewer) are shared by every tenant and read-only. */
-  builtIn: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Member = MemberModel;
+export type MemberStatus = Member['status'];
+/** `organizationId` is `null` for a tenant-wide role; otherwise the organization the role is limited to. */
+export type MemberRole = Member['roles'][number];
+export type UpdateMemberInput = UpdateMemberBody;
 
-export interface CreateRoleInput {
-  name: string;
-  description?: string;
-  permissions: string[];
-}
+export type ApiKey = ApiKeyModel;
+/** `secret` is the whole key (`wr_…`); the server returns it from the create call only. */
+export type { CreatedApiKey };
+/** Scopes are permission keys, as the catalog answers them (see {@link CreateRoleInput}). */
+export type CreateApiKeyInput = Omit<CreateApiKeyBody, 'scopes'> & { scopes: string[] };
 
-export interface UpdateRoleInput {
-  name?: string;
-  description?: string;
-  permissions?: string[];
-}
+export type Branding = BrandingModel;
+export type { TenantSettings };
+/** Only the fields given change; `null` clears one. */
+export type UpdateTenantSettingsInput = UpdateTenantBody;
 
-export type MemberStatus = 'active' | 'suspended';
+export type CreateOrganizationInput = CreateOrganizationBody;
+export type UpdateOrganizationInput = UpdateOrganizationBody;
 
-export interface MemberRole {
-  roleId: string;
-  key: string;
-  name: string;
-  /** `null` for a tenant-wide role; otherwise the organization the role is limited to. */
-  organizationId: string | null;
-}
+export type Invitation = InvitationModel;
+/** `emailSent` is `false` when the invitation email could not be sent; the invitation exists all the same. */
+export type CreatedInvitation = IssuedInvitationModel;
+export type CreateInvitationInput = CreateInvitationBody;
+export type { InvitationPreview };
+/** `name` and `password` for a person new to Wrapper; `password` alone for an existing person. */
+export type AcceptInvitationInput = AcceptInvitationBody;
+export type AcceptInvitationResult = AcceptInvitationResponse;
 
-export interface Member {
-  userId: string;
-  name: string;
-  email: string;
-  status: MemberStatus;
-  joinedAt: string;
-  roles: MemberRole[];
-}
-
-export interface UpdateMemberInput {
-  /** Replaces the member's tenant-wide roles; at least one. */
-  roleIds?: string[];
-  status?: MemberStatus;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  scopes: string[];
-  /** The first characters of the secret, to recognise a key. */
-  prefix: string;
-  createdBy: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
-
-export interface CreatedApiKey extends ApiKey {
-  /** The whole key (`wr_…`); the server returns it from the create call only. */
-  secret: string;
-}
-
-export interface CreateApiKeyInput {
-  name: string;
-  scopes: string[];
-  expiresAt?: string;
-}
-
-export interface Branding {
-  logoUrl: string | null;
-  primaryColor: string | null;
-  customDomain: string | null;
-}
-
-export interface TenantSettings {
-  id: string;
-  name: string;
-  slug: string;
-  status: 'active' | 'suspended';
-  branding: Branding;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface UpdateTenantSettingsInput {
-  name?: string;
-  /** Only the fields given change; `null` clears one. */
-  branding?: Partial<Branding>;
-}
-
-export interface CreateOrganizationInput {
-  name: string;
-  parentId?: string | null;
-}
-
-export interface UpdateOrganizationInput {
-  name?: string;
-  parentId?: string | null;
-}
-
-export interface Invitation {
-  id: string;
-  email: string;
-  roleIds: string[];
-  organizationId: string | null;
-  invitedBy: string;
-  expiresAt: string;
-  createdAt: string;
-}
-
-export interface CreatedInvitation extends Invitation {
-  /** `false` when the invitation email could not be sent; the invitation exists all the same. */
-  emailSent: boolean;
-}
-
-export interface CreateInvitationInput {
-  email: string;
-  roleIds: string[];
-  organizationId?: string;
-}
-
-export interface InvitationPreview {
-  tenantName: string;
-  email: string;
-  expiresAt: string;
-  /** Whether an account already exists for the invited address. */
-  accountExists: boolean;
-}
-
-export interface AcceptInvitationInput {
-  token: string;
-  /** For a person new to Wrapper, with `password`. */
-  name?: string;
-  /** A new person's chosen password, or an existing person's current one. */
-  password?: string;
-}
-
-export interface AcceptInvitationResult extends TokenPair {
-  tenant: Tenant;
-}
-
-/** An OpenID Connect provider people can sign in with, as configured on the server. */
-export interface OidcProvider {
-  /** Used in the sign-in URL: `/v1/auth/oidc/<id>/start`. */
-  id: string;
-  /** Shown on the button: “Continue with <name>”. */
-  name: string;
-}
+/** An OpenID Connect provider people can sign in with: `id` goes in `/v1/auth/oidc/<id>/start`. */
+export type OidcProvider = OidcProviderModel;
 
 export interface OidcStartOptions {
   /** A path in the app to land on after signing in. */
@@ -283,11 +144,8 @@ export interface OidcStartOptions {
   tenantId?: string;
 }
 
-export interface ExchangeOidcCodeInput {
-  /** The single-use `si_…` code from the `/auth/oidc` fragment. */
-  code: string;
-  tenantId?: string;
-}
+/** `code` is the single-use `si_…` code from the `/auth/oidc` fragment. */
+export type ExchangeOidcCodeInput = OidcExchangeBody;
 
 /** How credits moved: `amount` is signed (consume, reserve, expire and refund take credits away). */
 export type CreditTransactionType =
@@ -301,82 +159,24 @@ export type CreditTransactionType =
   | 'adjust'
   | 'refund';
 
-/** One entry of the tenant's credit ledger. */
-export interface CreditTransaction {
-  id: string;
-  /** One of {@link CreditTransactionType}; kept open so a type added later still shows. */
-  type: string;
-  amount: number;
-  balanceAfter: number;
-  reason: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-}
+/** One entry of the tenant's credit ledger; `type` is one of {@link CreditTransactionType}, kept open. */
+export type CreditTransaction = CreditTransactionModel;
+export type { CreditTransactionPage };
+/** `lowBalanceThreshold`: falling below it raises a low-balance alert; `null` when the tenant has none. */
+export type CreditBalance = CreditBalanceModel;
 
-export interface CreditBalance {
-  balance: number;
-  /** Falling below it raises a low-balance alert; `null` when the tenant has none. */
-  lowBalanceThreshold: number | null;
-  updatedAt: string | null;
-}
+/** `amount` in the currency's minor units (cents); `currency` ISO 4217, lower case (`usd`). */
+export type Price = NonNullable<CreditPackModel['price']>;
+/** `price` is `null` for a plan that is not sold (free, or set by a platform admin). */
+export type Plan = PlanModel;
+export type CreditPack = CreditPackModel;
+/** `checkoutAvailable`: whether Checkout and the Customer Portal can be used (Stripe is configured). */
+export type BillingCatalog = PlansResponse;
+export type Subscription = SubscriptionModel;
+export type SubscriptionStatus = Subscription['status'];
 
-export interface Price {
-  /** In the currency's minor units (cents). */
-  amount: number;
-  /** ISO 4217, lower case (`usd`). */
-  currency: string;
-}
-
-export interface Plan {
-  id: string;
-  name: string;
-  description: string;
-  monthlyCredits: number;
-  /** `null` for a plan that is not sold (free, or set by a platform admin). */
-  price: (Price & { interval: 'month' | 'year' }) | null;
-  limits: Record<string, number>;
-}
-
-export interface CreditPack {
-  id: string;
-  name: string;
-  credits: number;
-  price: Price | null;
-}
-
-export interface BillingCatalog {
-  items: Plan[];
-  creditPacks: CreditPack[];
-  /** Whether Checkout and the Customer Portal can be used (Stripe is configured). */
-  checkoutAvailable: boolean;
-}
-
-export type SubscriptionStatus =
-  | 'none'
-  | 'active'
-  | 'trialing'
-  | 'past_due'
-  | 'canceled'
-  | 'unpaid'
-  | 'incomplete'
-  | 'incomplete_expired'
-  | 'paused';
-
-export interface Subscription {
-  planId: string | null;
-  plan: Plan | null;
-  status: SubscriptionStatus;
-  /** Who set the plan: a Stripe subscription, or a platform admin by hand. */
-  source: 'stripe' | 'manual' | null;
-  currentPeriodStart: string | null;
-  currentPeriodEnd: string | null;
-  cancelAtPeriodEnd: boolean;
-  /** Whether the tenant has a customer at the payment provider (and so a Customer Portal). */
-  customer: boolean;
-}
-
-/** What to buy through Checkout: a plan (a subscription) or a credit pack (a one-off payment). */
-export type CheckoutInput = { planId: string } | { creditPackId: string };
+/** What to buy through Checkout: a plan (a subscription) or a credit pack (a one-off payment); exactly one. */
+export type CheckoutInput = CheckoutBody;
 
 export const passwordMinLength = 8;
 export const passwordMaxLength = 256;
@@ -586,7 +386,7 @@ function refreshSessionTokens(staleAccessToken?: string): Promise<boolean> {
         clearSessionTokens();
         return false;
       }
-      const pair = (await response.json()) as SessionTokens;
+      const pair = (await response.json()) as TokenPair;
       storeSessionTokens(pair);
       return true;
     } catch {
@@ -697,7 +497,7 @@ async function signIn(path: string, body: LogInInput | ExchangeOidcCodeInput): P
 
 /** The OpenID Connect providers the server offers for sign-in; none when it has none configured. */
 export async function oidcProviders(): Promise<OidcProvider[]> {
-  const list = await requestJson<{ items: OidcProvider[] }>('GET', '/v1/auth/oidc/providers', {
+  const list = await requestJson<OidcProviderList>('GET', '/v1/auth/oidc/providers', {
     authenticated: false,
   });
   return list.items;
@@ -745,10 +545,8 @@ export function fetchCurrentIdentity(): Promise<CurrentIdentity> {
   return requestJson<CurrentIdentity>('GET', '/v1/me');
 }
 
-export function listOrganizations(
-  page: { limit?: number; cursor?: string } = {},
-): Promise<Page<Organization>> {
-  return requestJson<Page<Organization>>('GET', '/v1/organizations', {
+export function listOrganizations(page: { limit?: number; cursor?: string } = {}): Promise<OrganizationPage> {
+  return requestJson<OrganizationPage>('GET', '/v1/organizations', {
     query: { limit: page.limit, cursor: page.cursor },
   });
 }
@@ -793,8 +591,8 @@ export async function switchTenant(tenantId: string): Promise<SwitchTenantResult
   return result;
 }
 
-export function listSessions(): Promise<Page<Session>> {
-  return requestJson<Page<Session>>('GET', '/v1/auth/sessions');
+export function listSessions(): Promise<SessionList> {
+  return requestJson<SessionList>('GET', '/v1/auth/sessions');
 }
 
 export async function revokeSession(id: string): Promise<void> {
@@ -802,13 +600,13 @@ export async function revokeSession(id: string): Promise<void> {
 }
 
 export async function listPermissions(): Promise<Permission[]> {
-  const catalog = await requestJson<{ items: Permission[] }>('GET', '/v1/permissions');
+  const catalog = await requestJson<PermissionList>('GET', '/v1/permissions');
   return catalog.items;
 }
 
 /** Built-in roles first, then the tenant's custom roles. */
 export async function listRoles(): Promise<Role[]> {
-  const page = await requestJson<Page<Role>>('GET', '/v1/roles');
+  const page = await requestJson<RoleList>('GET', '/v1/roles');
   return page.items;
 }
 
@@ -824,8 +622,8 @@ export async function deleteRole(id: string): Promise<void> {
   await request('DELETE', `/v1/roles/${encodeURIComponent(id)}`);
 }
 
-export function listMembers(page: { limit?: number; cursor?: string } = {}): Promise<Page<Member>> {
-  return requestJson<Page<Member>>('GET', '/v1/members', {
+export function listMembers(page: { limit?: number; cursor?: string } = {}): Promise<MemberPage> {
+  return requestJson<MemberPage>('GET', '/v1/members', {
     query: { limit: page.limit, cursor: page.cursor },
   });
 }
@@ -851,7 +649,7 @@ export async function removeMember(userId: string): Promise<void> {
 }
 
 export async function listApiKeys(): Promise<ApiKey[]> {
-  const page = await requestJson<Page<ApiKey>>('GET', '/v1/api-keys');
+  const page = await requestJson<ApiKeyList>('GET', '/v1/api-keys');
   return page.items;
 }
 
@@ -877,7 +675,7 @@ export function createInvitation(input: CreateInvitationInput): Promise<CreatedI
 
 /** The pending invitations of the tenant. */
 export async function listInvitations(): Promise<Invitation[]> {
-  const page = await requestJson<Page<Invitation>>('GET', '/v1/invitations');
+  const page = await requestJson<InvitationList>('GET', '/v1/invitations');
   return page.items;
 }
 
@@ -920,8 +718,8 @@ export async function verifyEmail(token: string): Promise<void> {
   await request('POST', '/v1/auth/verify-email', { body: { token }, authenticated: false });
 }
 
-export async function resendEmailVerification(): Promise<{ sent: boolean }> {
-  return requestJson<{ sent: boolean }>('POST', '/v1/auth/verify-email/resend');
+export async function resendEmailVerification(): Promise<VerificationResentModel> {
+  return requestJson<VerificationResentModel>('POST', '/v1/auth/verify-email/resend');
 }
 
 /** Always accepted, whether or not an account has this email: the answer reveals nothing. */
@@ -941,8 +739,8 @@ export function getCreditBalance(): Promise<CreditBalance> {
 /** One page of the credit ledger, newest first. */
 export function listCreditTransactions(
   page: { limit?: number; cursor?: string } = {},
-): Promise<Page<CreditTransaction>> {
-  return requestJson<Page<CreditTransaction>>('GET', '/v1/credits/transactions', {
+): Promise<CreditTransactionPage> {
+  return requestJson<CreditTransactionPage>('GET', '/v1/credits/transactions', {
     query: { limit: page.limit, cursor: page.cursor },
   });
 }
@@ -956,13 +754,13 @@ export function getSubscription(): Promise<Subscription> {
 }
 
 /** A Stripe Checkout session for a plan or a credit pack: the browser goes to `url` to pay. */
-export function startCheckout(input: CheckoutInput): Promise<{ url: string }> {
-  return requestJson<{ url: string }>('POST', '/v1/billing/checkout', { body: input });
+export function startCheckout(input: CheckoutInput): Promise<RedirectModel> {
+  return requestJson<RedirectModel>('POST', '/v1/billing/checkout', { body: input });
 }
 
 /** A Stripe Customer Portal session, where payment details and invoices are managed. */
-export function openBillingPortal(): Promise<{ url: string }> {
-  return requestJson<{ url: string }>('POST', '/v1/billing/portal');
+export function openBillingPortal(): Promise<RedirectModel> {
+  return requestJson<RedirectModel>('POST', '/v1/billing/portal');
 }
 
 /** Whatever a call threw, as an {@link ApiError} a form can show. */

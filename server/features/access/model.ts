@@ -10,6 +10,7 @@ export const PermissionKey = t.Union(
 export const PermissionList = t.Object({
   items: t.Array(t.Object({ key: t.String(), description: t.String() })),
 });
+export type PermissionList = typeof PermissionList.static;
 
 export const RoleModel = t.Object({
   id: Uuid,
@@ -21,8 +22,10 @@ export const RoleModel = t.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export type RoleModel = typeof RoleModel.static;
 
 export const RoleList = t.Object({ items: t.Array(RoleModel), nextCursor: t.Null() });
+export type RoleList = typeof RoleList.static;
 
 const RoleName = t.String({ minLength: 1, maxLength: 80, pattern: '\\S' });
 const Permissions = t.Array(PermissionKey, { maxItems: allPermissions.length, uniqueItems: true });
@@ -35,6 +38,7 @@ export const CreateRoleBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type CreateRoleBody = typeof CreateRoleBody.static;
 
 export const UpdateRoleBody = t.Object(
   {
@@ -44,5 +48,6 @@ export const UpdateRoleBody = t.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateRoleBody = typeof UpdateRoleBody.static;
 
 export const RoleParams = t.Object({ id: Uuid });

@@ -3,20 +3,10 @@ import type { ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { type Role, roleAssignments, roles } from '../../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
+import type { RoleModel } from './model.ts';
 import { byPrecedence } from './service.ts';
 
-export interface RoleDto {
-  id: string;
-  key: string;
-  name: string;
-  description: string;
-  permissions: string[];
-  builtIn: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-const toRoleDto = (role: Role): RoleDto => ({
+const toRoleDto = (role: Role): RoleModel => ({
   id: role.id,
   key: role.key,
   name: role.name,
@@ -38,7 +28,7 @@ function keyFor(name: string): string {
 }
 
 /** The roles a tenant can grant: the built-ins, then its own custom roles by name. */
-export async function listRoles(db: ScopedDb): Promise<RoleDto[]> {
+export async function listRoles(db: ScopedDb): Promise<RoleModel[]> {
   const rows = await db.select().from(roles).orderBy(asc(roles.name));
   const order = byPrecedence(rows.filter((row) => row.tenantId === null).map((row) => row.key));
   const builtIns = order.map((key) => rows.find((row) => row.tenantId === null && row.key === key));
@@ -50,7 +40,7 @@ export async function listRoles(db: ScopedDb): Promise<RoleDto[]> {
 export async function createRole(
   db: ScopedDb,
   input: { tenantId: string; name: string; description?: string; permissions: string[] },
-): Promise<RoleDto> {
+): Promise<RoleModel> {
   try {
     const [row] = await db
       .insert(roles)
@@ -80,7 +70,7 @@ async function customRole(db: ScopedDb, id: string): Promise<Role> {
 export async function updateRole(
   db: ScopedDb,
   input: { id: string; name?: string; description?: string; permissions?: string[] },
-): Promise<RoleDto> {
+): Promise<RoleModel> {
   await customRole(db, input.id);
   try {
     const [row] = await db

@@ -6,6 +6,7 @@ import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { accountMail } from './mail.ts';
+import { VerificationResentModel } from './model.ts';
 import { issueEmailToken, resetPassword, verifyEmail } from './service.ts';
 
 const tags = ['auth'];
@@ -44,7 +45,7 @@ export function accountRoutes(
       {
         auth: 'session',
         response: {
-          202: t.Object({ sent: t.Boolean({ description: 'false when already verified' }) }),
+          202: VerificationResentModel,
           401: ProblemModel,
         },
         detail: { tags, summary: 'Send the confirmation link again' },

@@ -5,20 +5,10 @@ import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
 import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
+import { AdminTenantModel, AdminTenantPage } from './model.ts';
 import { findTenantForAdmin, listAllTenants, setTenantStatus } from './service.ts';
 
 const tags = ['admin'];
-
-const AdminTenant = t.Object({
-  id: Uuid,
-  name: t.String(),
-  slug: t.String(),
-  status: t.Union([t.Literal('active'), t.Literal('suspended')]),
-  memberCount: t.Integer(),
-  planId: t.Union([t.String(), t.Null()]),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
 
 export function adminRoutes(deps: AuthDeps & { database: Database }) {
   const { database } = deps;
@@ -34,7 +24,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
         auth: 'session',
         query: PageQuery,
         response: {
-          200: t.Object({ items: t.Array(AdminTenant), nextCursor: t.Union([Uuid, t.Null()]) }),
+          200: AdminTenantPage,
           ...problemsFor(401, 403),
         },
         detail: { tags, summary: 'Every tenant (platform administrators only)' },
@@ -89,7 +79,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          200: AdminTenant,
+          200: AdminTenantModel,
           ...problemsFor(401, 403, 404, 409, 422),
         },
         detail: {

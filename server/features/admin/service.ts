@@ -8,19 +8,9 @@ import {
   tenants,
 } from '../../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
+import type { AdminTenantModel, AdminTenantPage } from './model.ts';
 
-export interface AdminTenantDto {
-  id: string;
-  name: string;
-  slug: string;
-  status: 'active' | 'suspended';
-  memberCount: number;
-  planId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-const toAdminTenant = (tenant: Tenant, memberCount: number, planId: string | null): AdminTenantDto => ({
+const toAdminTenant = (tenant: Tenant, memberCount: number, planId: string | null): AdminTenantModel => ({
   id: tenant.id,
   name: tenant.name,
   slug: tenant.slug,
@@ -70,7 +60,7 @@ async function memberCounts(db: ScopedDb, tenantIds: string[]): Promise<Map<stri
 export async function listAllTenants(
   db: ScopedDb,
   options: { limit: number; cursor?: string; sessionId?: string },
-): Promise<{ items: AdminTenantDto[]; nextCursor: string | null }> {
+): Promise<AdminTenantPage> {
   await requirePlatformAdmin(db, options.sessionId);
   const rows = await db
     .select()
@@ -95,7 +85,7 @@ export async function listAllTenants(
 export async function setTenantStatus(
   db: ScopedDb,
   input: { adminUserId: string; sessionId?: string; tenantId: string; status: 'active' | 'suspended' },
-): Promise<AdminTenantDto> {
+): Promise<AdminTenantModel> {
   await requirePlatformAdmin(db, input.sessionId);
   const [before] = await db.select().from(tenants).where(eq(tenants.id, input.tenantId));
   if (!before) throw new AppError('not-found', 'No such tenant.');
@@ -115,7 +105,7 @@ export async function setTenantStatus(
   return readAdminTenant(db, after);
 }
 
-async function readAdminTenant(db: ScopedDb, tenant: Tenant): Promise<AdminTenantDto> {
+async function readAdminTenant(db: ScopedDb, tenant: Tenant): Promise<AdminTenantModel> {
   const counts = await memberCounts(db, [tenant.id]);
   const plansOf = await planIds(db, [tenant.id]);
   return toAdminTenant(tenant, counts.get(tenant.id) ?? 0, plansOf.get(tenant.id) ?? null);
@@ -125,7 +115,7 @@ async function readAdminTenant(db: ScopedDb, tenant: Tenant): Promise<AdminTenan
 export async function findTenantForAdmin(
   db: ScopedDb,
   input: { tenantId: string; sessionId?: string },
-): Promise<AdminTenantDto> {
+): Promise<AdminTenantModel> {
   await requirePlatformAdmin(db, input.sessionId);
   const [tenant] = await db.select().from(tenants).where(eq(tenants.id, input.tenantId));
   if (!tenant) throw new AppError('not-found', 'No such tenant.');

@@ -12,13 +12,16 @@ export const ApiKeyModel = t.Object({
   lastUsedAt: t.Union([Timestamp, t.Null()]),
   createdAt: Timestamp,
 });
+export type ApiKeyModel = typeof ApiKeyModel.static;
 
 export const CreatedApiKey = t.Object({
   ...ApiKeyModel.properties,
   secret: t.String({ description: 'Shown once: send it as "Authorization: Bearer <secret>"' }),
 });
+export type CreatedApiKey = typeof CreatedApiKey.static;
 
 export const ApiKeyList = t.Object({ items: t.Array(ApiKeyModel), nextCursor: t.Null() });
+export type ApiKeyList = typeof ApiKeyList.static;
 
 export const CreateApiKeyBody = t.Object(
   {
@@ -28,5 +31,6 @@ export const CreateApiKeyBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type CreateApiKeyBody = typeof CreateApiKeyBody.static;
 
 export const ApiKeyParams = t.Object({ id: Uuid });

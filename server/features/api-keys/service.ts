@@ -6,23 +6,13 @@ import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { tenantWidePermissions } from '../access/service.ts';
 import { requireWithinPlanLimit } from '../billing/limits.ts';
+import type { ApiKeyModel, CreatedApiKey } from './model.ts';
 
 export const API_KEY_PREFIX = 'wr_';
 
 const hashApiKey = hashOpaqueToken;
 
-export interface ApiKeyDto {
-  id: string;
-  name: string;
-  scopes: string[];
-  prefix: string;
-  createdBy: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
-
-const toApiKeyDto = (key: ApiKey): ApiKeyDto => ({
+const toApiKeyDto = (key: ApiKey): ApiKeyModel => ({
   id: key.id,
   name: key.name,
   scopes: key.scopes,
@@ -48,7 +38,7 @@ export async function createApiKey(
     scopes: string[];
     expiresAt?: string;
   },
-): Promise<ApiKeyDto & { secret: string }> {
+): Promise<CreatedApiKey> {
   const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
   if (expiresAt && expiresAt <= new Date()) {
     throw new AppError('validation-failed', 'The expiry is in the past.', {
@@ -112,7 +102,7 @@ async function requireWithinParentKey(
 }
 
 /** The tenant's keys that have not been revoked, newest first. */
-export async function listApiKeys(db: ScopedDb): Promise<ApiKeyDto[]> {
+export async function listApiKeys(db: ScopedDb): Promise<ApiKeyModel[]> {
   const rows = await db
     .select()
     .from(apiKeys)

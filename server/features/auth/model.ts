@@ -29,7 +29,9 @@ export const UserModel = t.Object({
   emailVerified: t.Boolean(),
   createdAt: Timestamp,
 });
+export type UserModel = typeof UserModel.static;
 export const TenantModel = t.Object({ id: Uuid, name: t.String(), slug: t.String(), createdAt: Timestamp });
+export type TenantModel = typeof TenantModel.static;
 const HeadlineRole = t.Union([t.String(), t.Null()], { description: 'The most powerful tenant-wide role' });
 export const MembershipModel = t.Object({
   tenantId: Uuid,
@@ -38,6 +40,16 @@ export const MembershipModel = t.Object({
   role: HeadlineRole,
   roles: t.Array(t.String()),
 });
+export type MembershipModel = typeof MembershipModel.static;
+/** A tenant the person can sign in to, as sign-in lists them. */
+export const TenantChoiceModel = t.Object({
+  id: Uuid,
+  name: t.String(),
+  slug: t.String(),
+  role: HeadlineRole,
+  roles: t.Array(t.String()),
+});
+export type TenantChoiceModel = typeof TenantChoiceModel.static;
 
 const TokenFields = {
   accessToken: t.String(),
@@ -53,20 +65,14 @@ export const SignupResponse = t.Object({
   organization: OrganizationModel,
   ...TokenFields,
 });
+export type SignupResponse = typeof SignupResponse.static;
 
 export const LoginResponse = t.Object({
   ...TokenFields,
   user: UserModel,
-  tenants: t.Array(
-    t.Object({
-      id: Uuid,
-      name: t.String(),
-      slug: t.String(),
-      role: HeadlineRole,
-      roles: t.Array(t.String()),
-    }),
-  ),
+  tenants: t.Array(TenantChoiceModel),
 });
+export type LoginResponse = typeof LoginResponse.static;
 
 export const MeResponse = t.Object({
   user: UserModel,
@@ -75,3 +81,4 @@ export const MeResponse = t.Object({
   roles: t.Array(t.String()),
   permissions: t.Array(t.String()),
 });
+export type MeResponse = typeof MeResponse.static;

@@ -6,26 +6,31 @@ import { continueInTenant, withIdentity, withTenant } from '../../../db/tenant.t
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
 import { addMember, tenantWidePermissions, tenantWideRoleKeys } from '../access/service.ts';
-import { createOrganization, type OrganizationDto } from '../organizations/service.ts';
-import type { LoginBody, SignupBody } from './model.ts';
+import type { OrganizationModel } from '../organizations/model.ts';
+import { createOrganization } from '../organizations/service.ts';
+import type {
+  LoginBody,
+  MeResponse,
+  SignupBody,
+  TenantChoiceModel,
+  TenantModel,
+  UserModel,
+} from './model.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
-export const toUserDto = (user: User) => ({
+export const toUserDto = (user: User): UserModel => ({
   id: user.id,
   email: user.email,
   name: user.name,
   emailVerified: user.emailVerifiedAt !== null,
   createdAt: user.createdAt.toISOString(),
 });
-export const toTenantDto = (tenant: Tenant) => ({
+export const toTenantDto = (tenant: Tenant): TenantModel => ({
   id: tenant.id,
   name: tenant.name,
   slug: tenant.slug,
   createdAt: tenant.createdAt.toISOString(),
 });
-
-export type UserDto = ReturnType<typeof toUserDto>;
-export type TenantDto = ReturnType<typeof toTenantDto>;
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -49,7 +54,7 @@ const unknownUserHash = hashPassword(crypto.randomUUID());
 export async function createWorkspace(
   db: ScopedDb,
   input: { user: User; name: string },
-): Promise<{ tenant: TenantDto; organization: OrganizationDto }> {
+): Promise<{ tenant: TenantModel; organization: OrganizationModel }> {
   const tenantId = Bun.randomUUIDv7();
   await continueInTenant(db, { tenantId, userId: input.user.id });
   const [tenant] = await db
@@ -66,7 +71,7 @@ export async function createWorkspace(
 export async function signUp(
   database: Database,
   input: SignupBody,
-): Promise<{ user: UserDto; tenant: TenantDto; organization: OrganizationDto }> {
+): Promise<{ user: UserModel; tenant: TenantModel; organization: OrganizationModel }> {
   const passwordHash = await hashPassword(input.password);
   try {
     return await withIdentity(database, async (db) => {
@@ -84,16 +89,7 @@ export async function signUp(
   }
 }
 
-export interface TenantChoice {
-  id: string;
-  name: string;
-  slug: string;
-  /** The most powerful tenant-wide role, for display; `roles` lists them all. */
-  role: string | null;
-  roles: string[];
-}
-
-export async function activeTenantsOf(database: Database, userId: string): Promise<TenantChoice[]> {
+export async function activeTenantsOf(database: Database, userId: string): Promise<TenantChoiceModel[]> {
   return withIdentity(
     database,
     async (db) => {
@@ -119,7 +115,7 @@ export async function activeTenantsOf(database: Database, userId: string): Promi
 export async function signIn(
   database: Database,
   input: LoginBody,
-): Promise<{ user: UserDto; tenantId: string; tenants: TenantChoice[] }> {
+): Promise<{ user: UserModel; tenantId: string; tenants: TenantChoiceModel[] }> {
   const [user] = await withIdentity(database, (db) =>
     db
       .select()
@@ -137,7 +133,7 @@ export async function chooseTenant(
   database: Database,
   userId: string,
   requested?: string,
-): Promise<{ tenantId: string; tenants: TenantChoice[] }> {
+): Promise<{ tenantId: string; tenants: TenantChoiceModel[] }> {
   const choices = await activeTenantsOf(database, userId);
   const chosen = requested ? choices.find((choice) => choice.id === requested) : choices[0];
   if (!chosen) {
@@ -150,7 +146,7 @@ export async function chooseTenant(
 }
 
 /** A person, as the API shows them. */
-export async function describeUser(database: Database, userId: string): Promise<UserDto> {
+export async function describeUser(database: Database, userId: string): Promise<UserModel> {
   const [user] = await withIdentity(database, (db) => db.select().from(users).where(eq(users.id, userId)));
   if (!user) throw new AppError('unauthorized', 'The account is gone.');
   return toUserDto(user);
@@ -160,7 +156,7 @@ export async function describeUser(database: Database, userId: string): Promise<
 export async function describeTenant(
   database: Database,
   input: { userId: string; tenantId: string },
-): Promise<TenantDto> {
+): Promise<TenantModel> {
   const [tenant] = await withIdentity(
     database,
     (db) => db.select().from(tenants).where(eq(tenants.id, input.tenantId)),
@@ -171,7 +167,7 @@ export async function describeTenant(
 }
 
 /** The caller, their tenant, every tenant they belong to, and what they may do in this one. */
-export async function describeActor(database: Database, actor: Actor) {
+export async function describeActor(database: Database, actor: Actor): Promise<MeResponse> {
   const current = await withTenant(database, actor, async (db) => {
     const [user] = await db.select().from(users).where(eq(users.id, actor.userId));
     const [tenant] = await db.select().from(tenants).where(eq(tenants.id, actor.tenantId));

@@ -1,12 +1,12 @@
 import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
-import { subscriptionStatuses } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { rawBodyOf } from '../../plugins/body-limit.ts';
-import { problemsFor, Timestamp } from '../shared-model.ts';
+import { problemsFor } from '../shared-model.ts';
+import { CheckoutBody, PlansResponse, RedirectModel, SubscriptionModel } from './model.ts';
 import { listCatalog, openPortal, readSubscription, startCheckout } from './service.ts';
 import type { BillingDeps } from './stripe.ts';
 import { receiveStripeWebhook } from './webhook.ts';
@@ -15,44 +15,6 @@ const tags = ['billing'];
 const prefix = '/v1/billing';
 /** Stripe signs the exact bytes it sends: the body limit hands this route its body as text, unparsed. */
 export const stripeWebhookRoute = `${prefix}/stripe/webhook`;
-const CatalogId = t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$', maxLength: 40 });
-
-export const PlanModel = t.Object({
-  id: t.String(),
-  name: t.String(),
-  description: t.String(),
-  monthlyCredits: t.Integer({ description: 'Credits granted each month of a paid period' }),
-  price: t.Union([
-    t.Object({
-      amount: t.Integer({ description: 'In the currency’s minor unit (cents)' }),
-      currency: t.String(),
-      interval: t.Union([t.Literal('month'), t.Literal('year')]),
-    }),
-    t.Null(),
-  ]),
-  limits: t.Record(t.String(), t.Number()),
-});
-
-const CreditPackModel = t.Object({
-  id: t.String(),
-  name: t.String(),
-  credits: t.Integer(),
-  price: t.Union([t.Object({ amount: t.Integer(), currency: t.String() }), t.Null()]),
-});
-
-export const SubscriptionModel = t.Object({
-  planId: t.Union([t.String(), t.Null()]),
-  plan: t.Union([PlanModel, t.Null()]),
-  status: t.UnionEnum(subscriptionStatuses),
-  source: t.Union([t.Literal('stripe'), t.Literal('manual'), t.Null()]),
-  currentPeriodStart: t.Union([Timestamp, t.Null()]),
-  currentPeriodEnd: t.Union([Timestamp, t.Null()]),
-  cancelAtPeriodEnd: t.Boolean(),
-  customer: t.Boolean({ description: 'Whether the tenant has a Stripe customer' }),
-});
-
-const RedirectModel = t.Object({ url: t.String({ description: 'Send the browser here' }) });
-
 export function billingRoutes(deps: AuthDeps & { database: Database; billing: BillingDeps; logger: Logger }) {
   const { database, billing, logger } = deps;
   return new Elysia({ name: 'billing-routes', prefix })
@@ -66,11 +28,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
       {
         auth: 'credits:read',
         response: {
-          200: t.Object({
-            items: t.Array(PlanModel),
-            creditPacks: t.Array(CreditPackModel),
-            checkoutAvailable: t.Boolean({ description: 'False when Stripe is not configured here' }),
-          }),
+          200: PlansResponse,
           ...problemsFor(401, 403),
         },
         detail: { tags, summary: 'The plans (with their monthly credits) and credit packs on offer' },
@@ -98,10 +56,7 @@ export function billingRoutes(deps: AuthDeps & { database: Database; billing: Bi
       },
       {
         auth: 'billing:manage',
-        body: t.Object(
-          { planId: t.Optional(CatalogId), creditPackId: t.Optional(CatalogId) },
-          { additionalProperties: false },
-        ),
+        body: CheckoutBody,
         response: {
           200: RedirectModel,
           ...problemsFor(401, 403, 404, 409, 422, 502, 503),

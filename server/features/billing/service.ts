@@ -17,45 +17,14 @@ import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
 import { requirePlatformAdmin } from '../admin/service.ts';
-import {
-  addCredits,
-  type CreditTransactionDto,
-  type LedgerActor,
-  removeCredits,
-} from '../credits/service.ts';
+import { addCredits, type LedgerActor, removeCredits } from '../credits/service.ts';
+import type { CreditMovementModel } from '../shared-model.ts';
+import type { CheckoutBody, CreditPackModel, PlanModel, RedirectModel, SubscriptionModel } from './model.ts';
 import { type BillingDeps, callStripe, requireStripe } from './stripe.ts';
-
-export interface PlanDto {
-  id: string;
-  name: string;
-  description: string;
-  monthlyCredits: number;
-  price: { amount: number; currency: string; interval: 'month' | 'year' } | null;
-  limits: Record<string, number>;
-}
-
-export interface CreditPackDto {
-  id: string;
-  name: string;
-  credits: number;
-  price: { amount: number; currency: string } | null;
-}
-
-export interface SubscriptionDto {
-  planId: string | null;
-  plan: PlanDto | null;
-  status: SubscriptionStatus;
-  source: 'stripe' | 'manual' | null;
-  currentPeriodStart: string | null;
-  currentPeriodEnd: string | null;
-  cancelAtPeriodEnd: boolean;
-  /** Whether the tenant has a Stripe customer (the Customer Portal has something to show). */
-  customer: boolean;
-}
 
 type PackRow = typeof creditPacks.$inferSelect;
 
-export const toPlan = (plan: Plan): PlanDto => ({
+export const toPlan = (plan: Plan): PlanModel => ({
   id: plan.id,
   name: plan.name,
   description: plan.description,
@@ -67,7 +36,7 @@ export const toPlan = (plan: Plan): PlanDto => ({
   limits: plan.limits as Record<string, number>,
 });
 
-const toCreditPack = (pack: PackRow): CreditPackDto => ({
+const toCreditPack = (pack: PackRow): CreditPackModel => ({
   id: pack.id,
   name: pack.name,
   credits: pack.credits,
@@ -77,7 +46,10 @@ const toCreditPack = (pack: PackRow): CreditPackDto => ({
       : { amount: pack.priceAmount, currency: pack.currency },
 });
 
-export function toSubscription(account: BillingAccount | undefined, plan: Plan | undefined): SubscriptionDto {
+export function toSubscription(
+  account: BillingAccount | undefined,
+  plan: Plan | undefined,
+): SubscriptionModel {
   return {
     planId: account?.planId ?? null,
     plan: plan ? toPlan(plan) : null,
@@ -101,7 +73,9 @@ export const LIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set([
 ]);
 
 /** The plans and credit packs on offer, in catalog order. */
-export async function listCatalog(db: ScopedDb): Promise<{ items: PlanDto[]; creditPacks: CreditPackDto[] }> {
+export async function listCatalog(
+  db: ScopedDb,
+): Promise<{ items: PlanModel[]; creditPacks: CreditPackModel[] }> {
   const [planRows, packRows] = [
     await db.select().from(plans).where(eq(plans.active, true)).orderBy(asc(plans.position)),
     await db
@@ -113,7 +87,7 @@ export async function listCatalog(db: ScopedDb): Promise<{ items: PlanDto[]; cre
   return { items: planRows.map(toPlan), creditPacks: packRows.map(toCreditPack) };
 }
 
-export async function readSubscription(db: ScopedDb, tenantId: string): Promise<SubscriptionDto> {
+export async function readSubscription(db: ScopedDb, tenantId: string): Promise<SubscriptionModel> {
   const [row] = await db
     .select({ account: billingAccounts, plan: plans })
     .from(billingAccounts)
@@ -137,7 +111,7 @@ export async function lockBillingAccount(db: ScopedDb, tenantId: string): Promis
 }
 
 /** Publishes the subscription as it now is (after a change committed in the same transaction). */
-export async function publishSubscription(db: ScopedDb, account: BillingAccount): Promise<SubscriptionDto> {
+export async function publishSubscription(db: ScopedDb, account: BillingAccount): Promise<SubscriptionModel> {
   const [plan] = account.planId ? await db.select().from(plans).where(eq(plans.id, account.planId)) : [];
   const subscription = toSubscription(account, plan);
   await publish(db, 'billing.subscription.updated', { subscription });
@@ -240,8 +214,8 @@ export async function startCheckout(
   database: Database,
   deps: BillingDeps,
   actor: Actor,
-  input: { planId?: string; creditPackId?: string },
-): Promise<{ url: string }> {
+  input: CheckoutBody,
+): Promise<RedirectModel> {
   const offer = await withTenant(database, actor, async (db) => {
     // After the permission check (run first in the transaction), before anything about the offer.
     requireStripe(deps);
@@ -303,7 +277,7 @@ export async function openPortal(
   database: Database,
   deps: BillingDeps,
   actor: Actor,
-): Promise<{ url: string }> {
+): Promise<RedirectModel> {
   // The permission check runs first, then whether Stripe is there at all.
   await withTenant(database, actor, async () => {});
   const stripe = requireStripe(deps);
@@ -357,7 +331,7 @@ export async function startManualPeriod(
 export async function setPlanByAdmin(
   database: Database,
   input: { adminUserId: string; sessionId?: string; tenantId: string; planId: string | null },
-): Promise<SubscriptionDto> {
+): Promise<SubscriptionModel> {
   return withPlatformAdmin(
     database,
     input.adminUserId,
@@ -433,7 +407,7 @@ export async function adjustCreditsByAdmin(
     reason: string;
     expiresAt: Date | null;
   },
-): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+): Promise<CreditMovementModel> {
   if (input.amount === 0) {
     throw new AppError('validation-failed', 'An adjustment adds or removes at least one credit.', {
       errors: [{ path: '/amount', message: 'Must not be 0' }],

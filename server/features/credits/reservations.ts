@@ -4,9 +4,10 @@ import { creditLedger, creditLots, creditReservations } from '../../../db/schema
 import { publish } from '../../../realtime/publish.ts';
 import { AppError, problemType } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
+import type { CreditTransactionModel } from '../shared-model.ts';
+import type { CreatedReservationModel, ReservationModel, SettledReservationModel } from './model.ts';
 import {
   actorJson,
-  type CreditTransactionDto,
   drawFromLots,
   earlierAnswer,
   lockBalance,
@@ -18,19 +19,7 @@ import {
 
 type ReservationRow = typeof creditReservations.$inferSelect;
 
-export interface ReservationDto {
-  id: string;
-  amount: number;
-  captured: number;
-  status: ReservationRow['status'];
-  reason: string;
-  metadata: Record<string, unknown>;
-  expiresAt: string;
-  createdAt: string;
-  settledAt: string | null;
-}
-
-const toReservation = (row: ReservationRow): ReservationDto => ({
+const toReservation = (row: ReservationRow): ReservationModel => ({
   id: row.id,
   amount: row.amount,
   captured: row.captured,
@@ -45,7 +34,7 @@ const toReservation = (row: ReservationRow): ReservationDto => ({
 async function ledgerEntry(
   db: ScopedDb,
   values: Omit<typeof creditLedger.$inferInsert, 'metadata'> & { metadata?: Record<string, unknown> },
-): Promise<CreditTransactionDto> {
+): Promise<CreditTransactionModel> {
   const [entry] = await db
     .insert(creditLedger)
     .values({ metadata: {}, ...values })
@@ -64,7 +53,7 @@ async function releaseRemainder(
   balance: number,
   status: 'captured' | 'released' | 'expired',
   actor: Record<string, unknown>,
-): Promise<{ balance: number; transaction: CreditTransactionDto | null }> {
+): Promise<{ balance: number; transaction: CreditTransactionModel | null }> {
   const rest = reservation.amount - reservation.captured;
   await db
     .update(creditReservations)
@@ -182,7 +171,11 @@ export async function reserveCredits(
     { tenantId, key: input.key, requestHash: input.requestHash },
     {
       status: 201,
-      body: JSON.stringify({ reservation: toReservation(row), transaction, balance }),
+      body: JSON.stringify({
+        reservation: toReservation(row),
+        transaction,
+        balance,
+      } satisfies CreatedReservationModel),
     },
   );
 }
@@ -202,7 +195,7 @@ async function heldReservation(db: ScopedDb, id: string): Promise<ReservationRow
 export async function captureReservation(
   db: ScopedDb,
   input: { actor: Actor; id: string; amount: number },
-): Promise<{ reservation: ReservationDto; balance: number }> {
+): Promise<SettledReservationModel> {
   const tenantId = input.actor.tenantId;
   const locked = await lockBalance(db, tenantId);
   const reservation = await heldReservation(db, input.id);
@@ -248,7 +241,7 @@ export async function captureReservation(
 export async function releaseReservation(
   db: ScopedDb,
   input: { actor: Actor; id: string },
-): Promise<{ reservation: ReservationDto; balance: number }> {
+): Promise<SettledReservationModel> {
   const tenantId = input.actor.tenantId;
   const locked = await lockBalance(db, tenantId);
   const reservation = await heldReservation(db, input.id);
@@ -265,7 +258,7 @@ export async function releaseReservation(
   return { reservation: toReservation(row), balance };
 }
 
-export async function readReservation(db: ScopedDb, tenantId: string, id: string): Promise<ReservationDto> {
+export async function readReservation(db: ScopedDb, tenantId: string, id: string): Promise<ReservationModel> {
   await lockBalance(db, tenantId);
   const [row] = await db.select().from(creditReservations).where(eq(creditReservations.id, id));
   if (!row) throw new AppError('not-found', 'No such reservation.');

@@ -5,14 +5,15 @@ import { withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
+import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
 import {
-  CreditMovementModel,
-  CreditTransactionModel,
-  PageQuery,
-  problemsFor,
-  Timestamp,
-  Uuid,
-} from '../shared-model.ts';
+  CreatedReservationModel,
+  CreditBalanceModel,
+  CreditTransactionPage,
+  LowBalanceThresholdModel,
+  ReservationModel,
+  SettledReservationModel,
+} from './model.ts';
 import { captureReservation, readReservation, releaseReservation, reserveCredits } from './reservations.ts';
 import {
   grantCredits,
@@ -67,18 +68,6 @@ const idempotencyKeyMacro = new Elysia({ name: 'idempotency-key' }).macro({
     };
   },
 });
-const Reservation = t.Object({
-  id: Uuid,
-  amount: t.Integer(),
-  captured: t.Integer(),
-  status: t.Union([t.Literal('held'), t.Literal('captured'), t.Literal('released'), t.Literal('expired')]),
-  reason: t.String(),
-  metadata: t.Record(t.String(), t.Unknown()),
-  expiresAt: Timestamp,
-  createdAt: Timestamp,
-  settledAt: t.Union([Timestamp, t.Null()]),
-});
-
 function requireKey(key: string | undefined): string {
   if (!key) {
     throw new AppError(
@@ -126,11 +115,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .get('', ({ actor }) => withTenant(database, actor, (db) => readBalance(db, actor.tenantId)), {
       auth: 'credits:read',
       response: {
-        200: t.Object({
-          balance: t.Integer(),
-          lowBalanceThreshold: t.Union([t.Integer(), t.Null()]),
-          updatedAt: t.Union([Timestamp, t.Null()]),
-        }),
+        200: CreditBalanceModel,
         ...problemsFor(401, 403),
       },
       detail: { tags, summary: "The tenant's credit balance" },
@@ -146,7 +131,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          200: t.Object({ balance: t.Integer(), lowBalanceThreshold: t.Union([t.Integer(), t.Null()]) }),
+          200: LowBalanceThresholdModel,
           ...problemsFor(401, 403, 422),
         },
         detail: {
@@ -166,7 +151,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         auth: 'credits:read',
         query: PageQuery,
         response: {
-          200: t.Object({ items: t.Array(CreditTransactionModel), nextCursor: t.Union([Uuid, t.Null()]) }),
+          200: CreditTransactionPage,
           ...problemsFor(401, 403, 422),
         },
         detail: { tags, summary: 'The ledger, newest first' },
@@ -238,10 +223,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          201: withHeaders(
-            t.Object({ reservation: Reservation, transaction: CreditTransactionModel, balance: t.Integer() }),
-            ReplayHeaders,
-          ),
+          201: withHeaders(CreatedReservationModel, ReplayHeaders),
           ...problemsFor(400, 401, 402, 403, 409, 422),
         },
         detail: {
@@ -259,7 +241,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
       {
         auth: 'credits:read',
         params: t.Object({ id: Uuid }),
-        response: { 200: Reservation, ...problemsFor(401, 403, 404) },
+        response: { 200: ReservationModel, ...problemsFor(401, 403, 404) },
         detail: { tags, summary: 'A reservation' },
       },
     )
@@ -277,7 +259,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
           { additionalProperties: false },
         ),
         response: {
-          200: t.Object({ reservation: Reservation, balance: t.Integer() }),
+          200: SettledReservationModel,
           ...problemsFor(401, 403, 404, 409, 422),
         },
         detail: { tags, summary: 'Spend part or all of a reservation; the rest goes back' },
@@ -291,7 +273,7 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
         auth: 'credits:consume',
         params: t.Object({ id: Uuid }),
         response: {
-          200: t.Object({ reservation: Reservation, balance: t.Integer() }),
+          200: SettledReservationModel,
           ...problemsFor(401, 403, 404, 409),
         },
         detail: { tags, summary: 'Give back everything a reservation holds' },

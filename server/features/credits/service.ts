@@ -5,21 +5,13 @@ import { runInTenant, withTenant } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError, problemType } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
+import type { CreditMovementModel, CreditTransactionModel } from '../shared-model.ts';
+import type { CreditBalanceModel, CreditTransactionPage, LowBalanceThresholdModel } from './model.ts';
 import { expireReservations } from './reservations.ts';
-
-export interface CreditTransactionDto {
-  id: string;
-  type: string;
-  amount: number;
-  balanceAfter: number;
-  reason: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-}
 
 type LedgerRow = typeof creditLedger.$inferSelect;
 
-export const toTransaction = (row: LedgerRow): CreditTransactionDto => ({
+export const toTransaction = (row: LedgerRow): CreditTransactionModel => ({
   id: row.id,
   type: row.type,
   amount: row.amount,
@@ -150,7 +142,7 @@ export async function setLowBalanceThreshold(
   db: ScopedDb,
   tenantId: string,
   threshold: number | null,
-): Promise<{ balance: number; lowBalanceThreshold: number | null }> {
+): Promise<LowBalanceThresholdModel> {
   const locked = await lockBalance(db, tenantId);
   // Already below the new threshold counts as crossed: no alert for a level the tenant just chose.
   const below = threshold !== null && locked.balance < threshold;
@@ -412,8 +404,8 @@ async function recordMovement(
     actor: LedgerActor;
     idempotencyKey?: string;
   },
-  announce: (movement: { transaction: CreditTransactionDto; balance: number }) => Promise<unknown>,
-): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+  announce: (movement: CreditMovementModel) => Promise<unknown>,
+): Promise<CreditMovementModel> {
   const balance = locked.balance + entry.amount;
   const [row] = await db
     .insert(creditLedger)
@@ -443,7 +435,7 @@ export async function grantCredits(
     expiresAt: Date | null;
     metadata: Record<string, unknown>;
   },
-): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+): Promise<CreditMovementModel> {
   if (input.expiresAt && input.expiresAt <= new Date()) {
     throw new AppError('validation-failed', 'A grant cannot expire in the past.', {
       errors: [{ path: '/expiresAt', message: 'Must be in the future' }],
@@ -481,7 +473,7 @@ export async function addCredits(
     /** Carried in `credits.purchased`. */
     creditPackId?: string;
   },
-): Promise<{ transaction: CreditTransactionDto; balance: number } | null> {
+): Promise<CreditMovementModel | null> {
   const { tenantId } = input;
   const locked = await lockBalance(db, tenantId);
   const [lot] = await db
@@ -533,7 +525,7 @@ export async function removeCredits(
     metadata: Record<string, unknown>;
     actor: LedgerActor;
   },
-): Promise<{ transaction: CreditTransactionDto; balance: number }> {
+): Promise<CreditMovementModel> {
   const { tenantId } = input;
   const locked = await lockBalance(db, tenantId);
   if (locked.balance < input.amount) {
@@ -574,7 +566,7 @@ export async function refundPurchase(
     metadata: Record<string, unknown>;
     actor: LedgerActor;
   },
-): Promise<{ transaction: CreditTransactionDto; balance: number } | null> {
+): Promise<CreditMovementModel | null> {
   const { tenantId } = input;
   const locked = await lockBalance(db, tenantId);
   const [lot] = await selectRows<{ id: string; remaining: string | number }>(
@@ -605,10 +597,7 @@ export async function refundPurchase(
   );
 }
 
-export async function readBalance(
-  db: ScopedDb,
-  tenantId: string,
-): Promise<{ balance: number; lowBalanceThreshold: number | null; updatedAt: string | null }> {
+export async function readBalance(db: ScopedDb, tenantId: string): Promise<CreditBalanceModel> {
   // Expired credits (or holds) are written off first, so the balance shown is the one that can be spent;
   // only then does a read take the balance lock (a plain read writes nothing).
   const [due] = await selectRows<{ due: boolean }>(
@@ -631,7 +620,7 @@ export async function readBalance(
 export async function listTransactions(
   db: ScopedDb,
   options: { limit: number; cursor?: string },
-): Promise<{ items: CreditTransactionDto[]; nextCursor: string | null }> {
+): Promise<CreditTransactionPage> {
   const rows = await db
     .select()
     .from(creditLedger)

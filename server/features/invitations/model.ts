@@ -1,4 +1,5 @@
 import { t } from 'elysia';
+import { SwitchTenantResponse } from '../sessions/model.ts';
 import { Timestamp, Uuid } from '../shared-model.ts';
 
 export const InvitationModel = t.Object({
@@ -10,13 +11,28 @@ export const InvitationModel = t.Object({
   expiresAt: Timestamp,
   createdAt: Timestamp,
 });
+export type InvitationModel = typeof InvitationModel.static;
 
 export const IssuedInvitationModel = t.Object({
   ...InvitationModel.properties,
   emailSent: t.Boolean({ description: 'Whether the invitation mail went out; if not, resend it' }),
 });
+export type IssuedInvitationModel = typeof IssuedInvitationModel.static;
 
 export const InvitationList = t.Object({ items: t.Array(InvitationModel), nextCursor: t.Null() });
+export type InvitationList = typeof InvitationList.static;
+
+export const InvitationPreview = t.Object({
+  tenantName: t.String(),
+  email: t.String(),
+  expiresAt: Timestamp,
+  accountExists: t.Boolean(),
+});
+export type InvitationPreview = typeof InvitationPreview.static;
+
+/** Joining answers as switching tenant does: a token pair for the joined tenant, and that tenant. */
+export const AcceptInvitationResponse = SwitchTenantResponse;
+export type AcceptInvitationResponse = SwitchTenantResponse;
 
 export const CreateInvitationBody = t.Object(
   {
@@ -26,6 +42,7 @@ export const CreateInvitationBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type CreateInvitationBody = typeof CreateInvitationBody.static;
 
 export const AcceptInvitationBody = t.Object(
   {
@@ -35,5 +52,6 @@ export const AcceptInvitationBody = t.Object(
   },
   { additionalProperties: false },
 );
+export type AcceptInvitationBody = typeof AcceptInvitationBody.static;
 
 export const InvitationParams = t.Object({ id: Uuid });

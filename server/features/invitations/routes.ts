@@ -6,16 +6,16 @@ import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { sessionClient } from '../../plugins/client-address.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
-import { TenantModel } from '../auth/model.ts';
 import { describeTenant } from '../auth/service.ts';
-import { TokenPair } from '../sessions/model.ts';
 import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
   AcceptInvitationBody,
+  AcceptInvitationResponse,
   CreateInvitationBody,
   InvitationList,
   InvitationParams,
+  InvitationPreview,
   IssuedInvitationModel,
 } from './model.ts';
 import {
@@ -142,12 +142,7 @@ export function invitationRoutes(deps: InvitationDeps) {
       beforeHandle: limitAuthPerIp(rateLimits),
       query: t.Object({ token: t.String({ title: 'token', minLength: 1, maxLength: 200 }) }),
       response: {
-        200: t.Object({
-          tenantName: t.String(),
-          email: t.String(),
-          expiresAt: t.String({ format: 'date-time' }),
-          accountExists: t.Boolean(),
-        }),
+        200: InvitationPreview,
         404: ProblemModel,
         409: ProblemModel,
         410: ProblemModel,
@@ -177,7 +172,7 @@ export function invitationRoutes(deps: InvitationDeps) {
         beforeHandle: limitAuthPerIp(rateLimits),
         body: AcceptInvitationBody,
         response: {
-          200: t.Object({ ...TokenPair.properties, tenant: TenantModel }),
+          200: AcceptInvitationResponse,
           401: ProblemModel,
           403: ProblemModel,
           404: ProblemModel,

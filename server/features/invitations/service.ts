@@ -18,6 +18,7 @@ import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { publishJoined, tenantWidePermissions } from '../access/service.ts';
 import { hashPassword, verifyPassword } from '../auth/passwords.ts';
 import { requireWithinPlanLimit } from '../billing/limits.ts';
+import type { InvitationModel, InvitationPreview } from './model.ts';
 
 const TOKEN_PREFIX = 'inv_';
 
@@ -25,17 +26,7 @@ const newInvitationToken = () => newOpaqueToken(TOKEN_PREFIX);
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
-export interface InvitationDto {
-  id: string;
-  email: string;
-  roleIds: string[];
-  organizationId: string | null;
-  invitedBy: string;
-  expiresAt: string;
-  createdAt: string;
-}
-
-const toInvitationDto = (invitation: Invitation): InvitationDto => ({
+const toInvitationDto = (invitation: Invitation): InvitationModel => ({
   id: invitation.id,
   email: invitation.email,
   roleIds: invitation.roleIds,
@@ -66,7 +57,7 @@ async function checkGrantable(db: ScopedDb, inviterId: string, roleIds: string[]
 }
 
 export interface IssuedInvitation {
-  invitation: InvitationDto;
+  invitation: InvitationModel;
   token: string;
   tenantName: string;
 }
@@ -145,7 +136,7 @@ function publishInvited(db: ScopedDb, invitation: Invitation) {
 }
 
 /** Pending invitations: not accepted, not withdrawn, not expired. */
-export async function listInvitations(db: ScopedDb): Promise<InvitationDto[]> {
+export async function listInvitations(db: ScopedDb): Promise<InvitationModel[]> {
   const rows = await db
     .select()
     .from(invitations)
@@ -196,10 +187,7 @@ export async function renewInvitation(
  * the address it was sent to, and whether an account already exists for it (so the page can offer
  * "sign in" or "create an account"). The token is the authorisation; nothing else is revealed.
  */
-export async function previewInvitation(
-  database: Database,
-  token: string,
-): Promise<{ tenantName: string; email: string; expiresAt: string; accountExists: boolean }> {
+export async function previewInvitation(database: Database, token: string): Promise<InvitationPreview> {
   if (!token.startsWith(TOKEN_PREFIX))
     throw new AppError('invitation-invalid', 'The invitation link is unknown; ask for a new one.');
   return withIdentity(database, async (db) => {

@@ -16,8 +16,10 @@ export const MemberModel = t.Object({
     }),
   ),
 });
+export type MemberModel = typeof MemberModel.static;
 
 export const MemberPage = t.Object({ items: t.Array(MemberModel), nextCursor: t.Union([Uuid, t.Null()]) });
+export type MemberPage = typeof MemberPage.static;
 
 export const UpdateMemberBody = t.Object(
   {
@@ -33,5 +35,6 @@ export const UpdateMemberBody = t.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateMemberBody = typeof UpdateMemberBody.static;
 
 export const MemberParams = t.Object({ userId: Uuid });

@@ -4,20 +4,12 @@ import { memberships, roleAssignments, roles, users } from '../../../db/schema/i
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import { builtInRoles } from '../access/permissions.ts';
-
-export interface MemberDto {
-  userId: string;
-  name: string;
-  email: string;
-  status: 'active' | 'suspended';
-  joinedAt: string;
-  roles: Array<{ roleId: string; key: string; name: string; organizationId: string | null }>;
-}
+import type { MemberModel, MemberPage } from './model.ts';
 
 export async function listMembers(
   db: ScopedDb,
   options: { limit: number; cursor?: string; userId?: string },
-): Promise<{ items: MemberDto[]; nextCursor: string | null }> {
+): Promise<MemberPage> {
   const rows = await db
     .select({
       userId: memberships.userId,
@@ -151,7 +143,7 @@ export async function removeMember(db: ScopedDb, input: { tenantId: string; user
   await publish(db, 'membership.removed', { userId: input.userId });
 }
 
-export async function readMember(db: ScopedDb, userId: string): Promise<MemberDto> {
+export async function readMember(db: ScopedDb, userId: string): Promise<MemberModel> {
   const { items } = await listMembers(db, { limit: 1, userId });
   const [member] = items;
   if (!member) throw new AppError('not-found', 'No such member.');

@@ -4,6 +4,7 @@ import * as oidc from 'openid-client';
 import type { OidcProviderConfig } from '../../config.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import type { OidcProviderModel } from './model.ts';
 
 /** What the browser carries between the start of a sign-in and the provider's callback. */
 export interface OidcFlow {
@@ -33,7 +34,7 @@ const FLOW_TTL_SECONDS = 600;
 const DISCOVERY_RETRY_MS = 15_000;
 
 export interface OidcSignIn {
-  providers(): Array<{ id: string; name: string }>;
+  providers(): OidcProviderModel[];
   /** The provider's authorization URL and the encrypted flow to keep in a cookie. */
   start(
     providerId: string,

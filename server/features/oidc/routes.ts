@@ -8,8 +8,9 @@ import type { AccessTokens } from '../auth/access-tokens.ts';
 import { LoginResponse } from '../auth/model.ts';
 import { chooseTenant, describeUser } from '../auth/service.ts';
 import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
-import { ProblemModel, Uuid } from '../shared-model.ts';
+import { ProblemModel } from '../shared-model.ts';
 import { FLOW_COOKIE, type OidcSignIn } from './flow.ts';
+import { OidcExchangeBody, OidcProviderList } from './model.ts';
 import { issueSignInCode, landingTenant, linkPerson, spendSignInCode } from './service.ts';
 
 /** The app page that finishes a provider sign-in (reads the fragment, trades the code for tokens). */
@@ -84,7 +85,7 @@ export function oidcRoutes(deps: {
   return new Elysia({ name: 'oidc-routes' })
     .get('/v1/auth/oidc/providers', () => ({ items: oidc.providers() }), {
       response: {
-        200: t.Object({ items: t.Array(t.Object({ id: t.String(), name: t.String() })) }),
+        200: OidcProviderList,
       },
       detail: {
         tags: ['auth'],
@@ -190,10 +191,7 @@ export function oidcRoutes(deps: {
       },
       {
         beforeHandle: limitPerIp,
-        body: t.Object(
-          { code: t.String({ minLength: 1, maxLength: 256 }), tenantId: t.Optional(Uuid) },
-          { additionalProperties: false },
-        ),
+        body: OidcExchangeBody,
         response: { 200: LoginResponse, 401: ProblemModel, 403: ProblemModel, 422: ProblemModel },
         detail: {
           tags: ['auth'],

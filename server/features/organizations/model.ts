@@ -10,20 +10,24 @@ export const OrganizationModel = t.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export type OrganizationModel = typeof OrganizationModel.static;
 
 export const OrganizationPage = t.Object({
   items: t.Array(OrganizationModel),
   nextCursor: t.Union([Uuid, t.Null()]),
 });
+export type OrganizationPage = typeof OrganizationPage.static;
 
 export const CreateOrganizationBody = t.Object(
   { name: Name, parentId: t.Optional(t.Union([Uuid, t.Null()])) },
   { additionalProperties: false },
 );
+export type CreateOrganizationBody = typeof CreateOrganizationBody.static;
 
 export const UpdateOrganizationBody = t.Object(
   { name: t.Optional(Name), parentId: t.Optional(t.Union([Uuid, t.Null()])) },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateOrganizationBody = typeof UpdateOrganizationBody.static;
 
 export const OrganizationParams = t.Object({ id: Uuid });

@@ -5,16 +5,9 @@ import { type Organization, organizations } from '../../../db/schema/index.ts';
 import { runInTenant, type TenantScope } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
+import type { OrganizationModel, OrganizationPage } from './model.ts';
 
-export interface OrganizationDto {
-  id: string;
-  name: string;
-  parentId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function toOrganizationDto(row: Organization): OrganizationDto {
+export function toOrganizationDto(row: Organization): OrganizationModel {
   return {
     id: row.id,
     name: row.name,
@@ -68,7 +61,7 @@ export async function listOrganizations(
   database: Database,
   scope: TenantScope,
   options: { limit: number; cursor?: string },
-): Promise<{ items: OrganizationDto[]; nextCursor: string | null }> {
+): Promise<OrganizationPage> {
   const rows = await runInTenant(database, scope, organizationPage, {
     after: options.cursor ?? FIRST_PAGE,
     limit: options.limit + 1,
@@ -81,7 +74,7 @@ export async function listOrganizations(
   };
 }
 
-function foundOrganization(rows: Organization[]): OrganizationDto {
+function foundOrganization(rows: Organization[]): OrganizationModel {
   const [row] = rows;
   if (!row) throw new AppError('not-found', 'No such organization.');
   return toOrganizationDto(row);
@@ -92,18 +85,18 @@ export async function readOrganization(
   database: Database,
   scope: TenantScope,
   id: string,
-): Promise<OrganizationDto> {
+): Promise<OrganizationModel> {
   return foundOrganization(await runInTenant(database, scope, organizationById, { id }));
 }
 
-async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDto> {
+async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationModel> {
   return foundOrganization(await db.select().from(organizations).where(eq(organizations.id, id)));
 }
 
 export async function createOrganization(
   db: ScopedDb,
   input: { tenantId: string; name: string; parentId?: string | null },
-): Promise<OrganizationDto> {
+): Promise<OrganizationModel> {
   if (input.parentId) await requireParent(db, input.parentId);
   try {
     const [row] = await db
@@ -141,7 +134,7 @@ async function wouldCreateCycle(db: ScopedDb, id: string, newParentId: string): 
 export async function updateOrganization(
   db: ScopedDb,
   input: { tenantId: string; id: string; name?: string; parentId?: string | null },
-): Promise<OrganizationDto> {
+): Promise<OrganizationModel> {
   const changesParent = input.parentId !== undefined;
   if (changesParent) await lockHierarchy(db, input.tenantId);
   const current = await getOrganization(db, input.id);

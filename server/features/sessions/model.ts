@@ -16,8 +16,10 @@ export const TokenPair = t.Object({
   }),
   expiresIn: t.Integer({ description: 'Access-token lifetime in seconds' }),
 });
+export type TokenPair = typeof TokenPair.static;
 
 export const SwitchTenantResponse = t.Object({ ...TokenPair.properties, tenant: TenantModel });
+export type SwitchTenantResponse = typeof SwitchTenantResponse.static;
 
 export const SessionModel = t.Object({
   id: Uuid,
@@ -29,7 +31,9 @@ export const SessionModel = t.Object({
   expiresAt: Timestamp,
   current: t.Boolean({ description: 'The session of the token making this request' }),
 });
+export type SessionModel = typeof SessionModel.static;
 
 export const SessionList = t.Object({ items: t.Array(SessionModel), nextCursor: t.Null() });
+export type SessionList = typeof SessionList.static;
 
 export const SessionParams = t.Object({ id: Uuid });

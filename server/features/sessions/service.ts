@@ -4,6 +4,7 @@ import { memberships, refreshTokens, sessions, tenants } from '../../../db/schem
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
+import type { SessionModel, TokenPair } from './model.ts';
 
 export interface SessionPolicy {
   /** A refresh token not used for this long expires (idle timeout). */
@@ -72,7 +73,7 @@ export async function tokenPairFor(
     sign(claims: { userId: string; tenantId: string; sessionId?: string }): Promise<string>;
   },
   session: IssuedSession,
-): Promise<{ accessToken: string; refreshToken: string; expiresIn: number }> {
+): Promise<TokenPair> {
   return {
     accessToken: await tokens.sign(session),
     refreshToken: session.refreshToken,
@@ -223,22 +224,11 @@ export async function endSession(
   await database.invalidateAccess(ended.map((session) => session.tenantId));
 }
 
-export interface SessionDto {
-  id: string;
-  tenantId: string;
-  userAgent: string | null;
-  ipAddress: string | null;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  current: boolean;
-}
-
 /** The person's active sessions, most recently used first. */
 export async function listSessions(
   database: Database,
   input: { userId: string; currentSessionId?: string },
-): Promise<SessionDto[]> {
+): Promise<SessionModel[]> {
   const rows = await withIdentity(
     database,
     (db) =>

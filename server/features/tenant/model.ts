@@ -6,6 +6,7 @@ export const BrandingModel = t.Object({
   primaryColor: t.Union([t.String(), t.Null()]),
   customDomain: t.Union([t.String(), t.Null()]),
 });
+export type BrandingModel = typeof BrandingModel.static;
 
 export const TenantSettings = t.Object({
   id: Uuid,
@@ -16,6 +17,7 @@ export const TenantSettings = t.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export type TenantSettings = typeof TenantSettings.static;
 
 export const UpdateTenantBody = t.Object(
   {
@@ -52,3 +54,4 @@ export const UpdateTenantBody = t.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+export type UpdateTenantBody = typeof UpdateTenantBody.static;

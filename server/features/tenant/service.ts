@@ -4,18 +4,9 @@ import { isUniqueViolation } from '../../../db/errors.ts';
 import { type Tenant, tenants } from '../../../db/schema/index.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
+import type { TenantSettings } from './model.ts';
 
-export interface TenantSettingsDto {
-  id: string;
-  name: string;
-  slug: string;
-  status: 'active' | 'suspended';
-  branding: { logoUrl: string | null; primaryColor: string | null; customDomain: string | null };
-  createdAt: string;
-  updatedAt: string;
-}
-
-const toSettings = (tenant: Tenant): TenantSettingsDto => ({
+const toSettings = (tenant: Tenant): TenantSettings => ({
   id: tenant.id,
   name: tenant.name,
   slug: tenant.slug,
@@ -25,7 +16,7 @@ const toSettings = (tenant: Tenant): TenantSettingsDto => ({
   updatedAt: tenant.updatedAt.toISOString(),
 });
 
-export async function readTenantSettings(db: ScopedDb, tenantId: string): Promise<TenantSettingsDto> {
+export async function readTenantSettings(db: ScopedDb, tenantId: string): Promise<TenantSettings> {
   const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
   if (!tenant) throw new AppError('not-found', 'No such tenant.');
   return toSettings(tenant);
@@ -38,7 +29,7 @@ export async function updateTenantSettings(
     name?: string;
     branding?: { logoUrl?: string | null; primaryColor?: string | null; customDomain?: string | null };
   },
-): Promise<TenantSettingsDto> {
+): Promise<TenantSettings> {
   const branding = input.branding ?? {};
   try {
     const [tenant] = await db

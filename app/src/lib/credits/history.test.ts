@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { CreditTransaction, Page } from '../api';
+import type { CreditTransaction, CreditTransactionPage } from '../api';
 import { loadTransactionsSince } from './history';
 
 /** A ledger of `count` entries one hour apart, the newest at `newest`, served newest first by cursor. */
@@ -20,7 +20,7 @@ function ledger(count: number, newest = Date.parse('2025-06-15T12:00:00.000Z')) 
   }: {
     limit: number;
     cursor?: string;
-  }): Promise<Page<CreditTransaction>> {
+  }): Promise<CreditTransactionPage> {
     requests.push(cursor);
     const start = cursor ? entries.findIndex((candidate) => candidate.id === cursor) + 1 : 0;
     const items = entries.slice(start, start + limit);

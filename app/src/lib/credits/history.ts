@@ -1,10 +1,10 @@
-import type { CreditTransaction, Page } from '../api';
+import type { CreditTransaction, CreditTransactionPage } from '../api';
 import { mergeTransactions } from './ledger';
 
 export type TransactionPageLoader = (page: {
   limit: number;
   cursor?: string;
-}) => Promise<Page<CreditTransaction>>;
+}) => Promise<CreditTransactionPage>;
 
 export interface TransactionHistory {
   /** Newest first, each entry once: every entry since `since`, and those of the last page that reach past it. */
