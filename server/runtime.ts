@@ -15,6 +15,8 @@ import { eventPruningJob } from '../realtime/retention.ts';
 import { createApp } from './app.ts';
 import type { Config, OidcProviderConfig } from './config.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
+import { auditCheckpointJob } from './features/audit/checkpoints.ts';
+import { loadAuditSigner } from './features/audit/signing-key.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { type BillingCatalog, loadBillingCatalog, syncBillingCatalog } from './features/billing/catalog.ts';
 import { manualPlanRenewalJob } from './features/billing/renewals.ts';
@@ -131,6 +133,7 @@ export async function createRuntime(
   });
 
   const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
+  const auditSigner = loadAuditSigner(config);
   const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
   const rateLimitStore =
     overrides.rateLimitStore ?? (redis ? redisRateLimitStore(redis) : memoryRateLimitStore());
@@ -203,6 +206,7 @@ export async function createRuntime(
     },
     rateLimits,
     logger,
+    auditSigner,
     readinessChecks: redis ? [redisReadiness(redis)] : [],
     realtime: gateway,
     metrics: { token: config.METRICS_TOKEN, sources: pipelineGauges({ relay, bus, gateway }) },
@@ -214,6 +218,12 @@ export async function createRuntime(
   const jobs: PeriodicJob[] = [
     manualPlanRenewalJob({ database, logger }),
     eventPruningJob({ database, retentionDays: config.EVENTS_RETENTION_DAYS }),
+    auditCheckpointJob({
+      database,
+      signer: auditSigner,
+      logger,
+      intervalSeconds: config.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+    }),
   ];
 
   const stopper = new AbortController();
@@ -230,6 +240,8 @@ export async function createRuntime(
     /** The database without the access cache (for checks that must see the latest change). */
     uncachedDatabase: opened,
     tokens,
+    /** The key signing audit checkpoints. */
+    auditSigner,
     bus,
     relay,
     gateway,
