@@ -16,6 +16,7 @@ import { createApp } from './app.ts';
 import type { Config, OidcProviderConfig } from './config.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { auditCheckpointJob } from './features/audit/checkpoints.ts';
+import { auditRetentionJob } from './features/audit/retention.ts';
 import { loadAuditSigner } from './features/audit/signing-key.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { type BillingCatalog, loadBillingCatalog, syncBillingCatalog } from './features/billing/catalog.ts';
@@ -224,6 +225,16 @@ export async function createRuntime(
       logger,
       intervalSeconds: config.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
     }),
+    ...(config.AUDIT_RETENTION_DAYS
+      ? [
+          auditRetentionJob({
+            database,
+            signer: auditSigner,
+            logger,
+            retentionDays: config.AUDIT_RETENTION_DAYS,
+          }),
+        ]
+      : []),
   ];
 
   const stopper = new AbortController();
