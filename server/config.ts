@@ -1,6 +1,6 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { auditSigningKeyProblem } from './features/audit/signing-key.ts';
+import { auditPublicKeysProblem, auditSigningKeyProblem } from './features/audit/signing-key.ts';
 
 const postgresUrl = t.String({
   pattern: '^postgres(ql)?://\\S+$',
@@ -107,6 +107,11 @@ export const ConfigSchema = t.Object({
         'Ed25519 private key signing audit checkpoints: base64 of its PKCS#8 DER (`openssl genpkey -algorithm ed25519 -outform DER | base64 -w0`), or its PEM with the line breaks written as \\n; generated into DATA_DIR when unset; required in production',
     }),
   ),
+  AUDIT_PREVIOUS_PUBLIC_KEYS: t.String({
+    default: '',
+    description:
+      'After a rotation of AUDIT_SIGNING_KEY: the public keys of earlier signing keys, comma-separated (base64 of SPKI DER, or PEM with \\n), so their checkpoints still verify',
+  }),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: t.Integer({
     minimum: 10,
     maximum: 86_400,
@@ -288,6 +293,8 @@ export function parseConfig(env: Env): Config {
     const problem = auditSigningKeyProblem(config.AUDIT_SIGNING_KEY);
     if (problem) required.push(`AUDIT_SIGNING_KEY: ${problem} (hidden)`);
   }
+  const previousKeys = auditPublicKeysProblem(config.AUDIT_PREVIOUS_PUBLIC_KEYS);
+  if (previousKeys) required.push(`AUDIT_PREVIOUS_PUBLIC_KEYS: ${previousKeys}`);
   if (required.length > 0) throw new ConfigError(required);
   return config;
 }

@@ -56,20 +56,29 @@ if (!existsSync(exportPath)) fail(`no such file: ${exportPath}`);
 const keyArguments = parsed.values['public-key'] ?? [];
 if (keyArguments.length === 0) fail('--public-key is required');
 
-/** A PEM, a JWK, or the JSON answer of GET /v1/audit-logs/public-key; the text itself or a file. */
-function readPublicKey(argument: string): KeyObject {
+/**
+ * A PEM, a JWK, or the JSON answer of GET /v1/audit-logs/public-key (with its previous keys); the text
+ * itself or a file.
+ */
+function readPublicKeys(argument: string): KeyObject[] {
   const text =
     argument.includes('-----BEGIN') || argument.trim().startsWith('{') ? argument : readText(argument);
   const trimmed = text.trim();
   try {
     if (trimmed.startsWith('{')) {
-      const value = JSON.parse(trimmed) as { publicKeyPem?: string; jwk?: object; kty?: string };
-      if (value.publicKeyPem) return createPublicKey(value.publicKeyPem);
+      const value = JSON.parse(trimmed) as {
+        publicKeyPem?: string;
+        jwk?: object;
+        kty?: string;
+        previousKeys?: { publicKeyPem: string }[];
+      };
+      const previous = (value.previousKeys ?? []).map((key) => createPublicKey(key.publicKeyPem));
+      if (value.publicKeyPem) return [createPublicKey(value.publicKeyPem), ...previous];
       const jwk = value.jwk ?? (value.kty ? value : null);
-      if (jwk) return createPublicKey({ key: jwk as never, format: 'jwk' });
+      if (jwk) return [createPublicKey({ key: jwk as never, format: 'jwk' }), ...previous];
       throw new Error('no publicKeyPem or jwk in it');
     }
-    return createPublicKey(trimmed.replaceAll('\\n', '\n'));
+    return [createPublicKey(trimmed.replaceAll('\\n', '\n'))];
   } catch (error) {
     fail(
       `--public-key ${argument.length > 80 ? '(text)' : argument}: not a public key (${(error as Error).message})`,
@@ -139,7 +148,7 @@ const looksLikeEntry = (value: unknown): value is AuditEntry => {
   );
 };
 
-const publicKeys = keyArguments.map(readPublicKey);
+const publicKeys = keyArguments.flatMap(readPublicKeys);
 const checkpoints = (parsed.values.checkpoints ?? []).flatMap(readCheckpoints);
 
 let verifier: ChainVerifier | null = null;

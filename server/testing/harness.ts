@@ -134,6 +134,8 @@ export interface TestAppOptions {
   billingCatalog?: BillingCatalog;
   /** AUDIT_SIGNING_KEY (base64 PKCS#8 DER); this run's `TEST_AUDIT_SIGNING_KEY` by default. */
   auditSigningKey?: string;
+  /** AUDIT_PREVIOUS_PUBLIC_KEYS (keys of before a rotation); none by default. */
+  auditPreviousPublicKeys?: string;
 }
 
 /** The access cache production would use for this run's engines. */
@@ -164,6 +166,7 @@ export function testAppConfig(options: TestAppOptions = {}, withRedis = false): 
     APP_URL: TEST_APP_URL,
     JWT_SECRET: TEST_SECRET,
     AUDIT_SIGNING_KEY: options.auditSigningKey ?? TEST_AUDIT_SIGNING_KEY,
+    AUDIT_PREVIOUS_PUBLIC_KEYS: options.auditPreviousPublicKeys ?? '',
     JWT_ACCESS_TTL_SECONDS: 900,
     REFRESH_TOKEN_TTL_SECONDS: testSessionPolicy.refreshTtlSeconds,
     SESSION_MAX_AGE_SECONDS: testSessionPolicy.maxAgeSeconds,

@@ -48,6 +48,9 @@ export const AuditPublicKeyModel = t.Object({
   algorithm: t.Literal('Ed25519'),
   publicKeyPem: t.String({ description: 'SPKI PEM' }),
   jwk: t.Object({ kty: t.Literal('OKP'), crv: t.Literal('Ed25519'), x: t.String() }),
+  previousKeys: t.Array(t.Object({ keyId: t.String(), publicKeyPem: t.String() }), {
+    description: 'Keys that signed earlier checkpoints, before a rotation (AUDIT_PREVIOUS_PUBLIC_KEYS)',
+  }),
 });
 
 export interface AuditChainDeps extends AuthDeps {
@@ -71,6 +74,7 @@ export function auditChainRoutes(deps: AuditChainDeps) {
         algorithm: 'Ed25519' as const,
         publicKeyPem: signer.publicKeyPem,
         jwk: signer.publicJwk as { kty: 'OKP'; crv: 'Ed25519'; x: string },
+        previousKeys: signer.previousKeys.map(({ keyId, publicKeyPem }) => ({ keyId, publicKeyPem })),
       }),
       {
         response: { 200: AuditPublicKeyModel },
@@ -78,11 +82,11 @@ export function auditChainRoutes(deps: AuditChainDeps) {
           tags,
           summary: 'The public key that verifies audit checkpoints',
           description:
-            'Public, like a JWKS: a verifier (`bun run audit:verify`) must be able to fetch it without an account. A public key reveals nothing that helps forge a signature.',
+            'Public, like a JWKS: a verifier (`bun run audit:verify`) must be able to fetch it without an account. A public key reveals nothing that helps forge a signature. `previousKeys` verify the checkpoints signed before a key rotation.',
         },
       },
     )
-    .get('/verify', ({ actor }) => verifyTenantChain(database, actor, { publicKey: signer.publicKey }), {
+    .get('/verify', ({ actor }) => verifyTenantChain(database, actor, { publicKey: signer.verifyKeys }), {
       auth: 'audit:read',
       response: { 200: AuditVerdictModel, 401: ProblemModel, 403: ProblemModel },
       detail: {

@@ -21,11 +21,13 @@ import {
   startTestApp,
   type TestApp,
   testConfig,
+  testRuntime,
 } from '../../testing/harness.ts';
 import { CHECKPOINT_LOG_MESSAGE, checkpointPayload, keyIdOf } from './chain.ts';
 import { checkpointMovedChains } from './checkpoints.ts';
 import type { AuditCheckpoint } from './model.ts';
 import { recordAudit, systemWho } from './record.ts';
+import { generateAuditSigningKey } from './signing-key.ts';
 
 const engine = testConfig.DATABASE_URL ? 'Postgres' : 'PGlite';
 let app: TestApp;
@@ -176,6 +178,38 @@ describe(`audit checkpoints (${engine})`, () => {
         firstBrokenSeq: target?.seq,
       });
     }
+  });
+
+  test('after a key rotation, older checkpoints verify only with the previous public key configured', async () => {
+    const owner = await app.signUp();
+    await recordEntries(app.database, owner.tenantId, 2);
+    await app.request('POST', '/v1/audit-logs/checkpoints', { token: owner.token });
+    const previous = testAuditSigner.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const verifyWith = async (options: { auditPreviousPublicKeys?: string }) => {
+      const rotated = await testRuntime(app.database, {
+        auditSigningKey: generateAuditSigningKey(),
+        ...options,
+      });
+      try {
+        const response = await rotated.app.handle(
+          new Request('http://localhost/v1/audit-logs/verify', {
+            headers: { authorization: `Bearer ${owner.token}` },
+          }),
+        );
+        const key = await rotated.app.handle(new Request('http://localhost/v1/audit-logs/public-key'));
+        return { verdict: await response.json(), key: await key.json() };
+      } finally {
+        await rotated.stop();
+      }
+    };
+    const without = await verifyWith({});
+    expect(without.verdict).toMatchObject({ valid: false, reason: 'checkpoint-signature-invalid' });
+    const withPrevious = await verifyWith({ auditPreviousPublicKeys: previous });
+    expect(withPrevious.verdict).toMatchObject({ valid: true, checked: 2, attestedThroughSeq: 2 });
+    expect(withPrevious.key.keyId).not.toBe(testAuditSigner.keyId);
+    expect(withPrevious.key.previousKeys).toEqual([
+      { keyId: testAuditSigner.keyId, publicKeyPem: testAuditSigner.publicKeyPem },
+    ]);
   });
 
   test('500 concurrent appends in one tenant form one contiguous chain that verifies', async () => {

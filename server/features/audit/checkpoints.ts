@@ -116,11 +116,15 @@ export async function checkpointMovedChains(
   }
 }
 
-/** `checkpointMovedChains` every `intervalSeconds` (AUDIT_CHECKPOINT_INTERVAL_SECONDS). */
+/**
+ * `checkpointMovedChains` at start (what was written before a restart is signed at once) and every
+ * `intervalSeconds` (AUDIT_CHECKPOINT_INTERVAL_SECONDS).
+ */
 export function auditCheckpointJob(deps: CheckpointDeps & { intervalSeconds: number }): PeriodicJob {
   return {
     name: 'audit.checkpoints',
     intervalMs: deps.intervalSeconds * 1000,
+    runNow: true,
     run: (signal) => checkpointMovedChains(deps, { signal }),
   };
 }

@@ -12,6 +12,13 @@ import type { AuditCheckpoint } from './model.ts';
  * written as `\n`. Unset outside production, one is generated into `DATA_DIR/audit-signing.key`
  * (mode 0600) and kept across restarts.
  */
+/** A public key that verifies checkpoints, with the id they name it by. */
+export interface AuditVerifyKey {
+  keyId: string;
+  publicKey: KeyObject;
+  publicKeyPem: string;
+}
+
 export interface AuditSigner {
   /** First 16 hex digits of the SHA-256 of the public key (SPKI DER); every checkpoint names it. */
   keyId: string;
@@ -19,6 +26,10 @@ export interface AuditSigner {
   /** The public key as PEM (SPKI) and as a JWK (`{kty: 'OKP', crv: 'Ed25519', x}`). */
   publicKeyPem: string;
   publicJwk: { kty: string; crv: string; x: string };
+  /** Public keys of earlier signing keys (AUDIT_PREVIOUS_PUBLIC_KEYS): their checkpoints still count. */
+  previousKeys: AuditVerifyKey[];
+  /** Every key a checkpoint of this deployment may be signed with: the current one first. */
+  verifyKeys: KeyObject[];
   /** Signs a checkpoint's canonical payload (`checkpointPayload`); answers it with `signature`. */
   sign(checkpoint: Omit<AuditCheckpoint, 'signature' | 'keyId'>): AuditCheckpoint;
 }
@@ -60,13 +71,53 @@ export function generateAuditSigningKey(): string {
   return privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
 }
 
-export function auditSigner(privateKey: KeyObject): AuditSigner {
+/** Reads AUDIT_PREVIOUS_PUBLIC_KEYS: comma-separated Ed25519 public keys (base64 SPKI DER, or PEM). */
+export function parseAuditPublicKeys(list: string): AuditVerifyKey[] {
+  return list
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item, index) => {
+      let key: KeyObject;
+      try {
+        key = item.startsWith('-----BEGIN')
+          ? createPublicKey({ key: item.replaceAll('\\n', '\n'), format: 'pem' })
+          : createPublicKey({
+              key: Buffer.from(item.replaceAll('-', '+').replaceAll('_', '/'), 'base64'),
+              format: 'der',
+              type: 'spki',
+            });
+      } catch {
+        throw new Error(`key ${index + 1} is not a public key (base64 of SPKI DER, or PEM)`);
+      }
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key ${index + 1} is not an Ed25519 key`);
+      return {
+        keyId: keyIdOf(key),
+        publicKey: key,
+        publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
+      };
+    });
+}
+
+export function auditPublicKeysProblem(list: string): string | null {
+  try {
+    parseAuditPublicKeys(list);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export function auditSigner(privateKey: KeyObject, previousKeys: AuditVerifyKey[] = []): AuditSigner {
   const publicKey = createPublicKey(privateKey);
   const keyId = keyIdOf(publicKey);
   const jwk = publicKey.export({ format: 'jwk' });
+  const previous = previousKeys.filter((key) => key.keyId !== keyId);
   return {
     keyId,
     publicKey,
+    previousKeys: previous,
+    verifyKeys: [publicKey, ...previous.map((key) => key.publicKey)],
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     publicJwk: { kty: String(jwk.kty), crv: String(jwk.crv), x: String(jwk.x) },
     sign(unsigned) {
@@ -81,16 +132,19 @@ export function auditSigner(privateKey: KeyObject): AuditSigner {
  * The signer of this process: `AUDIT_SIGNING_KEY`, or (outside production, where the configuration
  * requires the setting) a key generated once into `DATA_DIR`.
  */
-export function loadAuditSigner(config: Pick<Config, 'AUDIT_SIGNING_KEY' | 'DATA_DIR'>): AuditSigner {
-  if (config.AUDIT_SIGNING_KEY) return auditSigner(parseAuditSigningKey(config.AUDIT_SIGNING_KEY));
+export function loadAuditSigner(
+  config: Pick<Config, 'AUDIT_SIGNING_KEY' | 'AUDIT_PREVIOUS_PUBLIC_KEYS' | 'DATA_DIR'>,
+): AuditSigner {
+  const previous = parseAuditPublicKeys(config.AUDIT_PREVIOUS_PUBLIC_KEYS);
+  if (config.AUDIT_SIGNING_KEY) return auditSigner(parseAuditSigningKey(config.AUDIT_SIGNING_KEY), previous);
   mkdirSync(config.DATA_DIR, { recursive: true });
   const path = join(config.DATA_DIR, 'audit-signing.key');
   if (existsSync(path)) {
     const stored = readFileSync(path, 'utf8').trim();
-    if (stored) return auditSigner(parseAuditSigningKey(stored));
+    if (stored) return auditSigner(parseAuditSigningKey(stored), previous);
   }
   const generated = generateAuditSigningKey();
   writeFileSync(path, `${generated}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
-  return auditSigner(parseAuditSigningKey(generated));
+  return auditSigner(parseAuditSigningKey(generated), previous);
 }

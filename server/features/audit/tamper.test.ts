@@ -87,7 +87,8 @@ const breakOf = (verdict: any) => ({
 /** Re-hashes the stored chain from `fromIndex` on, as someone who knows the formula but not the key. */
 async function rehashFrom(owner: SignedUp, fromIndex: number) {
   const entries = await entriesOf(app.database, owner.tenantId);
-  let previous: Uint8Array = fromIndex === 0 ? new Uint8Array(32) : fromHex(entries[fromIndex - 1]?.hash as string);
+  let previous: Uint8Array =
+    fromIndex === 0 ? new Uint8Array(32) : fromHex(entries[fromIndex - 1]?.hash as string);
   await asTamperer(app.database, async (db) => {
     for (const entry of entries.slice(fromIndex)) {
       previous = chainLink(previous, entry.seq, entryDigest(entry));
