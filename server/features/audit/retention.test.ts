@@ -27,15 +27,18 @@ afterAll(() => app.dispose());
 /** Two batches of entries; "now" such that the retention's cutoff falls between them. */
 async function oldAndNew(owner: SignedUp, old: number, young: number) {
   await recordEntries(app.database, owner.tenantId, old, 'old');
+  // Whatever else the tenant's chain holds by now (sign-up may record) is old too.
+  const oldCount = (await entriesOf(app.database, owner.tenantId)).length;
   await Bun.sleep(20);
   const between = Date.now();
   await Bun.sleep(20);
   await recordEntries(app.database, owner.tenantId, young, 'young');
-  return { now: () => new Date(between + DAYS * 86_400_000) };
+  return { now: () => new Date(between + DAYS * 86_400_000), oldCount };
 }
 
-const prune = (now: () => Date) =>
+const prune = (now: () => Date, batchSize?: number) =>
   pruneAuditTrail({
+    batchSize,
     database: app.database,
     signer: testAuditSigner,
     logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
@@ -63,14 +66,14 @@ async function offline(owner: SignedUp, withCheckpoints: boolean) {
 describe(`audit retention (${engine})`, () => {
   test('entries older than the retention are pruned below a signed retention checkpoint; the rest verifies', async () => {
     const owner = await app.signUp();
-    const { now } = await oldAndNew(owner, 4, 3);
+    const { now, oldCount } = await oldAndNew(owner, 4, 3);
     const all = await entriesOf(app.database, owner.tenantId);
-    const cut = all[3] as AuditEntry;
+    const cut = all[oldCount - 1] as AuditEntry;
     const pruned = (await prune(now)).find((item) => item.tenantId === owner.tenantId);
-    expect(pruned).toMatchObject({ throughSeq: cut.seq, removed: 4 });
+    expect(pruned).toMatchObject({ throughSeq: cut.seq, removed: oldCount });
     expect(pruned?.checkpoint).toMatchObject({ seq: cut.seq, hash: cut.hash, reason: 'retention' });
     const left = await entriesOf(app.database, owner.tenantId);
-    expect(left.map((entry) => entry.id)).toEqual(all.slice(4).map((entry) => entry.id));
+    expect(left.map((entry) => entry.id)).toEqual(all.slice(oldCount).map((entry) => entry.id));
 
     expect(await verify(owner)).toMatchObject({
       valid: true,
@@ -96,11 +99,12 @@ describe(`audit retention (${engine})`, () => {
   test('when every entry is old, all go and the empty remainder still verifies', async () => {
     const owner = await app.signUp();
     await recordEntries(app.database, owner.tenantId, 3);
-    const last = (await entriesOf(app.database, owner.tenantId)).at(-1) as AuditEntry;
+    const all = await entriesOf(app.database, owner.tenantId);
+    const last = all.at(-1) as AuditEntry;
     const later = () => new Date(Date.now() + (DAYS + 1) * 86_400_000);
     expect((await prune(later)).find((item) => item.tenantId === owner.tenantId)).toMatchObject({
       throughSeq: last.seq,
-      removed: 3,
+      removed: all.length,
     });
     expect(await entriesOf(app.database, owner.tenantId)).toEqual([]);
     expect(await verify(owner)).toMatchObject({ valid: true, checked: 0, startSeq: last.seq + 1 });
@@ -108,12 +112,31 @@ describe(`audit retention (${engine})`, () => {
     expect(await verify(owner)).toMatchObject({ valid: true, checked: 2, startSeq: last.seq + 1 });
   });
 
+  test('a long backlog is pruned in bounded transactions, each below a signed retention checkpoint', async () => {
+    const owner = await app.signUp();
+    const { now, oldCount } = await oldAndNew(owner, 7, 1);
+    const all = await entriesOf(app.database, owner.tenantId);
+    const pruned = (await prune(now, 3)).find((item) => item.tenantId === owner.tenantId);
+    expect(pruned).toMatchObject({ throughSeq: all[oldCount - 1]?.seq, removed: oldCount });
+    // Cuts every 3 entries from the first, and the last old one.
+    const cuts = all
+      .slice(0, oldCount)
+      .filter((_, index) => index % 3 === 2 || index === oldCount - 1)
+      .map((entry) => [entry.seq, 'retention'])
+      .reverse();
+    const page = (await app.request('GET', '/v1/audit-logs/checkpoints', { token: owner.token })).body;
+    expect(
+      page.items.map((checkpoint: { seq: number; reason: string }) => [checkpoint.seq, checkpoint.reason]),
+    ).toEqual(cuts);
+    expect(await verify(owner)).toMatchObject({ valid: true, checked: 1, startSeq: all[oldCount]?.seq });
+  });
+
   test('a cut already signed for another reason moves one entry down (that seq keeps its checkpoint)', async () => {
     const owner = await app.signUp();
-    const { now } = await oldAndNew(owner, 3, 2);
+    const { now, oldCount } = await oldAndNew(owner, 3, 2);
     const all = await entriesOf(app.database, owner.tenantId);
-    // Sign the head as it stood at the cut: an on-demand checkpoint at seq 3 (signed as the job would).
-    const cut = all[2] as AuditEntry;
+    // Sign the head as it stood at the cut: an on-demand checkpoint there (signed as the job would).
+    const cut = all[oldCount - 1] as AuditEntry;
     await app.database.transaction({ role: 'app_audit' }, (db) => {
       const checkpoint = testAuditSigner.sign({
         tenantId: owner.tenantId,
@@ -131,12 +154,12 @@ describe(`audit retention (${engine})`, () => {
     const pruned = (await prune(now)).find((item) => item.tenantId === owner.tenantId);
     expect(pruned).toMatchObject({
       throughSeq: cut.seq - 1,
-      removed: 2,
+      removed: oldCount - 1,
       checkpoint: { reason: 'retention' },
     });
     expect(await verify(owner)).toMatchObject({
       valid: true,
-      checked: 3,
+      checked: all.length - oldCount + 1,
       startSeq: cut.seq,
       attestedThroughSeq: cut.seq,
     });

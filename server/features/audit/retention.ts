@@ -19,6 +19,8 @@ export interface AuditRetentionDeps {
   retentionDays: number;
   /** When "now" is (tests). */
   now?: () => Date;
+  /** Entries removed per transaction, each batch below a retention checkpoint of its own. @default 10000 */
+  batchSize?: number;
 }
 
 export interface PrunedTenant {
@@ -62,19 +64,29 @@ export async function pruneAuditTrail(deps: AuditRetentionDeps): Promise<PrunedT
     ),
   );
   const pruned: PrunedTenant[] = [];
+  const batchSize = deps.batchSize ?? 10_000;
   for (const tenant of due) {
-    const firstSeq = Number(tenant.first_seq);
+    let firstSeq = Number(tenant.first_seq);
     const cut = tenant.first_kept === null ? Number(tenant.last_seq) : Number(tenant.first_kept) - 1;
-    if (cut < firstSeq) continue;
+    let total = null as PrunedTenant | null;
     try {
-      const done = await pruneTenant(deps, tenant.tenant_id, cut, firstSeq);
-      if (done) {
+      // A long backlog (retention just turned on) goes in bounded transactions, each cut signed.
+      while (firstSeq <= cut) {
+        const done = await pruneTenant(
+          deps,
+          tenant.tenant_id,
+          Math.min(cut, firstSeq + batchSize - 1),
+          firstSeq,
+        );
+        if (!done) break;
         if (done.signed) publishCheckpoint(deps.logger, done.result.checkpoint);
-        pruned.push(done.result);
+        total = { ...done.result, removed: (total?.removed ?? 0) + done.result.removed };
+        firstSeq = done.result.throughSeq + 1;
       }
     } catch (error) {
       deps.logger.error({ err: error, tenantId: tenant.tenant_id }, 'audit retention failed; retried later');
     }
+    if (total) pruned.push(total);
   }
   return pruned;
 }
