@@ -3,6 +3,9 @@ import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { publish } from '../realtime/publish.ts';
 import { pruneEvents } from '../realtime/retention.ts';
+import { pruneAuditTrail } from '../server/features/audit/retention.ts';
+import { createLogger } from '../server/logger.ts';
+import { recordEntries, testAuditSigner } from '../server/testing/audit.ts';
 import { testConfig } from '../server/testing/harness.ts';
 import { type Database, openDatabase, selectRows } from './client.ts';
 import { billingAccounts, eventRelayPositions, events, plans, tenants } from './schema/index.ts';
@@ -83,5 +86,21 @@ describe.skipIf(!testConfig.DATABASE_URL)('a non-superuser owner', () => {
     // And a request role still sees nothing of the tenant without its context.
     const [hidden] = await asRequest<{ count: string | number }>(sql`select count(*) from billing_accounts`);
     expect(Number(hidden?.count)).toBe(0);
+  });
+
+  test('audit retention (app_audit, through prune_audit_entries as the owner) removes the entries it signed', async () => {
+    const tenantId = Bun.randomUUIDv7();
+    await withTenant(database, tenantId, (db) =>
+      db.insert(tenants).values({ id: tenantId, name: 'Audit owner test', slug: `audit-owner-${suffix}` }),
+    );
+    await recordEntries(database, tenantId, 3);
+    const pruned = await pruneAuditTrail({
+      database,
+      signer: testAuditSigner,
+      logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+      retentionDays: 1,
+      now: () => new Date(Date.now() + 2 * 86_400_000),
+    });
+    expect(pruned.map((item) => [item.tenantId, item.throughSeq, item.removed])).toEqual([[tenantId, 3, 3]]);
   });
 });

@@ -9,6 +9,8 @@ import { adminRoutes } from './features/admin/routes.ts';
 import { platformSetupRoutes } from './features/admin/setup-routes.ts';
 import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
+import { auditChainRoutes } from './features/audit/chain-routes.ts';
+import type { AuditSigner } from './features/audit/signing-key.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { billingRoutes, stripeWebhookRoute } from './features/billing/routes.ts';
@@ -50,6 +52,8 @@ export interface AppDeps {
   /** Expose the dev mailbox (no SMTP relay, not production). */
   devMailbox: boolean;
   logger: Logger;
+  /** The key signing audit checkpoints (AUDIT_SIGNING_KEY). */
+  auditSigner: AuditSigner;
   /** Stripe and where Checkout returns to; without it (or without a key) payments answer 503. */
   billing?: BillingDeps;
   /** The secret operator tokens are signed with (the access-token secret): `bun run admin:create`. */
@@ -116,6 +120,7 @@ export function createApp(deps: AppDeps) {
     .use(eventRoutes(features))
     .use(creditRoutes(features))
     .use(billingRoutes(features))
+    .use(auditChainRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);

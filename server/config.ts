@@ -1,5 +1,6 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { auditPublicKeysProblem, auditSigningKeyProblem } from './features/audit/signing-key.ts';
 
 const postgresUrl = t.String({
   pattern: '^postgres(ql)?://\\S+$',
@@ -99,6 +100,33 @@ export const ConfigSchema = t.Object({
     description:
       'Events (the replay log behind GET /v1/events and realtime resume) are kept this long once relayed',
   }),
+  AUDIT_SIGNING_KEY: t.Optional(
+    t.String({
+      minLength: 40,
+      description:
+        'Ed25519 private key signing audit checkpoints: base64 of its PKCS#8 DER (`openssl genpkey -algorithm ed25519 -outform DER | base64 -w0`), or its PEM with the line breaks written as \\n; generated into DATA_DIR when unset; required in production',
+    }),
+  ),
+  AUDIT_PREVIOUS_PUBLIC_KEYS: t.String({
+    default: '',
+    description:
+      'After a rotation of AUDIT_SIGNING_KEY: the public keys of earlier signing keys, comma-separated (base64 of SPKI DER, or PEM with \\n), so their checkpoints still verify',
+  }),
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: t.Integer({
+    minimum: 10,
+    maximum: 86_400,
+    default: 300,
+    description:
+      'How often each tenant whose audit chain moved gets a signed checkpoint (stored and written to the log)',
+  }),
+  AUDIT_RETENTION_DAYS: t.Optional(
+    t.Integer({
+      minimum: 1,
+      maximum: 36_500,
+      description:
+        'Audit entries older than this are pruned below a signed retention checkpoint (what remains still verifies); unset = kept forever',
+    }),
+  ),
   STRIPE_SECRET_KEY: t.Optional(
     t.String({
       pattern: '^(sk|rk)_(test|live)_\\S+$',
@@ -151,6 +179,7 @@ const SECRET_SETTINGS = new Set([
   'METRICS_TOKEN',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
+  'AUDIT_SIGNING_KEY',
 ]);
 
 export type Config = Static<typeof ConfigSchema>;
@@ -251,8 +280,21 @@ export function parseConfig(env: Env): Config {
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   const config = converted as Static<typeof ConfigSchema>;
+  const required: string[] = [];
   if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
-    throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production (at least 32 characters)']);
+    required.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }
+  if (config.NODE_ENV === 'production' && !config.AUDIT_SIGNING_KEY) {
+    required.push(
+      'AUDIT_SIGNING_KEY: required when NODE_ENV=production (an Ed25519 private key: base64 of its PKCS#8 DER, see .env.example)',
+    );
+  }
+  if (config.AUDIT_SIGNING_KEY) {
+    const problem = auditSigningKeyProblem(config.AUDIT_SIGNING_KEY);
+    if (problem) required.push(`AUDIT_SIGNING_KEY: ${problem} (hidden)`);
+  }
+  const previousKeys = auditPublicKeysProblem(config.AUDIT_PREVIOUS_PUBLIC_KEYS);
+  if (previousKeys) required.push(`AUDIT_PREVIOUS_PUBLIC_KEYS: ${previousKeys}`);
+  if (required.length > 0) throw new ConfigError(required);
   return config;
 }

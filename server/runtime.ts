@@ -16,6 +16,9 @@ import { createApp } from './app.ts';
 import type { Config, OidcProviderConfig } from './config.ts';
 import { offerPlatformSetup } from './features/admin/setup.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
+import { auditCheckpointJob } from './features/audit/checkpoints.ts';
+import { auditRetentionJob } from './features/audit/retention.ts';
+import { loadAuditSigner } from './features/audit/signing-key.ts';
 import { createAccessTokens } from './features/auth/access-tokens.ts';
 import { type BillingCatalog, loadBillingCatalog, syncBillingCatalog } from './features/billing/catalog.ts';
 import { manualPlanRenewalJob } from './features/billing/renewals.ts';
@@ -132,6 +135,7 @@ export async function createRuntime(
   });
 
   const secret = config.JWT_SECRET ?? loadOrCreateLocalSecret(config.DATA_DIR, 'jwt');
+  const auditSigner = loadAuditSigner(config);
   const tokens = createAccessTokens({ secret, ttlSeconds: config.JWT_ACCESS_TTL_SECONDS });
   const rateLimitStore =
     overrides.rateLimitStore ?? (redis ? redisRateLimitStore(redis) : memoryRateLimitStore());
@@ -205,6 +209,7 @@ export async function createRuntime(
     },
     rateLimits,
     logger,
+    auditSigner,
     readinessChecks: redis ? [redisReadiness(redis)] : [],
     realtime: gateway,
     metrics: { token: config.METRICS_TOKEN, sources: pipelineGauges({ relay, bus, gateway }) },
@@ -216,6 +221,22 @@ export async function createRuntime(
   const jobs: PeriodicJob[] = [
     manualPlanRenewalJob({ database, logger }),
     eventPruningJob({ database, retentionDays: config.EVENTS_RETENTION_DAYS }),
+    auditCheckpointJob({
+      database,
+      signer: auditSigner,
+      logger,
+      intervalSeconds: config.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+    }),
+    ...(config.AUDIT_RETENTION_DAYS
+      ? [
+          auditRetentionJob({
+            database,
+            signer: auditSigner,
+            logger,
+            retentionDays: config.AUDIT_RETENTION_DAYS,
+          }),
+        ]
+      : []),
   ];
 
   const stopper = new AbortController();
@@ -232,6 +253,8 @@ export async function createRuntime(
     /** The database without the access cache (for checks that must see the latest change). */
     uncachedDatabase: opened,
     tokens,
+    /** The key signing audit checkpoints. */
+    auditSigner,
     bus,
     relay,
     gateway,

@@ -16,8 +16,8 @@ let publicOperations: string[];
 
 /**
  * The operations anyone may call: signing up and in, token flows that carry their own secret, the
- * signed Stripe webhook, health, the metrics (their own optional token) and public catalogs. A route
- * left without `auth` by mistake would be public: it fails here until it is named.
+ * signed Stripe webhook, health, the metrics (their own optional token), public catalogs and the audit
+ * public key. A route left without `auth` by mistake would be public: it fails here until it is named.
  */
 const PUBLIC = [
   'GET /healthz',
@@ -36,6 +36,8 @@ const PUBLIC = [
   'POST /v1/auth/password/forgot',
   'POST /v1/auth/password/reset',
   'GET /v1/events/catalog',
+  // The key that verifies audit checkpoints, for verifiers without an account (decision 0017).
+  'GET /v1/audit-logs/public-key',
   'POST /v1/billing/stripe/webhook',
   // Development only (no SMTP relay, not production): the test app serves it as development does.
   'GET /v1/dev/mailbox',

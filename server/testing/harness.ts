@@ -13,6 +13,7 @@ import type { Gateway } from '../../realtime/gateway.ts';
 import type { Relay } from '../../realtime/relay.ts';
 import { type Config, type OidcProviderConfig, parseConfig } from '../config.ts';
 import { builtInRoles } from '../features/access/permissions.ts';
+import { generateAuditSigningKey } from '../features/audit/signing-key.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
 import { type BillingCatalog, builtInCatalog } from '../features/billing/catalog.ts';
 import type { BillingDeps } from '../features/billing/stripe.ts';
@@ -24,6 +25,8 @@ import { createRuntime, type Runtime } from '../runtime.ts';
 /** Settings of the test run itself (DATABASE_URL selects Postgres; otherwise PGlite in memory). */
 export const testConfig = parseConfig({ ...process.env, NODE_ENV: 'test' });
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+/** The audit signing key of this test run (made here: no key file in a data folder). */
+export const TEST_AUDIT_SIGNING_KEY = generateAuditSigningKey();
 /** The public URL the test app believes it has (links in mail, OpenID Connect callbacks). */
 export const TEST_APP_URL = 'http://app.wrapper.test';
 export const testSessionPolicy = { refreshTtlSeconds: 3600, maxAgeSeconds: 86_400 };
@@ -129,6 +132,10 @@ export interface TestAppOptions {
   poolMax?: number;
   /** The plans and packs synced into the database; the built-in catalog by default. */
   billingCatalog?: BillingCatalog;
+  /** AUDIT_SIGNING_KEY (base64 PKCS#8 DER); this run's `TEST_AUDIT_SIGNING_KEY` by default. */
+  auditSigningKey?: string;
+  /** AUDIT_PREVIOUS_PUBLIC_KEYS (keys of before a rotation); none by default. */
+  auditPreviousPublicKeys?: string;
 }
 
 /** The access cache production would use for this run's engines. */
@@ -158,6 +165,8 @@ export function testAppConfig(options: TestAppOptions = {}, withRedis = false): 
     APP_DIR: '/nonexistent',
     APP_URL: TEST_APP_URL,
     JWT_SECRET: TEST_SECRET,
+    AUDIT_SIGNING_KEY: options.auditSigningKey ?? TEST_AUDIT_SIGNING_KEY,
+    AUDIT_PREVIOUS_PUBLIC_KEYS: options.auditPreviousPublicKeys ?? '',
     JWT_ACCESS_TTL_SECONDS: 900,
     REFRESH_TOKEN_TTL_SECONDS: testSessionPolicy.refreshTtlSeconds,
     SESSION_MAX_AGE_SECONDS: testSessionPolicy.maxAgeSeconds,
