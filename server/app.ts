@@ -8,6 +8,7 @@ import { accountRoutes } from './features/account/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
+import { auditReadRoutes } from './features/audit/routes.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { billingRoutes, stripeWebhookRoute } from './features/billing/routes.ts';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps) {
     .use(eventRoutes(features))
     .use(creditRoutes(features))
     .use(billingRoutes(features))
+    .use(auditReadRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);
