@@ -36,6 +36,7 @@ const PUBLIC = [
   'POST /v1/auth/password/forgot',
   'POST /v1/auth/password/reset',
   'GET /v1/events/catalog',
+  'GET /v1/audit-logs/catalog',
   'POST /v1/billing/stripe/webhook',
   // Development only (no SMTP relay, not production): the test app serves it as development does.
   'GET /v1/dev/mailbox',
