@@ -11,6 +11,7 @@ import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { auditChainRoutes } from './features/audit/chain-routes.ts';
 import type { AuditSigner } from './features/audit/signing-key.ts';
+import { auditReadRoutes } from './features/audit/routes.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { billingRoutes, stripeWebhookRoute } from './features/billing/routes.ts';
@@ -121,6 +122,7 @@ export function createApp(deps: AppDeps) {
     .use(creditRoutes(features))
     .use(billingRoutes(features))
     .use(auditChainRoutes(features))
+    .use(auditReadRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);

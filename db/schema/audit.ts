@@ -39,9 +39,30 @@ export const auditEntries = pgTable(
     metadata: jsonb('metadata').notNull(),
     outcome: text('outcome').notNull(),
     hash: bytea('hash').notNull(),
+    /**
+     * What `q` searches, lower-cased (actor name, action, target names; migration 0033), or null when
+     * longer than fits an index entry: such entries are searched through the full text instead.
+     */
+    searchKey: text('search_key').generatedAlwaysAs(sql`audit_search_key(actor_name, action, targets)`),
+    /** Each target as a line `type<TAB>id`, or null when too long: the target filters' prefilter. */
+    targetKeys: text('target_keys').generatedAlwaysAs(sql`audit_target_keys(targets)`),
   },
   (table) => [
     primaryKey({ name: 'audit_entries_pkey', columns: [table.tenantId, table.seq] }),
+    // Row-level security only lets an index serve leakproof operators (=, <, >), so neither a trigram
+    // index for `q` nor the GIN index on targets is used by a request (ILIKE and @> are not leakproof).
+    // A tenant's newest-first page scans this index instead (index-only: seq, time and the two keys) and
+    // stops at the page's end; a search with no match reads one index entry per entry of the tenant.
+    index('audit_entries_tenant_search_idx').on(
+      table.tenantId,
+      table.seq,
+      table.occurredAt,
+      table.searchKey,
+      table.targetKeys,
+    ),
+    index('audit_entries_tenant_failures_idx')
+      .on(table.tenantId, table.seq)
+      .where(sql`${table.outcome} = 'failure'`),
     index('audit_entries_tenant_time_idx').on(table.tenantId, table.occurredAt),
     index('audit_entries_tenant_action_idx').on(table.tenantId, table.action, table.seq),
     index('audit_entries_tenant_actor_idx').on(table.tenantId, table.actorId, table.seq),

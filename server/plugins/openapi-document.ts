@@ -1,5 +1,5 @@
 import { toOpenAPISchema, unwrapSchema } from '@elysiajs/openapi/openapi';
-import type { AnyElysia } from 'elysia';
+import { type AnyElysia, t } from 'elysia';
 import { problemCatalog } from '../errors.ts';
 import { ProblemModel } from '../features/shared-model.ts';
 import { isAuthLimitPerIp } from './rate-limit.ts';
@@ -87,8 +87,26 @@ function platformProblems(operation: Operation, hooks: RouteHooks, hasBody: bool
   return statuses;
 }
 
+const MEDIA_TYPES = Symbol('media types');
+
+/**
+ * A success answer that is text in one of several media types (a download: NDJSON or CSV), each with
+ * what it holds. Elysia does not check a returned Response against it; the document lists each type.
+ */
+export function mediaTypesResponse(description: string, types: Record<string, string>) {
+  return Object.assign(t.String({ description }), { [MEDIA_TYPES]: types });
+}
+
 function exactResponse(status: number, response: ResponseObject, schema: unknown): ResponseObject {
   if (schema === ProblemModel) return problemResponse(status);
+  const types = (schema as { [MEDIA_TYPES]?: Record<string, string> } | undefined)?.[MEDIA_TYPES];
+  if (types) {
+    const content = Object.entries(types).map(([type, holds]) => [
+      type,
+      { schema: { type: 'string', description: holds } },
+    ]);
+    return { description: response.description, content: Object.fromEntries(content) };
+  }
   if (status === 204 || status === 205) return { description: response.description };
   if (status >= 300 && status < 400) {
     return {

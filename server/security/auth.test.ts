@@ -38,6 +38,7 @@ const PUBLIC = [
   'GET /v1/events/catalog',
   // The key that verifies audit checkpoints, for verifiers without an account (decision 0017).
   'GET /v1/audit-logs/public-key',
+  'GET /v1/audit-logs/catalog',
   'POST /v1/billing/stripe/webhook',
   // Development only (no SMTP relay, not production): the test app serves it as development does.
   'GET /v1/dev/mailbox',
