@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps) {
   const api = new Elysia({ normalize: false })
     .use(requestId)
     .use(bodyLimit(deps.config.BODY_LIMIT_BYTES, { verbatimRoutes: [stripeWebhookRoute] }))
-    .use(errorHandling(deps.logger))
+    .use(errorHandling(deps.logger, { database: deps.database }))
     .use(requestLogging(deps.logger))
     .use(crossOrigin)
     .use(openapiDocs())

@@ -1,10 +1,11 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
-import { type Database, defineStatement, type ScopedDb, selectRows } from '../../../db/client.ts';
+import { type Database, defineStatement, inOrder, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { isForeignKeyViolation } from '../../../db/errors.ts';
 import { type Organization, organizations } from '../../../db/schema/index.ts';
 import { runInTenant, type TenantScope } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
+import { type AuditWho, changesOf, recordAudit, target } from '../audit/record.ts';
 
 export interface OrganizationDto {
   id: string;
@@ -102,7 +103,7 @@ async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationDt
 
 export async function createOrganization(
   db: ScopedDb,
-  input: { tenantId: string; name: string; parentId?: string | null },
+  input: { tenantId: string; name: string; parentId?: string | null; who?: AuditWho },
 ): Promise<OrganizationDto> {
   if (input.parentId) await requireParent(db, input.parentId);
   try {
@@ -112,7 +113,18 @@ export async function createOrganization(
       .returning();
     if (!row) throw new Error('insert returned no row');
     const organization = toOrganizationDto(row);
-    await publish(db, 'organization.created', { organization });
+    // The event and the audit entry leave together (pipelined): no round trip more than the event's.
+    await inOrder(
+      db,
+      () => publish(db, 'organization.created', { organization }),
+      () =>
+        input.who &&
+        recordAudit(db, input.tenantId, input.who, {
+          action: 'organization.created',
+          targets: [target('organization', organization.id, organization.name)],
+          changes: changesOf(null, { name: organization.name, parentId: organization.parentId }),
+        }),
+    );
     return organization;
   } catch (error) {
     // The parent was deleted between the check and the insert.
@@ -140,7 +152,7 @@ async function wouldCreateCycle(db: ScopedDb, id: string, newParentId: string): 
 
 export async function updateOrganization(
   db: ScopedDb,
-  input: { tenantId: string; id: string; name?: string; parentId?: string | null },
+  input: { tenantId: string; id: string; name?: string; parentId?: string | null; who: AuditWho },
 ): Promise<OrganizationDto> {
   const changesParent = input.parentId !== undefined;
   if (changesParent) await lockHierarchy(db, input.tenantId);
@@ -169,13 +181,25 @@ export async function updateOrganization(
     ...(input.name !== undefined && organization.name !== current.name ? (['name'] as const) : []),
     ...(changesParent && organization.parentId !== current.parentId ? (['parentId'] as const) : []),
   ];
-  if (changes.length > 0) await publish(db, 'organization.updated', { organization, changes });
+  await inOrder(
+    db,
+    () => changes.length > 0 && publish(db, 'organization.updated', { organization, changes }),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'organization.updated',
+        targets: [target('organization', organization.id, organization.name)],
+        changes: changesOf(
+          { name: current.name, parentId: current.parentId },
+          { name: organization.name, parentId: organization.parentId },
+        ),
+      }),
+  );
   return organization;
 }
 
 export async function deleteOrganization(
   db: ScopedDb,
-  input: { tenantId: string; id: string },
+  input: { tenantId: string; id: string; who: AuditWho },
 ): Promise<void> {
   await lockHierarchy(db, input.tenantId);
   const [child] = await db
@@ -191,5 +215,14 @@ export async function deleteOrganization(
     .where(eq(organizations.id, input.id))
     .returning({ id: organizations.id, name: organizations.name, parentId: organizations.parentId });
   if (!deleted) throw new AppError('not-found', 'No such organization.');
-  await publish(db, 'organization.deleted', { organization: deleted });
+  await inOrder(
+    db,
+    () => publish(db, 'organization.deleted', { organization: deleted }),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'organization.deleted',
+        targets: [target('organization', deleted.id, deleted.name)],
+        changes: changesOf({ name: deleted.name, parentId: deleted.parentId }, null),
+      }),
+  );
 }
