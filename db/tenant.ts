@@ -145,6 +145,16 @@ export async function continueInTenant(
 }
 
 /**
+ * The way back from `continueInTenant`: inside the same transaction, continue as `app_identity` for
+ * `userId` (their own sessions, memberships and tenants), with no tenant.
+ */
+export async function continueAsIdentity(db: ScopedDb, userId: string): Promise<void> {
+  await db.execute(
+    sql`select set_config('role', 'app_identity', true), set_config('app.tenant_id', '', true), set_config('app.user_id', ${userId}, true)`,
+  );
+}
+
+/**
  * Inside a request transaction, checks one more permission on another organization (e.g. the new
  * parent of a move). Raises like the check at the start of the transaction.
  */

@@ -10,8 +10,8 @@ import { platformSetupRoutes } from './features/admin/setup-routes.ts';
 import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { createApiKeyResolver } from './features/api-keys/service.ts';
 import { auditChainRoutes } from './features/audit/chain-routes.ts';
-import type { AuditSigner } from './features/audit/signing-key.ts';
 import { auditReadRoutes } from './features/audit/routes.ts';
+import type { AuditSigner } from './features/audit/signing-key.ts';
 import type { AccessTokens } from './features/auth/access-tokens.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { billingRoutes, stripeWebhookRoute } from './features/billing/routes.ts';
@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps) {
   const api = new Elysia({ normalize: false })
     .use(requestId)
     .use(bodyLimit(deps.config.BODY_LIMIT_BYTES, { verbatimRoutes: [stripeWebhookRoute] }))
-    .use(errorHandling(deps.logger))
+    .use(errorHandling(deps.logger, { database: deps.database }))
     .use(requestLogging(deps.logger))
     .use(crossOrigin)
     .use(openapiDocs())

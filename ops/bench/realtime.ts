@@ -115,12 +115,19 @@ async function broadcastAndMemory() {
   // The runtime production builds, with the in-process bus (no REDIS_URL given to it).
   const runtime = await testRuntime(database);
   const { bus, tokens } = runtime;
-  const owner = await signUp(database, {
-    email: 'bench@example.test',
-    password: 'bench password',
-    name: 'Bench',
-    organizationName: 'Bench',
-  });
+  const owner = await signUp(
+    database,
+    {
+      email: 'bench@example.test',
+      password: 'bench password',
+      name: 'Bench',
+      organizationName: 'Bench',
+    },
+    {
+      policy: { refreshTtlSeconds: 3600, maxAgeSeconds: 86_400 },
+      context: { requestId: null, ip: null, userAgent: 'bench' },
+    },
+  );
   const token = await tokens.sign({ userId: owner.user.id, tenantId: owner.tenant.id });
   const gatewayUrl = await runtime.start({ hostname: '127.0.0.1', port: 0 });
   const native = Bun.serve({

@@ -2,6 +2,7 @@ import { openDatabase } from '../../db/client.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { parseConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { systemWho } from '../features/audit/record.ts';
 import { signUp } from '../features/auth/service.ts';
 import { createOrganization } from '../features/organizations/service.ts';
 
@@ -16,19 +17,20 @@ const demo = {
 };
 
 try {
-  const created = await signUp(database, demo);
-  await withTenant(database, created.tenant.id, async (db) => {
-    const sales = await createOrganization(db, {
-      tenantId: created.tenant.id,
-      name: 'Sales',
-      parentId: created.organization.id,
-    });
-    await createOrganization(db, { tenantId: created.tenant.id, name: 'Sales EMEA', parentId: sales.id });
-    await createOrganization(db, {
-      tenantId: created.tenant.id,
-      name: 'Engineering',
-      parentId: created.organization.id,
-    });
+  const created = await signUp(database, demo, {
+    policy: {
+      refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
+    },
+    context: { requestId: null, ip: null, userAgent: 'db:seed' },
+  });
+  const tenantId = created.tenant.id;
+  await withTenant(database, tenantId, async (db) => {
+    const create = (name: string, parentId: string) =>
+      createOrganization(db, { tenantId, name, parentId, who: systemWho('db.seed') });
+    const sales = await create('Sales', created.organization.id);
+    await create('Sales EMEA', sales.id);
+    await create('Engineering', created.organization.id);
   });
   console.log(`Demo tenant "${created.tenant.name}" created.`);
 } catch (error) {

@@ -23,6 +23,13 @@ export interface Actor extends TenantActor {
   who: AuditWho;
 }
 
+// The actor of each authenticated request, as soon as it is known (before its checks), so the error
+// handler can record a refusal (`access.denied`) as its caller.
+const requestActors = new WeakMap<Request, Actor>();
+
+/** The authenticated caller of `request`, if the authentication macro got as far as knowing them. */
+export const requestActor = (request: Request): Actor | undefined => requestActors.get(request);
+
 /**
  * What a route needs of its caller:
  * - a permission (`'org:write'`): a live member holding it; checked by Postgres in the route's own
@@ -84,6 +91,7 @@ export function authentication(deps: AuthDeps) {
   }
 
   async function authenticate(
+    request: Request,
     requirement: AuthRequirement,
     authorization: string | undefined,
     responseHeaders: Record<string, string | number>,
@@ -97,6 +105,7 @@ export function authentication(deps: AuthDeps) {
       check: { ran: false, membershipPassed: false },
       who: { actor: who, context },
     };
+    requestActors.set(request, actor);
     const { limiter, perApiKey, perTenant } = deps.rateLimits;
     if (actor.apiKeyId) await limiter.check(perApiKey, actor.apiKeyId, responseHeaders);
     else await limiter.check(perTenant, actor.tenantId, responseHeaders);
@@ -133,7 +142,7 @@ export function authentication(deps: AuthDeps) {
         },
         async transform({ request, headers, set, server }) {
           const context = requestContext(request, server, deps.rateLimits.trustProxy);
-          const actor = await authenticate(requirement, headers.authorization, set.headers, context);
+          const actor = await authenticate(request, requirement, headers.authorization, set.headers, context);
           authenticated.set(request, actor);
           if (actor.permission) {
             deferAccessCheck(request, async () => {

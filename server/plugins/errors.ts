@@ -1,7 +1,11 @@
 import { Elysia, ValidationError } from 'elysia';
+import type { Database } from '../../db/client.ts';
 import { sqlStateOf } from '../../db/errors.ts';
+import { withTenant } from '../../db/tenant.ts';
 import { AppError, type FieldError, problemResponse, toProblem } from '../errors.ts';
+import { recordAudit } from '../features/audit/record.ts';
 import type { Logger } from '../logger.ts';
+import { requestActor } from './authentication.ts';
 import { deferredRefusal } from './deferred-access-check.ts';
 import { requestIdOf } from './request-id.ts';
 
@@ -71,8 +75,40 @@ function asAppError(code: string | number, error: unknown): AppError | null {
   }
 }
 
+/**
+ * A refused request (403 `forbidden`: a permission, scope or role the caller lacks) is recorded as
+ * `access.denied` in the caller's tenant, in a transaction of its own: the refused one rolled back.
+ * Recording never changes the answer; a failure to record is logged.
+ */
+async function recordRefusal(
+  database: Database,
+  logger: Logger,
+  request: Request,
+  refusal: AppError,
+): Promise<void> {
+  const actor = requestActor(request);
+  if (!actor) return;
+  try {
+    await withTenant(database, actor.tenantId, (db) =>
+      recordAudit(db, actor.tenantId, actor.who, {
+        action: 'access.denied',
+        targets: [],
+        metadata: {
+          method: request.method,
+          path: new URL(request.url).pathname,
+          permission: actor.permission,
+          detail: refusal.detail ?? null,
+        },
+        outcome: 'failure',
+      }),
+    );
+  } catch (error) {
+    logger.error({ err: error, requestId: requestIdOf(request) }, 'recording a refusal failed');
+  }
+}
+
 /** One error handler for the whole API: every failure becomes RFC 9457 problem+json. */
-export function errorHandling(logger: Logger) {
+export function errorHandling(logger: Logger, options: { database?: Database } = {}) {
   return new Elysia({ name: 'error-handling' }).onError(
     { as: 'global' },
     async ({ code, error, request, set }) => {
@@ -87,6 +123,9 @@ export function errorHandling(logger: Logger) {
           { err: error, requestId, method: request.method, url: new URL(request.url).pathname },
           'unhandled error',
         );
+      }
+      if (appError.code === 'forbidden' && options.database) {
+        await recordRefusal(options.database, logger, request, appError);
       }
       set.status = appError.status;
       return problemResponse(toProblem(appError, requestId), {

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { withTenant, withTenantAccessChange } from '../../db/tenant.ts';
 import { addMember } from '../features/access/service.ts';
+import { systemWho } from '../features/audit/record.ts';
 import { removeMember } from '../features/members/service.ts';
 import { joinWithRole, signIn, TEST_SECRET, type TestApp } from './harness.ts';
 
@@ -75,7 +76,7 @@ export async function credentialCases(app: TestApp): Promise<CredentialCase[]> {
   const removed = await joinWithRole(app, person.tenantId, 'admin');
   const removedToken = removed.token;
   await withTenantAccessChange(app.database, person.tenantId, (db) =>
-    removeMember(db, { tenantId: person.tenantId, userId: removed.userId }),
+    removeMember(db, { tenantId: person.tenantId, userId: removed.userId, who: systemWho('test') }),
   );
   const fixed = (token: string | null) => () => token;
 

@@ -1,8 +1,9 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { ScopedDb } from '../../../db/client.ts';
+import { inOrder, type ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { type Role, roleAssignments, roles } from '../../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
+import { type AuditWho, changesOf, recordAudit, target } from '../audit/record.ts';
 import type { RoleModel } from './model.ts';
 import { byPrecedence } from './service.ts';
 
@@ -39,19 +40,34 @@ export async function listRoles(db: ScopedDb): Promise<RoleModel[]> {
 
 export async function createRole(
   db: ScopedDb,
-  input: { tenantId: string; name: string; description?: string; permissions: string[] },
+  input: { tenantId: string; name: string; description?: string; permissions: string[]; who: AuditWho },
 ): Promise<RoleModel> {
+  const id = Bun.randomUUIDv7();
+  const name = input.name.trim();
+  const description = input.description?.trim() ?? '';
   try {
-    const [row] = await db
+    // The id is chosen here, so the audit entry leaves with the insert (pipelined: one round trip).
+    const inserted = db
       .insert(roles)
       .values({
+        id,
         tenantId: input.tenantId,
         key: keyFor(input.name),
-        name: input.name.trim(),
-        description: input.description?.trim() ?? '',
+        name,
+        description,
         permissions: input.permissions,
       })
       .returning();
+    const [[row]] = await inOrder(
+      db,
+      () => inserted,
+      () =>
+        recordAudit(db, input.tenantId, input.who, {
+          action: 'role.created',
+          targets: [target('role', id, name)],
+          changes: changesOf(null, { name, description, permissions: input.permissions }),
+        }),
+    );
     if (!row) throw new Error('insert returned no role');
     return toRoleDto(row);
   } catch (error) {
@@ -69,9 +85,16 @@ async function customRole(db: ScopedDb, id: string): Promise<Role> {
 
 export async function updateRole(
   db: ScopedDb,
-  input: { id: string; name?: string; description?: string; permissions?: string[] },
+  input: {
+    tenantId: string;
+    id: string;
+    name?: string;
+    description?: string;
+    permissions?: string[];
+    who: AuditWho;
+  },
 ): Promise<RoleModel> {
-  await customRole(db, input.id);
+  const before = await customRole(db, input.id);
   try {
     const [row] = await db
       .update(roles)
@@ -84,6 +107,16 @@ export async function updateRole(
       .where(and(eq(roles.id, input.id), sql`${roles.tenantId} is not null`))
       .returning();
     if (!row) throw new AppError('not-found', 'No such role.');
+    const fields = (role: Role) => ({
+      name: role.name,
+      description: role.description,
+      permissions: role.permissions,
+    });
+    await recordAudit(db, input.tenantId, input.who, {
+      action: 'role.updated',
+      targets: [target('role', row.id, row.name)],
+      changes: changesOf(fields(before), fields(row)),
+    });
     return toRoleDto(row);
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('conflict', 'A role with this name already exists.');
@@ -92,13 +125,26 @@ export async function updateRole(
 }
 
 /** Deletes a custom role that nobody holds; a role in use must be taken from its members first. */
-export async function deleteRole(db: ScopedDb, id: string): Promise<void> {
-  await customRole(db, id);
+export async function deleteRole(
+  db: ScopedDb,
+  input: { tenantId: string; id: string; who: AuditWho },
+): Promise<void> {
+  const { id } = input;
+  const role = await customRole(db, id);
   const [held] = await db
     .select({ id: roleAssignments.id })
     .from(roleAssignments)
     .where(eq(roleAssignments.roleId, id))
     .limit(1);
   if (held) throw new AppError('conflict', 'Members still hold this role; change their roles first.');
-  await db.delete(roles).where(and(eq(roles.id, id), sql`${roles.tenantId} is not null`));
+  await inOrder(
+    db,
+    () => db.delete(roles).where(and(eq(roles.id, id), sql`${roles.tenantId} is not null`)),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'role.deleted',
+        targets: [target('role', role.id, role.name)],
+        changes: changesOf({ name: role.name, permissions: role.permissions }, null),
+      }),
+  );
 }

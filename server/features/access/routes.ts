@@ -37,7 +37,7 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
       '/v1/roles',
       async ({ actor, body, set }) => {
         const role = await withTenant(database, actor, (db) =>
-          createRole(db, { tenantId: actor.tenantId, ...body }),
+          createRole(db, { tenantId: actor.tenantId, ...body, who: actor.who }),
         );
         set.status = 201;
         return role;
@@ -58,7 +58,9 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
     .patch(
       '/v1/roles/:id',
       ({ actor, params, body }) =>
-        withTenantAccessChange(database, actor, (db) => updateRole(db, { id: params.id, ...body })),
+        withTenantAccessChange(database, actor, (db) =>
+          updateRole(db, { tenantId: actor.tenantId, id: params.id, ...body, who: actor.who }),
+        ),
       {
         auth: 'roles:manage',
         params: RoleParams,
@@ -80,7 +82,9 @@ export function accessRoutes(deps: AuthDeps & { database: Database }) {
     .delete(
       '/v1/roles/:id',
       async ({ actor, params, set }) => {
-        await withTenantAccessChange(database, actor, (db) => deleteRole(db, params.id));
+        await withTenantAccessChange(database, actor, (db) =>
+          deleteRole(db, { tenantId: actor.tenantId, id: params.id, who: actor.who }),
+        );
         set.status = 204;
       },
       {

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
+import { personWho, requestContext } from '../audit/record.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { accountMail } from './mail.ts';
 import { VerificationResentModel } from './model.ts';
@@ -23,8 +24,8 @@ export function accountRoutes(
     .use(authentication(deps))
     .post(
       '/verify-email',
-      async ({ body }) => {
-        await verifyEmail(database, body.token);
+      async ({ body, request, server }) => {
+        await verifyEmail(database, body.token, requestContext(request, server, rateLimits.trustProxy));
         return { verified: true as const };
       },
       {
@@ -37,7 +38,11 @@ export function accountRoutes(
     .post(
       '/verify-email/resend',
       async ({ actor, set }) => {
-        const issued = await issueEmailToken(database, { purpose: 'verify-email', userId: actor.userId });
+        const issued = await issueEmailToken(database, {
+          purpose: 'verify-email',
+          userId: actor.userId,
+          audit: { who: actor.who, tenantId: actor.tenantId },
+        });
         if (issued) await mail.verification(issued.email, issued.token);
         set.status = 202;
         return { sent: issued !== null };
@@ -53,8 +58,15 @@ export function accountRoutes(
     )
     .post(
       '/password/forgot',
-      async ({ body, set }) => {
-        const issued = await issueEmailToken(database, { purpose: 'reset-password', email: body.email });
+      async ({ body, set, request, server }) => {
+        // Whoever asks is anonymous; the account, if there is one, is the target.
+        const issued = await issueEmailToken(database, {
+          purpose: 'reset-password',
+          email: body.email,
+          audit: {
+            who: personWho({ id: null, name: null }, requestContext(request, server, rateLimits.trustProxy)),
+          },
+        });
         if (issued) await mail.passwordReset(issued.email, issued.token);
         // The same answer whether or not the address has an account: nothing to enumerate.
         set.status = 202;
@@ -75,8 +87,11 @@ export function accountRoutes(
     )
     .post(
       '/password/reset',
-      async ({ body, set }) => {
-        await resetPassword(database, body);
+      async ({ body, set, request, server }) => {
+        await resetPassword(database, {
+          ...body,
+          context: requestContext(request, server, rateLimits.trustProxy),
+        });
         set.status = 204;
       },
       {

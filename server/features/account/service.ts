@@ -4,6 +4,9 @@ import { sessions, users, userTokens } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
+import type { AuditAction } from '../audit/catalog.ts';
+import type { AuditContext } from '../audit/model.ts';
+import { type AuditWho, personWho, recordAuditAs, recordForPerson, target } from '../audit/record.ts';
 import { hashPassword } from '../auth/passwords.ts';
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
@@ -25,7 +28,16 @@ const linkInvalid = () =>
  */
 export async function issueEmailToken(
   database: Database,
-  input: { purpose: EmailTokenPurpose; userId?: string; email?: string },
+  input: {
+    purpose: EmailTokenPurpose;
+    userId?: string;
+    email?: string;
+    /**
+     * Record it: in the signed-in caller's tenant (`who` with `tenantId`), or, for an anonymous
+     * request, in each tenant where the person is an active member.
+     */
+    audit?: { who: AuditWho; tenantId?: string };
+  },
 ): Promise<{ token: string; email: string; name: string } | null> {
   return withIdentity(database, async (db) => {
     const [user] = await db
@@ -51,6 +63,16 @@ export async function issueEmailToken(
       tokenHash: hash,
       expiresAt: new Date(Date.now() + LIFETIME_MS[input.purpose]),
     });
+    if (input.audit) {
+      const action: AuditAction =
+        input.purpose === 'verify-email' ? 'user.email_verification_sent' : 'user.password_reset_requested';
+      const record = { action, targets: [target('user', user.id, user.name)] };
+      if (input.audit.tenantId) {
+        await recordAuditAs(db, { tenantId: input.audit.tenantId, userId: user.id }, input.audit.who, record);
+      } else {
+        await recordForPerson(db, user.id, input.audit.who, record);
+      }
+    }
     return { token, email: user.email, name: user.name };
   });
 }
@@ -78,13 +100,20 @@ async function spendToken(
   return spent.userId;
 }
 
-export async function verifyEmail(database: Database, token: string): Promise<void> {
+export async function verifyEmail(database: Database, token: string, context: AuditContext): Promise<void> {
   await withIdentity(database, async (db) => {
     const userId = await spendToken(db, 'verify-email', token);
-    await db
+    const [user] = await db
       .update(users)
       .set({ emailVerifiedAt: new Date(), updatedAt: new Date() })
-      .where(eq(users.id, userId));
+      .where(eq(users.id, userId))
+      .returning({ name: users.name });
+    const name = user?.name ?? null;
+    // A person-level event: recorded in each tenant where they are an active member.
+    await recordForPerson(db, userId, personWho({ id: userId, name }, context), {
+      action: 'user.email_verified',
+      targets: [target('user', userId, name)],
+    });
   });
 }
 
@@ -94,24 +123,34 @@ export async function verifyEmail(database: Database, token: string): Promise<vo
  */
 export async function resetPassword(
   database: Database,
-  input: { token: string; password: string },
+  input: { token: string; password: string; context: AuditContext },
 ): Promise<void> {
   const passwordHash = await hashPassword(input.password);
   const ended = await withIdentity(database, async (db) => {
     const userId = await spendToken(db, 'reset-password', input.token);
-    await db
+    const [user] = await db
       .update(users)
       .set({
         passwordHash,
         emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`,
         updatedAt: new Date(),
       })
-      .where(eq(users.id, userId));
-    return db
+      .where(eq(users.id, userId))
+      .returning({ name: users.name });
+    const ended = await db
       .update(sessions)
       .set({ revokedAt: new Date(), revokedReason: 'revoked' })
       .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
       .returning({ tenantId: sessions.tenantId });
+    const name = user?.name ?? null;
+    // The link proved who they are; the entry says the password changed, never what to.
+    await recordForPerson(db, userId, personWho({ id: userId, name }, input.context), {
+      action: 'user.password_reset',
+      targets: [target('user', userId, name)],
+      changes: { password: ['[redacted]', '[redacted]'] },
+      metadata: { sessionsEnded: ended.length },
+    });
+    return ended;
   });
   await database.invalidateAccess(ended.map((session) => session.tenantId));
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { sqlStateOf } from '../../../db/errors.ts';
-import { adminActions, tenants, users } from '../../../db/schema/index.ts';
+import { tenants, users } from '../../../db/schema/index.ts';
 import { withIdentity, withPlatformAdmin, withTenant } from '../../../db/tenant.ts';
-import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import { auditEntriesOf, type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
 import { grantPlatformAdmin } from './grant.ts';
 
 let app: TestApp;
@@ -60,14 +60,15 @@ describe('platform administration', () => {
     });
     expect(login.status).toBe(403);
 
-    const recorded = await withPlatformAdmin(app.database, admin.userId, (db) =>
-      db.select().from(adminActions).where(sql`${adminActions.targetId} = ${customer.tenantId}`),
+    // The audit entry is the record of it (admin_actions is no longer written).
+    const recorded = (await auditEntriesOf(app.database, customer.tenantId)).filter(
+      (entry) => entry.action === 'admin.tenant_updated',
     );
     expect(recorded).toEqual([
       expect.objectContaining({
-        adminUserId: admin.userId,
-        action: 'tenant.status_changed',
-        details: { from: 'active', to: 'suspended' },
+        actorType: 'platform_admin',
+        actorId: admin.userId,
+        changes: { status: ['active', 'suspended'] },
       }),
     ]);
 

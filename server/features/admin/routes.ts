@@ -3,6 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import { withPlatformAdmin } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
+import { platformAdminWho, recordAudit, target } from '../audit/record.ts';
 import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
 import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
 import { AdminTenantModel, AdminTenantPage } from './model.ts';
@@ -38,27 +39,44 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
             errors: [{ path: '/', message: 'Nothing to change' }],
           });
         }
-        if (body.status !== undefined) {
-          const status = body.status;
-          await withPlatformAdmin(database, actor.userId, (db) =>
-            setTenantStatus(db, {
-              adminUserId: actor.userId,
-              sessionId: actor.sessionId,
-              tenantId: params.id,
-              status,
-            }),
-          );
-          // A suspension stops the tenant's tokens and keys on their next request, remembered checks too.
-          await database.invalidateAccess([params.id]);
-        }
-        if (body.planId !== undefined) {
-          await setPlanByAdmin(database, {
-            adminUserId: actor.userId,
-            sessionId: actor.sessionId,
-            tenantId: params.id,
-            planId: body.planId,
-          });
-        }
+        // One transaction acting in the tenant, and one audit entry for what it changed.
+        await withPlatformAdmin(
+          database,
+          actor.userId,
+          async (db) => {
+            const changes: Record<string, [unknown, unknown]> = {};
+            const metadata: Record<string, unknown> = {};
+            let name: string | null = null;
+            if (body.status !== undefined) {
+              const set = await setTenantStatus(db, {
+                sessionId: actor.sessionId,
+                tenantId: params.id,
+                status: body.status,
+              });
+              name = set.tenant.name;
+              if (set.from !== set.tenant.status) changes.status = [set.from, set.tenant.status];
+            }
+            if (body.planId !== undefined) {
+              const plan = await setPlanByAdmin(db, {
+                adminUserId: actor.userId,
+                sessionId: actor.sessionId,
+                tenantId: params.id,
+                planId: body.planId,
+              });
+              if (plan.from !== plan.to) changes.planId = [plan.from, plan.to];
+              metadata.creditsGranted = plan.creditsGranted;
+            }
+            await recordAudit(db, params.id, platformAdminWho(actor.who), {
+              action: 'admin.tenant_updated',
+              targets: [target('tenant', params.id, name)],
+              changes,
+              metadata,
+            });
+          },
+          { tenantId: params.id },
+        );
+        // A suspension stops the tenant's tokens and keys on their next request, remembered checks too.
+        if (body.status !== undefined) await database.invalidateAccess([params.id]);
         return withPlatformAdmin(database, actor.userId, (db) =>
           findTenantForAdmin(db, { tenantId: params.id, sessionId: actor.sessionId }),
         );
@@ -100,6 +118,7 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
           amount: body.amount,
           reason: body.reason.trim(),
           expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+          who: platformAdminWho(actor.who),
         });
         set.status = 201;
         return moved;

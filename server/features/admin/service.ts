@@ -1,12 +1,6 @@
 import { asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type ScopedDb, selectRows } from '../../../db/client.ts';
-import {
-  adminActions,
-  billingAccounts,
-  memberships,
-  type Tenant,
-  tenants,
-} from '../../../db/schema/index.ts';
+import { billingAccounts, memberships, type Tenant, tenants } from '../../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import type { AdminTenantModel, AdminTenantPage } from './model.ts';
 
@@ -81,11 +75,14 @@ export async function listAllTenants(
   };
 }
 
-/** Suspends or reactivates a tenant (its members lose or regain access on their next request), recorded. */
+/**
+ * Suspends or reactivates a tenant (its members lose or regain access on their next request), in the
+ * caller's platform-admin transaction; the caller records it (`admin.tenant_updated`).
+ */
 export async function setTenantStatus(
   db: ScopedDb,
-  input: { adminUserId: string; sessionId?: string; tenantId: string; status: 'active' | 'suspended' },
-): Promise<AdminTenantModel> {
+  input: { sessionId?: string; tenantId: string; status: 'active' | 'suspended' },
+): Promise<{ tenant: Tenant; from: Tenant['status'] }> {
   await requirePlatformAdmin(db, input.sessionId);
   const [before] = await db.select().from(tenants).where(eq(tenants.id, input.tenantId));
   if (!before) throw new AppError('not-found', 'No such tenant.');
@@ -95,14 +92,7 @@ export async function setTenantStatus(
     .where(eq(tenants.id, input.tenantId))
     .returning();
   if (!after) throw new AppError('not-found', 'No such tenant.');
-  await db.insert(adminActions).values({
-    adminUserId: input.adminUserId,
-    action: 'tenant.status_changed',
-    targetType: 'tenant',
-    targetId: input.tenantId,
-    details: { from: before.status, to: input.status },
-  });
-  return readAdminTenant(db, after);
+  return { tenant: after, from: before.status };
 }
 
 async function readAdminTenant(db: ScopedDb, tenant: Tenant): Promise<AdminTenantModel> {

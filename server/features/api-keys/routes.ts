@@ -30,6 +30,7 @@ export function apiKeyRoutes(deps: AuthDeps & { database: Database }) {
             createdBy: actor.userId,
             viaApiKeyId: actor.apiKeyId,
             ...body,
+            who: actor.who,
           }),
         );
         set.status = 201;
@@ -50,7 +51,9 @@ export function apiKeyRoutes(deps: AuthDeps & { database: Database }) {
     .delete(
       '/:id',
       async ({ actor, params, set }) => {
-        await withTenantAccessChange(database, actor, (db) => revokeApiKey(db, params.id));
+        await withTenantAccessChange(database, actor, (db) =>
+          revokeApiKey(db, { tenantId: actor.tenantId, id: params.id, who: actor.who }),
+        );
         set.status = 204;
       },
       {

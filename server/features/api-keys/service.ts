@@ -1,10 +1,11 @@
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import type { Database, ScopedDb } from '../../../db/client.ts';
+import { type Database, inOrder, type ScopedDb } from '../../../db/client.ts';
 import { type ApiKey, apiKeys } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { tenantWidePermissions } from '../access/service.ts';
+import { type AuditWho, changesOf, recordAudit, target } from '../audit/record.ts';
 import { requireWithinPlanLimit } from '../billing/limits.ts';
 import type { ApiKeyModel, CreatedApiKey } from './model.ts';
 
@@ -37,6 +38,7 @@ export async function createApiKey(
     name: string;
     scopes: string[];
     expiresAt?: string;
+    who: AuditWho;
   },
 ): Promise<CreatedApiKey> {
   const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
@@ -55,18 +57,39 @@ export async function createApiKey(
   if (input.viaApiKeyId) await requireWithinParentKey(db, input.viaApiKeyId, input.scopes, expiresAt);
   await requireWithinPlanLimit(db, input.tenantId, 'apiKeys');
   const { token: secret, hash: secretHash } = newOpaqueToken(API_KEY_PREFIX);
-  const [key] = await db
-    .insert(apiKeys)
-    .values({
-      tenantId: input.tenantId,
-      createdBy: input.createdBy,
-      name: input.name.trim(),
-      prefix: secret.slice(0, API_KEY_PREFIX.length + 8),
-      secretHash,
-      scopes: input.scopes,
-      expiresAt,
-    })
-    .returning();
+  const id = Bun.randomUUIDv7();
+  const name = input.name.trim();
+  const prefix = secret.slice(0, API_KEY_PREFIX.length + 8);
+  // The id is chosen here, so the audit entry leaves with the insert (pipelined). Neither the secret
+  // nor its hash is in the entry: the prefix is what the key's owner sees of it afterwards too.
+  const [[key]] = await inOrder(
+    db,
+    () =>
+      db
+        .insert(apiKeys)
+        .values({
+          id,
+          tenantId: input.tenantId,
+          createdBy: input.createdBy,
+          name,
+          prefix,
+          secretHash,
+          scopes: input.scopes,
+          expiresAt,
+        })
+        .returning(),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'api_key.created',
+        targets: [target('api_key', id, name)],
+        changes: changesOf(null, {
+          name,
+          prefix,
+          scopes: input.scopes,
+          expiresAt: expiresAt?.toISOString() ?? null,
+        }),
+      }),
+  );
   if (!key) throw new Error('insert returned no key');
   return { ...toApiKeyDto(key), secret };
 }
@@ -112,13 +135,21 @@ export async function listApiKeys(db: ScopedDb): Promise<ApiKeyModel[]> {
   return rows.map(toApiKeyDto);
 }
 
-export async function revokeApiKey(db: ScopedDb, id: string): Promise<void> {
-  const revoked = await db
+export async function revokeApiKey(
+  db: ScopedDb,
+  input: { tenantId: string; id: string; who: AuditWho },
+): Promise<void> {
+  const [revoked] = await db
     .update(apiKeys)
     .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  if (revoked.length === 0) throw new AppError('not-found', 'No such API key.');
+    .where(and(eq(apiKeys.id, input.id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id, name: apiKeys.name, revokedAt: apiKeys.revokedAt });
+  if (!revoked) throw new AppError('not-found', 'No such API key.');
+  await recordAudit(db, input.tenantId, input.who, {
+    action: 'api_key.revoked',
+    targets: [target('api_key', revoked.id, revoked.name)],
+    changes: { revokedAt: [null, revoked.revokedAt?.toISOString() ?? null] },
+  });
 }
 
 export interface ApiKeyIdentity {

@@ -56,6 +56,10 @@ export const auditCatalog = {
   // Credits and billing
   'credits.consumed': { description: 'Credits were consumed.', targets: ['credit_transaction'] },
   'credits.granted': { description: 'Credits were granted.', targets: ['credit_transaction'] },
+  'credits.expired': {
+    description: "What was left of a grant's credits expired.",
+    targets: ['credit_transaction'],
+  },
   'credits.low_balance_threshold_set': {
     description: 'The low-balance alert threshold changed.',
     targets: ['tenant'],

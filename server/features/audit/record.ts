@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { ScopedDb } from '../../../db/client.ts';
-import { selectRows } from '../../../db/client.ts';
+import { inOrder, type ScopedDb, selectRows } from '../../../db/client.ts';
+import { continueInTenant } from '../../../db/tenant.ts';
 import { clientAddress, type PeerServer } from '../../plugins/client-address.ts';
 import { requestIdOf } from '../../plugins/request-id.ts';
 import type { AuditAction } from './catalog.ts';
@@ -19,6 +19,31 @@ const NO_CONTEXT: AuditContext = { requestId: null, ip: null, userAgent: null };
 export const systemWho = (job: string, context: AuditContext = NO_CONTEXT): AuditWho => ({
   actor: { type: 'system', id: job, name: null },
   context,
+});
+
+/** A person acting for themselves, before any token names them (sign-up, sign-in, emailed links). */
+export const personWho = (
+  person: { id: string | null; name: string | null },
+  context: AuditContext = NO_CONTEXT,
+): AuditWho => ({ actor: { type: 'user', id: person.id, name: person.name }, context });
+
+/** A platform administrator: the same person and request as `who`, acting with platform powers. */
+export const platformAdminWho = (who: AuditWho): AuditWho => ({
+  actor: { ...who.actor, type: 'platform_admin' },
+  context: who.context,
+});
+
+/** Stripe's webhook: the effect of a verified Stripe event, named by the event. */
+export const stripeWho = (eventId: string, context: AuditContext = NO_CONTEXT): AuditWho => ({
+  actor: { type: 'system', id: 'stripe', name: `Stripe event ${eventId}` },
+  context,
+});
+
+/** Target helpers: `{type, id, name}`, the name null when not known without another query. */
+export const target = (type: string, id: string, name: string | null = null): AuditTarget => ({
+  type,
+  id,
+  name,
 });
 
 /** The request's id, client address and user agent (bounded: they are the caller's to choose). */
@@ -93,4 +118,48 @@ export async function recordAudit(
           ${content.outcome}, ${digest}::bytea, ${Bun.randomUUIDv7()}::uuid) as seq`,
   );
   return { id: content.id, seq: Number(row?.seq) };
+}
+
+/**
+ * `recordAudit` from inside an identity transaction (`withIdentity`): continues as `app_user` in the
+ * tenant first (`continueInTenant`), pipelined with the append, so it costs one round trip. The
+ * transaction stays in that tenant afterwards: record last.
+ */
+export async function recordAuditAs(
+  db: ScopedDb,
+  ids: { tenantId: string; userId: string },
+  who: AuditWho,
+  record: AuditRecord,
+): Promise<{ id: string; seq: number }> {
+  const [, recorded] = await inOrder(
+    db,
+    () => continueInTenant(db, ids),
+    () => recordAudit(db, ids.tenantId, who, record),
+  );
+  return recorded;
+}
+
+/**
+ * A security event about a person rather than one tenant (sign-in refused, password reset, email
+ * confirmed): one entry in each tenant where they are an active member, in the caller's identity
+ * transaction (as `recordAuditAs`: record last). Someone with no active membership leaves no entry.
+ */
+export async function recordForPerson(
+  db: ScopedDb,
+  userId: string,
+  who: AuditWho,
+  record: AuditRecord,
+): Promise<number> {
+  // The identity role reads the memberships of the person in `app.user_id` only; set it first (pipelined).
+  const [, rows] = await inOrder(
+    db,
+    () => db.execute(sql`select set_config('app.user_id', ${userId}, true)`),
+    () =>
+      selectRows<{ tenant_id: string }>(
+        db,
+        sql`select tenant_id from memberships where user_id = ${userId}::uuid and status = 'active'`,
+      ),
+  );
+  for (const { tenant_id: tenantId } of rows) await recordAuditAs(db, { tenantId, userId }, who, record);
+  return rows.length;
 }

@@ -7,6 +7,7 @@ import { sessionClient } from '../../plugins/client-address.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
 import { accountMail } from '../account/mail.ts';
 import { issueEmailToken } from '../account/service.ts';
+import { requestContext } from '../audit/record.ts';
 import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import { LoginBody, LoginResponse, MeResponse, SignupBody, SignupResponse } from './model.ts';
@@ -30,17 +31,15 @@ export function authRoutes(
     .post(
       '/v1/auth/signup',
       async ({ body, set, request, server }) => {
-        const created = await signUp(database, body);
+        const { session, ...created } = await signUp(database, body, {
+          policy,
+          client: sessionClient(request, server, rateLimits.trustProxy),
+          context: requestContext(request, server, rateLimits.trustProxy),
+        });
         // The confirmation mail goes out in the background: a slow relay must not slow sign-up down.
         void issueEmailToken(database, { purpose: 'verify-email', userId: created.user.id })
           .then((issued) => issued && mail.verification(issued.email, issued.token))
           .catch((error: unknown) => deps.logger.error({ err: error }, 'confirmation mail failed'));
-        const session = await startSession(database, {
-          userId: created.user.id,
-          tenantId: created.tenant.id,
-          policy,
-          client: sessionClient(request, server, rateLimits.trustProxy),
-        });
         set.status = 201;
         return {
           ...created,
@@ -61,12 +60,15 @@ export function authRoutes(
     .post(
       '/v1/auth/login',
       async ({ body, request, server }) => {
-        const signedIn = await signIn(database, body);
+        const context = requestContext(request, server, rateLimits.trustProxy);
+        const signedIn = await signIn(database, body, context);
         const session = await startSession(database, {
           userId: signedIn.user.id,
+          name: signedIn.user.name,
           tenantId: signedIn.tenantId,
           policy,
           client: sessionClient(request, server, rateLimits.trustProxy),
+          audit: { context, metadata: { method: 'password' } },
         });
         return {
           ...(await tokenPairFor(tokens, session)),

@@ -1,13 +1,21 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { Database, ScopedDb } from '../../../db/client.ts';
+import { type Database, inOrder, type ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { memberships, type Tenant, tenants, type User, users } from '../../../db/schema/index.ts';
-import { continueInTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
+import { continueAsIdentity, continueInTenant, withIdentity, withTenant } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
 import { addMember, tenantWidePermissions, tenantWideRoleKeys } from '../access/service.ts';
+import type { AuditContext } from '../audit/model.ts';
+import { personWho, recordAuditAs, recordForPerson, target } from '../audit/record.ts';
 import type { OrganizationModel } from '../organizations/model.ts';
 import { createOrganization } from '../organizations/service.ts';
+import {
+  type IssuedSession,
+  insertSession,
+  type SessionClient,
+  type SessionPolicy,
+} from '../sessions/service.ts';
 import type {
   LoginBody,
   MeResponse,
@@ -67,11 +75,20 @@ export async function createWorkspace(
   return { tenant: toTenantDto(tenant), organization };
 }
 
-/** Creates a person, their tenant, its root organization and their owner membership, all or nothing. */
+/**
+ * Creates a person, their tenant, its root organization, their owner membership and their first
+ * session, all or nothing, with one audit entry (`user.signed_up`) in the new tenant.
+ */
 export async function signUp(
   database: Database,
   input: SignupBody,
-): Promise<{ user: UserModel; tenant: TenantModel; organization: OrganizationModel }> {
+  options: { policy: SessionPolicy; client?: SessionClient; context: AuditContext },
+): Promise<{
+  user: UserModel;
+  tenant: TenantModel;
+  organization: OrganizationModel;
+  session: IssuedSession;
+}> {
   const passwordHash = await hashPassword(input.password);
   try {
     return await withIdentity(database, async (db) => {
@@ -81,7 +98,27 @@ export async function signUp(
         .returning();
       if (!user) throw new Error('insert returned no user');
       const workspace = await createWorkspace(db, { user, name: input.organizationName });
-      return { user: toUserDto(user), ...workspace };
+      const tenantId = workspace.tenant.id;
+      // Back to the identity role for the session (pipelined with its first insert).
+      const [, session] = await inOrder(
+        db,
+        () => continueAsIdentity(db, user.id),
+        () =>
+          insertSession(db, { userId: user.id, tenantId, policy: options.policy, client: options.client }),
+      );
+      await recordAuditAs(db, { tenantId, userId: user.id }, personWho(user, options.context), {
+        action: 'user.signed_up',
+        targets: [
+          target('user', user.id, user.name),
+          target('tenant', tenantId, workspace.tenant.name),
+          target('session', session.sessionId),
+        ],
+      });
+      return {
+        user: toUserDto(user),
+        ...workspace,
+        session: { ...session, userId: user.id, tenantId, name: user.name },
+      };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('email-taken', 'Sign in instead, or use another email.');
@@ -115,6 +152,7 @@ export async function activeTenantsOf(database: Database, userId: string): Promi
 export async function signIn(
   database: Database,
   input: LoginBody,
+  context: AuditContext,
 ): Promise<{ user: UserModel; tenantId: string; tenants: TenantChoiceModel[] }> {
   const [user] = await withIdentity(database, (db) =>
     db
@@ -123,8 +161,21 @@ export async function signIn(
       .where(sql`lower(${users.email}) = ${normalizeEmail(input.email)}`),
   );
   const passwordOk = await verifyPassword(input.password, user?.passwordHash ?? (await unknownUserHash));
-  if (!user?.passwordHash || !passwordOk)
+  if (!user?.passwordHash || !passwordOk) {
+    // Recorded in each tenant where the account is an active member; an unknown email records nothing
+    // (there is no tenant to record it in). The caller is anonymous: the account is the target.
+    if (user) {
+      await withIdentity(database, (db) =>
+        recordForPerson(db, user.id, personWho({ id: null, name: null }, context), {
+          action: 'session.sign_in_failed',
+          targets: [target('user', user.id, user.name)],
+          metadata: { method: 'password', reason: user.passwordHash ? 'wrong-password' : 'no-password' },
+          outcome: 'failure',
+        }),
+      );
+    }
     throw new AppError('invalid-credentials', 'The email or the password is wrong.');
+  }
   return { user: toUserDto(user), ...(await chooseTenant(database, user.id, input.tenantId)) };
 }
 

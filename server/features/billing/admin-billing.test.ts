@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { selectRows } from '../../../db/client.ts';
-import { adminActions, billingAccounts, events } from '../../../db/schema/index.ts';
+import { billingAccounts, events } from '../../../db/schema/index.ts';
 import { createLogger } from '../../logger.ts';
-import { joinWithRole, type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import {
+  auditEntriesOf,
+  joinWithRole,
+  type SignedUp,
+  startTestApp,
+  type TestApp,
+} from '../../testing/harness.ts';
 import { builtInRoles } from '../access/permissions.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
 import { renewManualPlans } from './renewals.ts';
@@ -131,13 +137,16 @@ describe('billing without Stripe', () => {
       type: 'platform_admin',
       id: admin.userId,
     });
-    const [recorded] = await app.database.owner
-      .select()
-      .from(adminActions)
-      .where(
-        and(eq(adminActions.targetId, customer.tenantId), eq(adminActions.action, 'tenant.plan_changed')),
-      );
-    expect(recorded?.details).toMatchObject({ from: null, to: 'pro' });
+    // The audit entry is the record of it (admin_actions is no longer written).
+    const recorded = (await auditEntriesOf(app.database, customer.tenantId)).find(
+      (entry) => entry.action === 'admin.tenant_updated',
+    );
+    expect(recorded).toMatchObject({
+      actorType: 'platform_admin',
+      actorId: admin.userId,
+      changes: { planId: [null, 'pro'] },
+      metadata: { creditsGranted: 10_000 },
+    });
 
     const list = await app.request('GET', '/v1/admin/tenants?limit=100', { token: admin.token });
     expect(list.body.items.find((tenant: { id: string }) => tenant.id === customer.tenantId)?.planId).toBe(
@@ -183,6 +192,14 @@ describe('billing without Stripe', () => {
     expect(subscription.body.currentPeriodStart).toBe(end.toISOString());
     expect(Date.parse(subscription.body.currentPeriodEnd)).toBe(end.getTime() + 30 * 86_400_000);
     expect(await renewManualPlans(app.database, silent)).toBe(0);
+    // The renewal is recorded once, by the job.
+    const renewals = (await auditEntriesOf(app.database, tenant.tenantId)).filter(
+      (entry) => entry.action === 'billing.plan_renewed',
+    );
+    expect(renewals).toEqual([
+      expect.objectContaining({ actorType: 'system', actorId: 'billing.manual-plan-renewals' }),
+    ]);
+    expect(renewals[0]?.targets).toEqual([{ type: 'plan', id: 'free', name: 'Free' }]);
     const allowances = await selectRows<{ external_id: string }>(
       app.database.owner,
       sql`select external_id from credit_lots where tenant_id = ${tenant.tenantId} and source = 'allowance'`,
@@ -226,13 +243,15 @@ describe('billing without Stripe', () => {
       ['adjust', -120],
       ['adjust', 300],
     ]);
-    const recorded = await app.database.owner
-      .select()
-      .from(adminActions)
-      .where(
-        and(eq(adminActions.targetId, tenant.tenantId), eq(adminActions.action, 'tenant.credits_adjusted')),
-      );
-    expect(recorded.map((row) => (row.details as { amount: number }).amount).sort()).toEqual([-120, 300]);
+    const recorded = (await auditEntriesOf(app.database, tenant.tenantId)).filter(
+      (entry) => entry.action === 'admin.credits_adjusted',
+    );
+    expect(
+      recorded.every((entry) => entry.actorType === 'platform_admin' && entry.actorId === admin.userId),
+    ).toBe(true);
+    expect(recorded.map((entry) => (entry.metadata as { amount: number }).amount).sort()).toEqual([
+      -120, 300,
+    ]);
     const published = await eventTypes(tenant.tenantId);
     expect(published.filter((event) => event.type === 'credits.adjusted')).toHaveLength(2);
   });

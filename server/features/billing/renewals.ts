@@ -1,10 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Database } from '../../../db/client.ts';
-import { selectRows } from '../../../db/client.ts';
+import { type Database, inOrder, selectRows } from '../../../db/client.ts';
 import { plans } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import type { PeriodicJob } from '../../../realtime/periodic.ts';
 import type { Logger } from '../../logger.ts';
+import { recordAudit, systemWho, target } from '../audit/record.ts';
 import { lockBillingAccount, publishSubscription, startManualPeriod } from './service.ts';
 
 /**
@@ -38,7 +38,19 @@ export async function renewManualPlans(
         const lengthMs = end.getTime() - (account.currentPeriodStart?.getTime() ?? end.getTime());
         const start = Date.now() - end.getTime() < lengthMs ? end : new Date();
         const period = await startManualPeriod(db, tenantId, plan, start, { type: 'system' });
-        await publishSubscription(db, period.account);
+        await inOrder(
+          db,
+          () => publishSubscription(db, period.account),
+          () =>
+            recordAudit(db, tenantId, systemWho('billing.manual-plan-renewals'), {
+              action: 'billing.plan_renewed',
+              targets: [target('plan', plan.id, plan.name)],
+              changes: {
+                currentPeriodEnd: [end.toISOString(), period.account.currentPeriodEnd?.toISOString() ?? null],
+              },
+              metadata: { creditsGranted: period.creditsGranted },
+            }),
+        );
         return true;
       });
       if (done) renewed += 1;

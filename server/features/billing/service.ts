@@ -2,7 +2,6 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Database, ScopedDb } from '../../../db/client.ts';
 import {
-  adminActions,
   type BillingAccount,
   billingAccounts,
   creditPacks,
@@ -17,6 +16,7 @@ import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
 import { requirePlatformAdmin } from '../admin/service.ts';
+import { type AuditWho, recordAudit, target } from '../audit/record.ts';
 import { addCredits, type LedgerActor, removeCredits } from '../credits/service.ts';
 import type { CreditMovementModel } from '../shared-model.ts';
 import type { CheckoutBody, CreditPackModel, PlanModel, RedirectModel, SubscriptionModel } from './model.ts';
@@ -269,6 +269,16 @@ export async function startCheckout(
     }),
   );
   if (!session.url) throw new AppError('billing-provider-unavailable', 'Stripe gave no Checkout URL.');
+  // What changed is at Stripe: recorded once Stripe answered (the plan or pack is applied by the webhook).
+  await withTenant(database, actor.tenantId, (db) =>
+    recordAudit(db, actor.tenantId, actor.who, {
+      action: 'billing.checkout_started',
+      targets: [
+        input.planId ? target('plan', input.planId) : target('credit_pack', input.creditPackId ?? ''),
+      ],
+      metadata: { mode: offer.mode, checkoutSessionId: session.id },
+    }),
+  );
   return { url: session.url };
 }
 
@@ -283,6 +293,13 @@ export async function openPortal(
   const stripe = requireStripe(deps);
   const session = await withCustomer(database, deps, actor, 'open the billing portal', (customer) =>
     stripe.billingPortal.sessions.create({ customer, return_url: `${deps.appUrl}/billing` }),
+  );
+  await withTenant(database, actor.tenantId, (db) =>
+    recordAudit(db, actor.tenantId, actor.who, {
+      action: 'billing.portal_opened',
+      targets: [target('tenant', actor.tenantId)],
+      metadata: { portalSessionId: session.id },
+    }),
   );
   return { url: session.url };
 }
@@ -325,68 +342,57 @@ export async function startManualPeriod(
 }
 
 /**
- * A platform admin sets a tenant's plan by hand (or removes it with null): a plan from Stripe is left to
- * Stripe. Setting a plan starts a month with the plan's allowance (expiring at its end). Recorded.
+ * A platform admin sets a tenant's plan by hand (or removes it with null), in the caller's platform-admin
+ * transaction acting in the tenant: a plan from Stripe is left to Stripe. Setting a plan starts a month
+ * with the plan's allowance (expiring at its end). The caller records it (`admin.tenant_updated`).
  */
 export async function setPlanByAdmin(
-  database: Database,
+  db: ScopedDb,
   input: { adminUserId: string; sessionId?: string; tenantId: string; planId: string | null },
-): Promise<SubscriptionModel> {
-  return withPlatformAdmin(
-    database,
-    input.adminUserId,
-    async (db) => {
-      await requireTenantForAdmin(db, input);
-      const [plan] = input.planId ? await db.select().from(plans).where(eq(plans.id, input.planId)) : [];
-      if (input.planId && !plan) {
-        throw new AppError('validation-failed', `No plan "${input.planId}".`, {
-          errors: [{ path: '/planId', message: 'Not a plan of the catalog' }],
-        });
-      }
-      const before = await lockBillingAccount(db, input.tenantId);
-      if (before.source === 'stripe' && before.stripeSubscriptionId && LIVE_STATUSES.has(before.status)) {
-        throw new AppError(
-          'subscription-exists',
-          'This tenant pays through a Stripe subscription; change the plan in Stripe (or cancel it first).',
-        );
-      }
-      const now = new Date();
-      const [after] = await db
-        .update(billingAccounts)
-        .set({
-          planId: plan?.id ?? null,
-          source: plan ? 'manual' : null,
-          status: plan ? 'active' : 'none',
-          stripeSubscriptionId: null,
-          currentPeriodStart: null,
-          currentPeriodEnd: null,
-          cancelAtPeriodEnd: false,
-          updatedAt: now,
-        })
-        .where(eq(billingAccounts.tenantId, input.tenantId))
-        .returning();
-      if (!after) throw new Error('billing account vanished');
-      const period = plan
-        ? await startManualPeriod(db, input.tenantId, plan, now, {
-            type: 'platform_admin',
-            id: input.adminUserId,
-          })
-        : { account: after, creditsGranted: 0 };
-      await db.insert(adminActions).values({
-        adminUserId: input.adminUserId,
-        action: 'tenant.plan_changed',
-        targetType: 'tenant',
-        targetId: input.tenantId,
-        details: {
-          from: before.planId,
-          to: plan?.id ?? null,
-          creditsGranted: period.creditsGranted,
-        },
-      });
-      return publishSubscription(db, period.account);
-    },
-    { tenantId: input.tenantId },
-  );
+): Promise<{
+  from: string | null;
+  to: string | null;
+  creditsGranted: number;
+  subscription: SubscriptionModel;
+}> {
+  await requireTenantForAdmin(db, input);
+  const [plan] = input.planId ? await db.select().from(plans).where(eq(plans.id, input.planId)) : [];
+  if (input.planId && !plan) {
+    throw new AppError('validation-failed', `No plan "${input.planId}".`, {
+      errors: [{ path: '/planId', message: 'Not a plan of the catalog' }],
+    });
+  }
+  const before = await lockBillingAccount(db, input.tenantId);
+  if (before.source === 'stripe' && before.stripeSubscriptionId && LIVE_STATUSES.has(before.status)) {
+    throw new AppError(
+      'subscription-exists',
+      'This tenant pays through a Stripe subscription; change the plan in Stripe (or cancel it first).',
+    );
+  }
+  const now = new Date();
+  const [after] = await db
+    .update(billingAccounts)
+    .set({
+      planId: plan?.id ?? null,
+      source: plan ? 'manual' : null,
+      status: plan ? 'active' : 'none',
+      stripeSubscriptionId: null,
+      currentPeriodStart: null,
+      currentPeriodEnd: null,
+      cancelAtPeriodEnd: false,
+      updatedAt: now,
+    })
+    .where(eq(billingAccounts.tenantId, input.tenantId))
+    .returning();
+  if (!after) throw new Error('billing account vanished');
+  const period = plan
+    ? await startManualPeriod(db, input.tenantId, plan, now, {
+        type: 'platform_admin',
+        id: input.adminUserId,
+      })
+    : { account: after, creditsGranted: 0 };
+  const subscription = await publishSubscription(db, period.account);
+  return { from: before.planId, to: plan?.id ?? null, creditsGranted: period.creditsGranted, subscription };
 }
 
 /** A platform admin in a live session, acting on a tenant that exists. */
@@ -406,6 +412,8 @@ export async function adjustCreditsByAdmin(
     amount: number;
     reason: string;
     expiresAt: Date | null;
+    /** The admin's own audit identity (actor type `platform_admin`). */
+    who: AuditWho;
   },
 ): Promise<CreditMovementModel> {
   if (input.amount === 0) {
@@ -443,12 +451,16 @@ export async function adjustCreditsByAdmin(
               actor,
             });
       if (!moved) throw new Error('an adjustment without an external id cannot be a duplicate');
-      await db.insert(adminActions).values({
-        adminUserId: input.adminUserId,
-        action: 'tenant.credits_adjusted',
-        targetType: 'tenant',
-        targetId: input.tenantId,
-        details: { amount: input.amount, reason: input.reason, transactionId: moved.transaction.id },
+      // The audit entry is the record of what the admin did (it replaces the admin_actions row).
+      await recordAudit(db, input.tenantId, input.who, {
+        action: 'admin.credits_adjusted',
+        targets: [target('tenant', input.tenantId), target('credit_transaction', moved.transaction.id)],
+        metadata: {
+          amount: input.amount,
+          reason: input.reason,
+          expiresAt: input.expiresAt?.toISOString() ?? null,
+          balanceAfter: moved.balance,
+        },
       });
       return moved;
     },

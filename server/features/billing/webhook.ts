@@ -1,7 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
-import type { Database, ScopedDb } from '../../../db/client.ts';
-import { selectRows } from '../../../db/client.ts';
+import { type Database, inOrder, type ScopedDb, selectRows } from '../../../db/client.ts';
 import {
   billingAccounts,
   creditPacks,
@@ -15,6 +14,7 @@ import { withTenant } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { type AuditRecord, changesOf, recordAudit, stripeWho, target } from '../audit/record.ts';
 import { addCredits, type LedgerActor, refundPurchase } from '../credits/service.ts';
 import { LIVE_STATUSES, lockBillingAccount, publishSubscription } from './service.ts';
 import { type BillingDeps, callStripe, requireStripe } from './stripe.ts';
@@ -175,17 +175,23 @@ async function applyEvent(
   current: Stripe.Subscription | null,
 ): Promise<WebhookOutcome> {
   const actor: LedgerActor = { type: 'stripe', eventId: event.id };
+  // Each effect is recorded once, in its transaction, as done by Stripe (the event names it).
+  const audit = (record: AuditRecord) =>
+    recordAudit(db, tenantId, stripeWho(event.id), {
+      ...record,
+      metadata: { stripeEventId: event.id, stripeEventType: event.type, ...record.metadata },
+    });
   switch (event.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded': {
       const session = event.data.object;
       if (session.mode === 'subscription') {
-        return current ? applySubscription(db, tenantId, current, eventAt, true) : 'ignored';
+        return current ? applySubscription(db, tenantId, current, eventAt, true, audit) : 'ignored';
       }
       if (session.mode !== 'payment') return 'ignored';
       // Delayed payment methods complete the session unpaid; `async_payment_succeeded` follows.
       if (session.payment_status !== 'paid') return 'awaiting-payment';
-      return purchaseCreditPack(db, tenantId, session, actor);
+      return purchaseCreditPack(db, tenantId, session, actor, audit);
     }
     case 'customer.subscription.created':
     case 'customer.subscription.updated':
@@ -193,24 +199,38 @@ async function applyEvent(
     case 'customer.subscription.paused':
     case 'customer.subscription.resumed':
       return current
-        ? applySubscription(db, tenantId, current, eventAt, true)
-        : applySubscription(db, tenantId, event.data.object, eventAt, false);
+        ? applySubscription(db, tenantId, current, eventAt, true, audit)
+        : applySubscription(db, tenantId, event.data.object, eventAt, false, audit);
     case 'invoice.paid':
-      return invoicePaid(db, tenantId, event.data.object, actor);
+      return invoicePaid(db, tenantId, event.data.object, actor, audit);
     case 'invoice.payment_failed': {
       const invoice = event.data.object;
-      await publish(db, 'billing.payment_failed', {
-        invoiceId: invoice.id ?? '',
-        amountDue: invoice.amount_due,
-        currency: invoice.currency,
-        attemptCount: invoice.attempt_count,
-        nextPaymentAttemptAt: fromUnix(invoice.next_payment_attempt)?.toISOString() ?? null,
-        hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
-      });
+      await inOrder(
+        db,
+        () =>
+          publish(db, 'billing.payment_failed', {
+            invoiceId: invoice.id ?? '',
+            amountDue: invoice.amount_due,
+            currency: invoice.currency,
+            attemptCount: invoice.attempt_count,
+            nextPaymentAttemptAt: fromUnix(invoice.next_payment_attempt)?.toISOString() ?? null,
+            hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+          }),
+        () =>
+          audit({
+            action: 'billing.payment_failed',
+            targets: [target('invoice', invoice.id ?? '')],
+            metadata: {
+              amountDue: invoice.amount_due,
+              currency: invoice.currency,
+              attemptCount: invoice.attempt_count,
+            },
+          }),
+      );
       return 'recorded';
     }
     case 'charge.refunded':
-      return chargeRefunded(db, tenantId, event.data.object, actor);
+      return chargeRefunded(db, tenantId, event.data.object, actor, audit);
     default:
       return 'ignored';
   }
@@ -227,6 +247,7 @@ async function applySubscription(
   subscription: Stripe.Subscription,
   eventAt: Date,
   fetchedNow: boolean,
+  audit: (record: AuditRecord) => Promise<unknown>,
 ): Promise<WebhookOutcome> {
   const account = await lockBillingAccount(db, tenantId);
   const status = knownStatus(subscription.status);
@@ -262,7 +283,23 @@ async function applySubscription(
     .where(eq(billingAccounts.tenantId, tenantId))
     .returning();
   if (!after) throw new Error('billing account vanished');
-  await publishSubscription(db, after);
+  const fields = (row: typeof account) => ({
+    planId: row.planId,
+    status: row.status,
+    stripeSubscriptionId: row.stripeSubscriptionId,
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    currentPeriodEnd: row.currentPeriodEnd?.toISOString() ?? null,
+  });
+  await inOrder(
+    db,
+    () => publishSubscription(db, after),
+    () =>
+      audit({
+        action: 'billing.subscription_changed',
+        targets: [target('subscription', subscription.id, after.planId)],
+        changes: changesOf(fields(account), fields(after)),
+      }),
+  );
   return 'applied';
 }
 
@@ -279,6 +316,7 @@ async function purchaseCreditPack(
   tenantId: string,
   session: Stripe.Checkout.Session,
   actor: LedgerActor,
+  audit: (record: AuditRecord) => Promise<unknown>,
 ): Promise<WebhookOutcome> {
   const packId = session.metadata?.creditPackId;
   const [pack] = packId ? await db.select().from(creditPacks).where(eq(creditPacks.id, packId)) : [];
@@ -300,7 +338,13 @@ async function purchaseCreditPack(
     externalId: session.id,
     creditPackId: pack.id,
   });
-  return added ? 'purchased' : 'already-applied';
+  if (!added) return 'already-applied';
+  await audit({
+    action: 'billing.pack_purchased',
+    targets: [target('credit_pack', pack.id, pack.name), target('credit_transaction', added.transaction.id)],
+    metadata: { credits: pack.credits, checkoutSessionId: session.id, balanceAfter: added.balance },
+  });
+  return 'purchased';
 }
 
 /**
@@ -312,6 +356,7 @@ async function invoicePaid(
   tenantId: string,
   invoice: Stripe.Invoice,
   actor: LedgerActor,
+  audit: (record: AuditRecord) => Promise<unknown>,
 ): Promise<WebhookOutcome> {
   const line =
     invoice.lines.data.find((entry) => entry.pricing?.price_details?.price) ?? invoice.lines.data[0];
@@ -341,14 +386,24 @@ async function invoicePaid(
     });
     if (added) creditsGranted = amount;
   }
-  await publish(db, 'billing.invoice.paid', {
-    invoiceId: invoice.id ?? '',
-    amountPaid: invoice.amount_paid,
-    currency: invoice.currency,
-    periodStart: periodStart?.toISOString() ?? null,
-    periodEnd: periodEnd?.toISOString() ?? null,
-    creditsGranted,
-  });
+  await inOrder(
+    db,
+    () =>
+      publish(db, 'billing.invoice.paid', {
+        invoiceId: invoice.id ?? '',
+        amountPaid: invoice.amount_paid,
+        currency: invoice.currency,
+        periodStart: periodStart?.toISOString() ?? null,
+        periodEnd: periodEnd?.toISOString() ?? null,
+        creditsGranted,
+      }),
+    () =>
+      audit({
+        action: 'billing.invoice_paid',
+        targets: [target('invoice', invoice.id ?? ''), ...(plan ? [target('plan', plan.id, plan.name)] : [])],
+        metadata: { amountPaid: invoice.amount_paid, currency: invoice.currency, creditsGranted },
+      }),
+  );
   return creditsGranted > 0 ? 'allowance-granted' : 'recorded';
 }
 
@@ -361,6 +416,7 @@ async function chargeRefunded(
   tenantId: string,
   charge: Stripe.Charge,
   actor: LedgerActor,
+  audit: (record: AuditRecord) => Promise<unknown>,
 ): Promise<WebhookOutcome> {
   const paymentIntentId = idOf(charge.payment_intent);
   if (!paymentIntentId || charge.amount <= 0) return 'ignored';
@@ -384,5 +440,11 @@ async function chargeRefunded(
     metadata: { chargeId: charge.id, paymentIntentId, amountRefunded: charge.amount_refunded },
     actor,
   });
-  return refunded ? 'refunded' : 'nothing-to-refund';
+  if (!refunded) return 'nothing-to-refund';
+  await audit({
+    action: 'billing.refunded',
+    targets: [target('charge', charge.id), target('credit_transaction', refunded.transaction.id)],
+    metadata: { credits: -refunded.transaction.amount, amountRefunded: charge.amount_refunded },
+  });
+  return 'refunded';
 }

@@ -3,8 +3,15 @@ import { sql } from 'drizzle-orm';
 import { selectRows } from '../../../db/client.ts';
 import { memberships, roleAssignments } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
-import { type SignedUp, startTestApp, type TestApp } from '../../testing/harness.ts';
+import {
+  auditEntriesOf,
+  chainVerifies,
+  type SignedUp,
+  startTestApp,
+  type TestApp,
+} from '../../testing/harness.ts';
 import { builtInRoles } from '../access/permissions.ts';
+import { canonical, contentOf } from '../audit/chain.ts';
 
 let app: TestApp;
 
@@ -269,6 +276,17 @@ describe('credits', () => {
     });
     expect(late.status).toBe(409);
     expect((await ledgerSum(owner.tenantId)).sum).toBe(50);
+    // Released by the system, and recorded so: once.
+    const expired = (await auditEntriesOf(app.database, owner.tenantId)).filter(
+      (entry) => entry.action === 'credits.reservation_expired',
+    );
+    expect(expired).toEqual([
+      expect.objectContaining({
+        actorType: 'system',
+        actorId: 'credits.reservations',
+        targets: [{ type: 'credit_reservation', id: held.body.reservation.id, name: 'Short job' }],
+      }),
+    ]);
   });
 
   test('reservations racing captures, releases and consumes never overdraw', async () => {
@@ -415,16 +433,34 @@ describe('credits', () => {
     const b = await app.signUp();
     await grant(a, { amount: 50, reason: 'A' });
     await grant(b, { amount: 50, reason: 'B' });
-    const call = (tenantId: string, key: string, amount: number) =>
-      withTenant(app.database, a.tenantId, (db) =>
+    // The audit entry's content with the marker where the ledger entry's id goes (as spendCredits does).
+    const auditContent = (tenantId: string) => ({
+      id: Bun.randomUUIDv7(),
+      tenantId,
+      occurredAt: new Date().toISOString(),
+      action: 'credits.consumed' as const,
+      actor: { type: 'system' as const, id: 'test', name: null },
+      targets: [{ type: 'credit_transaction', id: 'MARKi', name: null }],
+      context: { requestId: null, ip: null, userAgent: null },
+      changes: {},
+      metadata: { amount: 20, reason: 'direct' },
+      outcome: 'success' as const,
+    });
+    const call = (tenantId: string, key: string, amount: number) => {
+      const audit = auditContent(tenantId);
+      return withTenant(app.database, a.tenantId, (db) =>
         selectRows<{ status: number; body: string | null; replayed: boolean }>(
           db,
           sql`select * from consume_credits(${tenantId}::uuid, ${amount}::bigint, 'direct', '{"k":1}'::jsonb,
                 '{"type":"system"}'::jsonb, ${key}, 'hash-1', ${Bun.randomUUIDv7()}::uuid,
                 ${Bun.randomUUIDv7()}::uuid, 'MARK', ${'{"id":"MARKi","at":"MARKt","balance":"MARKb"}'},
-                ${'{"detail":"balance MARKb","balance":"MARKb"}'})`,
+                ${'{"detail":"balance MARKb","balance":"MARKb"}'}, ${audit.id}::uuid,
+                ${audit.occurredAt}::timestamptz, ${JSON.stringify(audit.actor)}::jsonb,
+                ${JSON.stringify(audit.context)}::jsonb, ${JSON.stringify(audit.metadata)}::jsonb,
+                ${canonical(contentOf(audit))})`,
         ),
       );
+    };
     const [spent] = await call(a.tenantId, 'direct-1', 20);
     expect(spent?.status).toBe(201);
     const body = JSON.parse(spent?.body ?? '{}');
@@ -437,6 +473,13 @@ describe('credits', () => {
     expect(new Date(body.at).getTime()).toBe(new Date(entry?.created_at ?? 0).getTime());
     // The entry's UUIDv7 carries the time it was taken.
     expect(Number.parseInt(body.id.replaceAll('-', '').slice(0, 12), 16)).toBe(new Date(body.at).getTime());
+    // The same statement appended the audit entry, naming the ledger entry; its link verifies.
+    const recorded = (await auditEntriesOf(app.database, a.tenantId)).filter(
+      (row) => row.action === 'credits.consumed',
+    );
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.targets).toEqual([{ type: 'credit_transaction', id: entry?.id, name: null }]);
+    expect(await chainVerifies(app.database, a.tenantId)).toBe(true);
     expect((await call(a.tenantId, 'direct-1', 20))[0]).toEqual({ ...spent, replayed: true } as never);
     const [refused] = await call(a.tenantId, 'direct-2', 31);
     expect(refused).toEqual({ status: 402, body: '{"detail":"balance 30","balance":30}', replayed: false });

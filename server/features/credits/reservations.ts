@@ -1,9 +1,10 @@
 import { and, eq, lte, sql } from 'drizzle-orm';
-import type { ScopedDb } from '../../../db/client.ts';
+import { inOrder, type ScopedDb } from '../../../db/client.ts';
 import { creditLedger, creditLots, creditReservations } from '../../../db/schema/index.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError, problemType } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
+import { recordAudit, systemWho, target } from '../audit/record.ts';
 import type { CreditTransactionModel } from '../shared-model.ts';
 import type { CreatedReservationModel, ReservationModel, SettledReservationModel } from './model.ts';
 import {
@@ -99,7 +100,14 @@ export async function expireReservations(db: ScopedDb, tenantId: string, balance
     .for('update');
   let current = balance;
   for (const reservation of due) {
-    current = (await releaseRemainder(db, reservation, current, 'expired', { type: 'system' })).balance;
+    const released = await releaseRemainder(db, reservation, current, 'expired', { type: 'system' });
+    await recordAudit(db, tenantId, systemWho('credits.reservations'), {
+      action: 'credits.reservation_expired',
+      targets: [target('credit_reservation', reservation.id, reservation.reason)],
+      changes: { status: ['held', 'expired'] },
+      metadata: { released: released.balance - current, balanceAfter: released.balance },
+    });
+    current = released.balance;
   }
   return current;
 }
@@ -164,7 +172,16 @@ export async function reserveCredits(
     actor: actorJson(input.actor),
     idempotencyKey: input.key,
   });
-  await publish(db, 'credits.reserved', { reservationId: row.id, transaction, balance });
+  await inOrder(
+    db,
+    () => publish(db, 'credits.reserved', { reservationId: row.id, transaction, balance }),
+    () =>
+      recordAudit(db, tenantId, input.actor.who, {
+        action: 'credits.reserved',
+        targets: [target('credit_reservation', row.id, row.reason)],
+        metadata: { amount: input.amount, expiresAt: row.expiresAt.toISOString(), balanceAfter: balance },
+      }),
+  );
   await storeBalance(db, tenantId, locked, balance);
   return remember(
     db,
@@ -231,7 +248,21 @@ export async function captureReservation(
     'captured',
     actorJson(input.actor),
   );
-  await storeBalance(db, tenantId, locked, balance);
+  await inOrder(
+    db,
+    () => storeBalance(db, tenantId, locked, balance),
+    () =>
+      recordAudit(db, tenantId, input.actor.who, {
+        action: 'credits.reservation_captured',
+        targets: [target('credit_reservation', reservation.id, reservation.reason)],
+        changes: { status: ['held', 'captured'] },
+        metadata: {
+          captured: input.amount,
+          released: reservation.amount - input.amount,
+          balanceAfter: balance,
+        },
+      }),
+  );
   const [row] = await db.select().from(creditReservations).where(eq(creditReservations.id, input.id));
   if (!row) throw new Error('the reservation vanished');
   return { reservation: toReservation(row), balance };
@@ -252,7 +283,17 @@ export async function releaseReservation(
     'released',
     actorJson(input.actor),
   );
-  await storeBalance(db, tenantId, locked, balance);
+  await inOrder(
+    db,
+    () => storeBalance(db, tenantId, locked, balance),
+    () =>
+      recordAudit(db, tenantId, input.actor.who, {
+        action: 'credits.reservation_released',
+        targets: [target('credit_reservation', reservation.id, reservation.reason)],
+        changes: { status: ['held', 'released'] },
+        metadata: { released: reservation.amount - reservation.captured, balanceAfter: balance },
+      }),
+  );
   const [row] = await db.select().from(creditReservations).where(eq(creditReservations.id, input.id));
   if (!row) throw new Error('the reservation vanished');
   return { reservation: toReservation(row), balance };

@@ -123,7 +123,9 @@ export function creditRoutes(deps: AuthDeps & { database: Database }) {
     .put(
       '/low-balance-threshold',
       ({ actor, body }) =>
-        withTenant(database, actor, (db) => setLowBalanceThreshold(db, actor.tenantId, body.threshold)),
+        withTenant(database, actor, (db) =>
+          setLowBalanceThreshold(db, actor.tenantId, body.threshold, actor.who),
+        ),
       {
         auth: 'billing:manage',
         body: t.Object(

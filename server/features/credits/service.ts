@@ -1,10 +1,12 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import { type Database, defineStatement, type ScopedDb, selectRows } from '../../../db/client.ts';
+import { type Database, defineStatement, inOrder, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { creditBalances, creditLedger, creditLots, idempotencyKeys } from '../../../db/schema/index.ts';
 import { runInTenant, withTenant } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError, problemType } from '../../errors.ts';
 import type { Actor } from '../../plugins/authentication.ts';
+import { canonical, contentOf } from '../audit/chain.ts';
+import { type AuditWho, changesOf, recordAudit, systemWho, target } from '../audit/record.ts';
 import type { CreditMovementModel, CreditTransactionModel } from '../shared-model.ts';
 import type { CreditBalanceModel, CreditTransactionPage, LowBalanceThresholdModel } from './model.ts';
 import { expireReservations } from './reservations.ts';
@@ -111,7 +113,18 @@ async function expireLots(
         actor: { type: 'system' },
       })
       .returning();
-    if (entry) await publish(db, 'credits.expired', { transaction: toTransaction(entry), balance });
+    if (entry) {
+      await inOrder(
+        db,
+        () => publish(db, 'credits.expired', { transaction: toTransaction(entry), balance }),
+        () =>
+          recordAudit(db, tenantId, systemWho('credits.expiry'), {
+            action: 'credits.expired',
+            targets: [target('credit_transaction', entry.id)],
+            metadata: { amount, lotId: lot.id, balanceAfter: balance },
+          }),
+      );
+    }
   }
   await storeBalance(db, tenantId, locked, balance);
   return { ...locked, balance, below: locked.threshold !== null && balance < locked.threshold };
@@ -142,7 +155,8 @@ export async function setLowBalanceThreshold(
   db: ScopedDb,
   tenantId: string,
   threshold: number | null,
-): Promise<LowBalanceThresholdModel> {
+  who: AuditWho,
+): Promise<{ balance: number; lowBalanceThreshold: number | null }> {
   const locked = await lockBalance(db, tenantId);
   // Already below the new threshold counts as crossed: no alert for a level the tenant just chose.
   const below = threshold !== null && locked.balance < threshold;
@@ -150,7 +164,17 @@ export async function setLowBalanceThreshold(
     .update(creditBalances)
     .set({ lowBalanceThreshold: threshold, belowThreshold: below, updatedAt: new Date() })
     .where(eq(creditBalances.tenantId, tenantId));
-  await publish(db, 'credits.threshold_updated', { lowBalanceThreshold: threshold, balance: locked.balance });
+  await inOrder(
+    db,
+    () =>
+      publish(db, 'credits.threshold_updated', { lowBalanceThreshold: threshold, balance: locked.balance }),
+    () =>
+      recordAudit(db, tenantId, who, {
+        action: 'credits.low_balance_threshold_set',
+        targets: [target('tenant', tenantId)],
+        changes: changesOf({ lowBalanceThreshold: locked.threshold }, { lowBalanceThreshold: threshold }),
+      }),
+  );
   return { balance: locked.balance, lowBalanceThreshold: threshold };
 }
 
@@ -204,6 +228,12 @@ interface ConsumeValues extends Record<string, unknown> {
   marker: string;
   successTemplate: string;
   refusalTemplate: string;
+  auditId: string;
+  auditAt: string;
+  auditActor: string;
+  auditContext: string;
+  auditMetadata: string;
+  auditCanonical: string;
 }
 
 // consume_credits() (migration 0026) is the general path below in one statement: one round trip.
@@ -225,7 +255,10 @@ const consumeStatement = defineStatement<
             ${sql.placeholder('actor')}::jsonb, ${sql.placeholder('key')}::text,
             ${sql.placeholder('requestHash')}::text, ${sql.placeholder('consumedEventId')}::uuid,
             ${sql.placeholder('lowBalanceEventId')}::uuid, ${sql.placeholder('marker')}::text,
-            ${sql.placeholder('successTemplate')}::text, ${sql.placeholder('refusalTemplate')}::text) as c`,
+            ${sql.placeholder('successTemplate')}::text, ${sql.placeholder('refusalTemplate')}::text,
+            ${sql.placeholder('auditId')}::uuid, ${sql.placeholder('auditAt')}::timestamptz,
+            ${sql.placeholder('auditActor')}::jsonb, ${sql.placeholder('auditContext')}::jsonb,
+            ${sql.placeholder('auditMetadata')}::jsonb, ${sql.placeholder('auditCanonical')}::text) as c`,
       ),
   { publishes: true },
 );
@@ -269,6 +302,20 @@ export async function spendCredits(
     balance: `${marker}b`,
     requestId: input.requestId,
   });
+  // The audit entry, but for the ledger entry's id (the database's, taken under the balance lock): its
+  // canonical form (what the chain's digest covers) with the marker in that place.
+  const audit = {
+    id: Bun.randomUUIDv7(),
+    tenantId: input.actor.tenantId,
+    occurredAt: new Date().toISOString(),
+    action: 'credits.consumed' as const,
+    actor: input.actor.who.actor,
+    targets: [target('credit_transaction', `${marker}i`)],
+    context: input.actor.who.context,
+    changes: {},
+    metadata: consumedMetadata(input),
+    outcome: 'success' as const,
+  };
   const [row] = await runInTenant(database, input.actor, consumeStatement, {
     tenant: input.actor.tenantId,
     amount: input.amount,
@@ -282,11 +329,23 @@ export async function spendCredits(
     marker,
     successTemplate,
     refusalTemplate,
+    auditId: audit.id,
+    auditAt: audit.occurredAt,
+    auditActor: JSON.stringify(audit.actor),
+    auditContext: JSON.stringify(audit.context),
+    auditMetadata: JSON.stringify(audit.metadata),
+    auditCanonical: canonical(contentOf(audit)),
   });
   if (!row || row.status === 0) return withTenant(database, input.actor, (db) => consumeCredits(db, input));
   if (row.status === 409) throw keyReused();
   return { status: row.status, body: row.body ?? '', replayed: row.replayed };
 }
+
+/** What the audit entry of a consumption says besides its ledger entry. */
+const consumedMetadata = (input: { amount: number; reason: string }) => ({
+  amount: input.amount,
+  reason: input.reason,
+});
 
 /**
  * Spends credits: under the balance lock, refuses (402, remembered for the key like any answer) when the
@@ -344,7 +403,17 @@ export async function consumeCredits(
       actor: actorJson(input.actor),
       idempotencyKey: input.key,
     },
-    (moved) => publish(db, 'credits.consumed', moved),
+    (moved) =>
+      inOrder(
+        db,
+        () => publish(db, 'credits.consumed', moved),
+        () =>
+          recordAudit(db, tenantId, input.actor.who, {
+            action: 'credits.consumed',
+            targets: [target('credit_transaction', moved.transaction.id)],
+            metadata: consumedMetadata(input),
+          }),
+      ),
   );
   return remember(
     db,
@@ -435,7 +504,8 @@ export async function grantCredits(
     expiresAt: Date | null;
     metadata: Record<string, unknown>;
   },
-): Promise<CreditMovementModel> {
+): Promise<{ transaction: CreditTransactionModel; balance: number }> {
+  const tenantId = input.actor.tenantId;
   if (input.expiresAt && input.expiresAt <= new Date()) {
     throw new AppError('validation-failed', 'A grant cannot expire in the past.', {
       errors: [{ path: '/expiresAt', message: 'Must be in the future' }],
@@ -451,6 +521,16 @@ export async function grantCredits(
     actor: actorJson(input.actor),
   });
   if (!added) throw new Error('a grant without an external id cannot be a duplicate');
+  await recordAudit(db, tenantId, input.actor.who, {
+    action: 'credits.granted',
+    targets: [target('credit_transaction', added.transaction.id)],
+    metadata: {
+      amount: input.amount,
+      reason: input.reason,
+      expiresAt: input.expiresAt?.toISOString() ?? null,
+      balanceAfter: added.balance,
+    },
+  });
   return added;
 }
 

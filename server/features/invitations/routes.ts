@@ -6,8 +6,9 @@ import type { Mailer } from '../../mail/mailer.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { sessionClient } from '../../plugins/client-address.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
+import { requestContext } from '../audit/record.ts';
 import { describeTenant } from '../auth/service.ts';
-import { type SessionPolicy, startSession, tokenPairFor } from '../sessions/service.ts';
+import { type SessionPolicy, tokenPairFor } from '../sessions/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
   AcceptInvitationBody,
@@ -75,6 +76,7 @@ export function invitationRoutes(deps: InvitationDeps) {
             invitedBy: actor.userId,
             ...body,
             ttlHours: deps.invitationTtlHours,
+            who: actor.who,
           }),
         );
         set.status = 201;
@@ -110,7 +112,9 @@ export function invitationRoutes(deps: InvitationDeps) {
     .delete(
       '/:id',
       async ({ actor, params, set }) => {
-        await withTenant(database, actor, (db) => revokeInvitation(db, params.id));
+        await withTenant(database, actor, (db) =>
+          revokeInvitation(db, { tenantId: actor.tenantId, id: params.id, who: actor.who }),
+        );
         set.status = 204;
       },
       {
@@ -124,7 +128,12 @@ export function invitationRoutes(deps: InvitationDeps) {
       '/:id/resend',
       async ({ actor, params }) => {
         const issued = await withTenant(database, actor, (db) =>
-          renewInvitation(db, { id: params.id, ttlHours: deps.invitationTtlHours }),
+          renewInvitation(db, {
+            tenantId: actor.tenantId,
+            id: params.id,
+            ttlHours: deps.invitationTtlHours,
+            who: actor.who,
+          }),
         );
         return { ...issued.invitation, emailSent: await mailInvitation(issued) };
       },
@@ -156,15 +165,18 @@ export function invitationRoutes(deps: InvitationDeps) {
         // Optional: a signed-in person accepts for themselves.
         const bearer = /^Bearer (\S+)$/.exec(headers.authorization ?? '')?.[1];
         const signedIn = bearer ? await tokens.verify(bearer) : null;
-        const joined = await acceptInvitation(database, { ...body, signedInUserId: signedIn?.userId });
-        const session = await startSession(database, {
-          userId: joined.userId,
-          tenantId: joined.tenantId,
-          policy: deps.sessionPolicy,
-          client: sessionClient(request, server, rateLimits.trustProxy),
+        const joined = await acceptInvitation(database, {
+          ...body,
+          signedInUserId: signedIn?.userId,
+          context: requestContext(request, server, rateLimits.trustProxy),
+          session: {
+            policy: deps.sessionPolicy,
+            client: sessionClient(request, server, rateLimits.trustProxy),
+          },
         });
+        if (!joined.session) throw new Error('the accepted invitation started no session');
         return {
-          ...(await tokenPairFor(tokens, session)),
+          ...(await tokenPairFor(tokens, joined.session)),
           tenant: await describeTenant(database, joined),
         };
       },

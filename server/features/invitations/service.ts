@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
-import type { Database, ScopedDb } from '../../../db/client.ts';
+import { type Database, inOrder, type ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import {
   type Invitation,
@@ -11,13 +11,21 @@ import {
   tenants,
   users,
 } from '../../../db/schema/index.ts';
-import { continueInTenant, withIdentity } from '../../../db/tenant.ts';
+import { continueAsIdentity, continueInTenant, withIdentity } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import { publishJoined, tenantWidePermissions } from '../access/service.ts';
+import type { AuditContext } from '../audit/model.ts';
+import { type AuditWho, changesOf, personWho, recordAudit, recordAuditAs, target } from '../audit/record.ts';
 import { hashPassword, verifyPassword } from '../auth/passwords.ts';
 import { requireWithinPlanLimit } from '../billing/limits.ts';
+import {
+  type IssuedSession,
+  insertSession,
+  type SessionClient,
+  type SessionPolicy,
+} from '../sessions/service.ts';
 import type { InvitationModel, InvitationPreview } from './model.ts';
 
 const TOKEN_PREFIX = 'inv_';
@@ -72,6 +80,7 @@ export async function createInvitation(
     roleIds: string[];
     organizationId?: string;
     ttlHours: number;
+    who: AuditWho;
   },
 ): Promise<IssuedInvitation> {
   const email = normalizeEmail(input.email);
@@ -115,11 +124,23 @@ export async function createInvitation(
     })
     .returning();
   if (!invitation) throw new Error('insert returned no invitation');
-  await publishInvited(db, invitation);
-  const [tenant] = await db
-    .select({ name: tenants.name })
-    .from(tenants)
-    .where(eq(tenants.id, input.tenantId));
+  const [, , [tenant]] = await inOrder(
+    db,
+    () => publishInvited(db, invitation),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'invitation.created',
+        targets: [target('invitation', invitation.id, invitation.email)],
+        changes: changesOf(null, {
+          email,
+          roleIds: invitation.roleIds,
+          organizationId: invitation.organizationId,
+          expiresAt: invitation.expiresAt.toISOString(),
+        }),
+        metadata: replaced.length > 0 ? { replacedInvitationIds: replaced.map(({ id }) => id) } : {},
+      }),
+    () => db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, input.tenantId)),
+  );
   return { invitation: toInvitationDto(invitation), token, tenantName: tenant?.name ?? 'your team' };
 }
 
@@ -152,20 +173,32 @@ export async function listInvitations(db: ScopedDb): Promise<InvitationModel[]> 
   return rows.map(toInvitationDto);
 }
 
-export async function revokeInvitation(db: ScopedDb, id: string): Promise<void> {
-  const revoked = await db
+export async function revokeInvitation(
+  db: ScopedDb,
+  input: { tenantId: string; id: string; who: AuditWho },
+): Promise<void> {
+  const { id } = input;
+  const [revoked] = await db
     .update(invitations)
     .set({ revokedAt: new Date() })
     .where(and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
-    .returning({ id: invitations.id });
-  if (revoked.length === 0) throw new AppError('not-found', 'No such pending invitation.');
-  await publish(db, 'membership.invitation_revoked', { invitationId: id });
+    .returning({ id: invitations.id, email: invitations.email });
+  if (!revoked) throw new AppError('not-found', 'No such pending invitation.');
+  await inOrder(
+    db,
+    () => publish(db, 'membership.invitation_revoked', { invitationId: id }),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'invitation.revoked',
+        targets: [target('invitation', revoked.id, revoked.email)],
+      }),
+  );
 }
 
 /** A new token and expiry for a pending invitation (the old link stops working). */
 export async function renewInvitation(
   db: ScopedDb,
-  input: { id: string; ttlHours: number },
+  input: { tenantId: string; id: string; ttlHours: number; who: AuditWho },
 ): Promise<IssuedInvitation> {
   const { token, hash } = newInvitationToken();
   const [invitation] = await db
@@ -174,11 +207,20 @@ export async function renewInvitation(
     .where(and(eq(invitations.id, input.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
     .returning();
   if (!invitation) throw new AppError('not-found', 'No such pending invitation.');
-  await publishInvited(db, invitation);
-  const [tenant] = await db
-    .select({ name: tenants.name })
-    .from(tenants)
-    .where(eq(tenants.id, invitation.tenantId));
+  const [, , [tenant]] = await inOrder(
+    db,
+    () => publishInvited(db, invitation),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'invitation.resent',
+        targets: [target('invitation', invitation.id, invitation.email)],
+        changes: {
+          token: ['[redacted]', '[redacted]'],
+          expiresAt: [null, invitation.expiresAt.toISOString()],
+        },
+      }),
+    () => db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, invitation.tenantId)),
+  );
   return { invitation: toInvitationDto(invitation), token, tenantName: tenant?.name ?? 'your team' };
 }
 
@@ -227,8 +269,17 @@ export async function previewInvitation(database: Database, token: string): Prom
  */
 export async function acceptInvitation(
   database: Database,
-  input: { token: string; name?: string; password?: string; signedInUserId?: string },
-): Promise<{ userId: string; tenantId: string }> {
+  input: {
+    token: string;
+    name?: string;
+    password?: string;
+    signedInUserId?: string;
+    /** Who accepts, from where (for the audit entry). */
+    context?: AuditContext;
+    /** Start a session for the person in the same transaction (the accept route signs them in). */
+    session?: { policy: SessionPolicy; client?: SessionClient };
+  },
+): Promise<{ userId: string; tenantId: string; name: string; session: IssuedSession | null }> {
   if (!input.token.startsWith(TOKEN_PREFIX))
     throw new AppError('invitation-invalid', 'The invitation link is unknown; ask for a new one.');
   const hash = hashOpaqueToken(input.token);
@@ -249,6 +300,7 @@ export async function acceptInvitation(
         .from(users)
         .where(sql`lower(${users.email}) = ${invitation.email}`);
       let userId: string;
+      let name: string;
       if (input.signedInUserId) {
         if (existing?.id !== input.signedInUserId) {
           throw new AppError(
@@ -257,6 +309,7 @@ export async function acceptInvitation(
           );
         }
         userId = existing.id;
+        name = existing.name;
       } else if (existing) {
         const ok =
           input.password !== undefined &&
@@ -265,6 +318,7 @@ export async function acceptInvitation(
         if (!ok)
           throw new AppError('invalid-credentials', 'Sign in, or give the password of the invited account.');
         userId = existing.id;
+        name = existing.name;
       } else {
         if (!input.name?.trim() || !newPasswordHash) {
           throw new AppError('validation-failed', 'A new account needs a name and a password.', {
@@ -286,6 +340,7 @@ export async function acceptInvitation(
           .returning({ id: users.id });
         if (!created) throw new Error('insert returned no user');
         userId = created.id;
+        name = input.name.trim();
       }
 
       // Spending the invitation is one conditional update: two concurrent accepts cannot both join.
@@ -314,7 +369,28 @@ export async function acceptInvitation(
         organizationId: invitation.organizationId,
         invitationId: invitation.id,
       });
-      return { userId, tenantId: invitation.tenantId };
+      const tenantId = invitation.tenantId;
+      let session: IssuedSession | null = null;
+      const startSession = input.session;
+      if (startSession) {
+        // The sign-in that comes with it, in the same transaction (back to the identity role for it).
+        const [, started] = await inOrder(
+          db,
+          () => continueAsIdentity(db, userId),
+          () => insertSession(db, { userId, tenantId, ...startSession }),
+        );
+        session = { ...started, userId, tenantId, name };
+      }
+      await recordAuditAs(db, { tenantId, userId }, personWho({ id: userId, name }, input.context), {
+        action: 'invitation.accepted',
+        targets: [
+          target('invitation', invitation.id, invitation.email),
+          target('user', userId, name),
+          ...(session ? [target('session', session.sessionId)] : []),
+        ],
+        changes: changesOf(null, { roleIds: invitation.roleIds, organizationId: invitation.organizationId }),
+      });
+      return { userId, tenantId, name, session };
     });
   } catch (error) {
     if (isUniqueViolation(error))

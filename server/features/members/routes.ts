@@ -29,7 +29,12 @@ export function memberRoutes(deps: AuthDeps & { database: Database }) {
       '/:userId',
       ({ actor, params, body }) =>
         withTenantAccessChange(database, actor, async (db) => {
-          await updateMember(db, { tenantId: actor.tenantId, userId: params.userId, ...body });
+          await updateMember(db, {
+            tenantId: actor.tenantId,
+            userId: params.userId,
+            ...body,
+            who: actor.who,
+          });
           return readMember(db, params.userId);
         }),
       {
@@ -55,7 +60,7 @@ export function memberRoutes(deps: AuthDeps & { database: Database }) {
       '/:userId',
       async ({ actor, params, set }) => {
         await withTenantAccessChange(database, actor, (db) =>
-          removeMember(db, { tenantId: actor.tenantId, userId: params.userId }),
+          removeMember(db, { tenantId: actor.tenantId, userId: params.userId, who: actor.who }),
         );
         set.status = 204;
       },

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
-import type { ScopedDb } from '../../../db/client.ts';
+import { inOrder, type ScopedDb } from '../../../db/client.ts';
 import { memberships, roleAssignments, roles, users } from '../../../db/schema/index.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
 import { builtInRoles } from '../access/permissions.ts';
+import { type AuditWho, recordAudit, target } from '../audit/record.ts';
 import type { MemberModel, MemberPage } from './model.ts';
 
 export async function listMembers(
@@ -66,12 +67,17 @@ async function lockMembers(db: ScopedDb, tenantId: string): Promise<void> {
   await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`members:${tenantId}`}, 0))`);
 }
 
-async function requireMember(db: ScopedDb, userId: string): Promise<void> {
+async function requireMember(
+  db: ScopedDb,
+  userId: string,
+): Promise<{ userId: string; name: string; status: 'active' | 'suspended' }> {
   const [row] = await db
-    .select({ userId: memberships.userId })
+    .select({ userId: memberships.userId, name: users.name, status: memberships.status })
     .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.userId, userId));
   if (!row) throw new AppError('not-found', 'No such member.');
+  return row;
 }
 
 /** Fails the transaction when no active member would hold the owner role tenant-wide. */
@@ -102,10 +108,17 @@ async function requireAnOwner(db: ScopedDb): Promise<void> {
 /** Replaces a member's tenant-wide roles and/or changes their status; applies on their next request. */
 export async function updateMember(
   db: ScopedDb,
-  input: { tenantId: string; userId: string; roleIds?: string[]; status?: 'active' | 'suspended' },
+  input: {
+    tenantId: string;
+    userId: string;
+    roleIds?: string[];
+    status?: 'active' | 'suspended';
+    who: AuditWho;
+  },
 ): Promise<void> {
   await lockMembers(db, input.tenantId);
-  await requireMember(db, input.userId);
+  const member = await requireMember(db, input.userId);
+  const changes: Record<string, [unknown, unknown]> = {};
   if (input.roleIds) {
     // Only built-in roles and this tenant's own are visible here (RLS), so others read as unknown.
     const known = await db.select({ id: roles.id }).from(roles).where(inArray(roles.id, input.roleIds));
@@ -114,9 +127,13 @@ export async function updateMember(
         errors: [{ path: '/roleIds', message: 'Unknown role id' }],
       });
     }
-    await db
+    const taken = await db
       .delete(roleAssignments)
-      .where(and(eq(roleAssignments.userId, input.userId), isNull(roleAssignments.organizationId)));
+      .where(and(eq(roleAssignments.userId, input.userId), isNull(roleAssignments.organizationId)))
+      .returning({ roleId: roleAssignments.roleId });
+    const before = taken.map((row) => row.roleId).sort();
+    const after = [...input.roleIds].sort();
+    if (JSON.stringify(before) !== JSON.stringify(after)) changes.roleIds = [before, after];
     await db
       .insert(roleAssignments)
       .values(input.roleIds.map((roleId) => ({ tenantId: input.tenantId, userId: input.userId, roleId })));
@@ -128,19 +145,42 @@ export async function updateMember(
       .set({ status: input.status, updatedAt: new Date() })
       .where(and(eq(memberships.userId, input.userId), sql`${memberships.status} <> ${input.status}`))
       .returning({ userId: memberships.userId });
-    if (changed)
+    if (changed) {
+      changes.status = [member.status, input.status];
       await publish(db, 'membership.status_changed', { userId: input.userId, status: input.status });
+    }
   }
-  await requireAnOwner(db);
+  await inOrder(
+    db,
+    () => requireAnOwner(db),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'member.updated',
+        targets: [target('user', member.userId, member.name)],
+        changes,
+      }),
+  );
 }
 
 /** Removes a member (their roles go with them); the last owner cannot leave. */
-export async function removeMember(db: ScopedDb, input: { tenantId: string; userId: string }): Promise<void> {
+export async function removeMember(
+  db: ScopedDb,
+  input: { tenantId: string; userId: string; who: AuditWho },
+): Promise<void> {
   await lockMembers(db, input.tenantId);
-  await requireMember(db, input.userId);
+  const member = await requireMember(db, input.userId);
   await db.delete(memberships).where(eq(memberships.userId, input.userId));
   await requireAnOwner(db);
-  await publish(db, 'membership.removed', { userId: input.userId });
+  await inOrder(
+    db,
+    () => publish(db, 'membership.removed', { userId: input.userId }),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'member.removed',
+        targets: [target('user', member.userId, member.name)],
+        changes: { status: [member.status, null] },
+      }),
+  );
 }
 
 export async function readMember(db: ScopedDb, userId: string): Promise<MemberModel> {

@@ -4,6 +4,7 @@ import { AppError } from '../../errors.ts';
 import { sessionClient } from '../../plugins/client-address.ts';
 import type { RateLimits } from '../../plugins/rate-limit.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
+import { requestContext } from '../audit/record.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { LoginResponse } from '../auth/model.ts';
 import { chooseTenant, describeUser } from '../auth/service.ts';
@@ -129,7 +130,7 @@ export function oidcRoutes(deps: {
     )
     .get(
       '/v1/auth/oidc/:provider/callback',
-      async ({ params, request }) => {
+      async ({ params, request, server }) => {
         const headers = { 'set-cookie': clearFlow, 'cache-control': 'no-store' };
         try {
           const query = new URL(request.url).searchParams;
@@ -143,6 +144,7 @@ export function oidcRoutes(deps: {
             userId,
             invitation: flow.invitation,
             tenantId: flow.tenantId,
+            context: requestContext(request, server, rateLimits.trustProxy),
           });
           const code = await issueSignInCode(database, userId);
           const location = landing({ code, tenant: tenantId, returnTo: flow.returnTo });
@@ -179,9 +181,14 @@ export function oidcRoutes(deps: {
         ]);
         const session = await startSession(database, {
           userId,
+          name: user.name,
           tenantId: landingIn.tenantId,
           policy: deps.sessionPolicy,
           client: sessionClient(request, server, rateLimits.trustProxy),
+          audit: {
+            context: requestContext(request, server, rateLimits.trustProxy),
+            metadata: { method: 'oidc' },
+          },
         });
         return {
           ...(await tokenPairFor(tokens, session)),

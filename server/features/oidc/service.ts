@@ -5,6 +5,8 @@ import { memberships, sessions, userIdentities, users, userTokens } from '../../
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
+import type { AuditContext } from '../audit/model.ts';
+import { personWho, recordAuditAs, target } from '../audit/record.ts';
 import { activeTenantsOf, createWorkspace } from '../auth/service.ts';
 import { acceptInvitation } from '../invitations/service.ts';
 import type { OidcPerson } from './flow.ts';
@@ -102,12 +104,13 @@ export async function linkPerson(database: Database, person: OidcPerson): Promis
  */
 export async function landingTenant(
   database: Database,
-  input: { userId: string; invitation?: string; tenantId?: string },
+  input: { userId: string; invitation?: string; tenantId?: string; context?: AuditContext },
 ): Promise<string> {
   if (input.invitation) {
     const accepted = await acceptInvitation(database, {
       token: input.invitation,
       signedInUserId: input.userId,
+      context: input.context,
     });
     return accepted.tenantId;
   }
@@ -134,6 +137,11 @@ export async function landingTenant(
       if (!user) throw new AppError('unauthorized', 'The account is gone.');
       const firstName = user.name.split(/\s+/)[0] || user.name;
       const { tenant } = await createWorkspace(db, { user, name: `${firstName}'s workspace` });
+      await recordAuditAs(db, { tenantId: tenant.id, userId: user.id }, personWho(user, input.context), {
+        action: 'user.signed_up',
+        targets: [target('user', user.id, user.name), target('tenant', tenant.id, tenant.name)],
+        metadata: { method: 'oidc' },
+      });
       return tenant.id;
     },
     { userId: input.userId },

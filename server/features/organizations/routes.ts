@@ -43,7 +43,12 @@ export function organizationRoutes(deps: AuthDeps & { database: Database }) {
           database,
           { ...actor, organizationId: body.parentId ?? undefined },
           (db) =>
-            createOrganization(db, { tenantId: actor.tenantId, name: body.name, parentId: body.parentId }),
+            createOrganization(db, {
+              tenantId: actor.tenantId,
+              name: body.name,
+              parentId: body.parentId,
+              who: actor.who,
+            }),
         );
         set.status = 201;
         return organization;
@@ -75,7 +80,12 @@ export function organizationRoutes(deps: AuthDeps & { database: Database }) {
           async (db) => {
             // Moving also needs org:write on the new parent.
             if (body.parentId) await requireAccess(db, 'org:write', body.parentId);
-            return updateOrganization(db, { tenantId: actor.tenantId, id: params.id, ...body });
+            return updateOrganization(db, {
+              tenantId: actor.tenantId,
+              id: params.id,
+              ...body,
+              who: actor.who,
+            });
           },
         ),
       {
@@ -96,7 +106,7 @@ export function organizationRoutes(deps: AuthDeps & { database: Database }) {
       '/:id',
       async ({ actor, params, set }) => {
         await withTenant(database, { ...actor, organizationId: params.id }, (db) =>
-          deleteOrganization(db, { tenantId: actor.tenantId, id: params.id }),
+          deleteOrganization(db, { tenantId: actor.tenantId, id: params.id, who: actor.who }),
         );
         set.status = 204;
       },

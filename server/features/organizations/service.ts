@@ -1,10 +1,11 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
-import { type Database, defineStatement, type ScopedDb, selectRows } from '../../../db/client.ts';
+import { type Database, defineStatement, inOrder, type ScopedDb, selectRows } from '../../../db/client.ts';
 import { isForeignKeyViolation } from '../../../db/errors.ts';
 import { type Organization, organizations } from '../../../db/schema/index.ts';
 import { runInTenant, type TenantScope } from '../../../db/tenant.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
+import { type AuditWho, changesOf, recordAudit, target } from '../audit/record.ts';
 import type { OrganizationModel, OrganizationPage } from './model.ts';
 
 export function toOrganizationDto(row: Organization): OrganizationModel {
@@ -95,7 +96,7 @@ async function getOrganization(db: ScopedDb, id: string): Promise<OrganizationMo
 
 export async function createOrganization(
   db: ScopedDb,
-  input: { tenantId: string; name: string; parentId?: string | null },
+  input: { tenantId: string; name: string; parentId?: string | null; who?: AuditWho },
 ): Promise<OrganizationModel> {
   if (input.parentId) await requireParent(db, input.parentId);
   try {
@@ -105,7 +106,18 @@ export async function createOrganization(
       .returning();
     if (!row) throw new Error('insert returned no row');
     const organization = toOrganizationDto(row);
-    await publish(db, 'organization.created', { organization });
+    // The event and the audit entry leave together (pipelined): no round trip more than the event's.
+    await inOrder(
+      db,
+      () => publish(db, 'organization.created', { organization }),
+      () =>
+        input.who &&
+        recordAudit(db, input.tenantId, input.who, {
+          action: 'organization.created',
+          targets: [target('organization', organization.id, organization.name)],
+          changes: changesOf(null, { name: organization.name, parentId: organization.parentId }),
+        }),
+    );
     return organization;
   } catch (error) {
     // The parent was deleted between the check and the insert.
@@ -133,7 +145,7 @@ async function wouldCreateCycle(db: ScopedDb, id: string, newParentId: string): 
 
 export async function updateOrganization(
   db: ScopedDb,
-  input: { tenantId: string; id: string; name?: string; parentId?: string | null },
+  input: { tenantId: string; id: string; name?: string; parentId?: string | null; who: AuditWho },
 ): Promise<OrganizationModel> {
   const changesParent = input.parentId !== undefined;
   if (changesParent) await lockHierarchy(db, input.tenantId);
@@ -162,13 +174,25 @@ export async function updateOrganization(
     ...(input.name !== undefined && organization.name !== current.name ? (['name'] as const) : []),
     ...(changesParent && organization.parentId !== current.parentId ? (['parentId'] as const) : []),
   ];
-  if (changes.length > 0) await publish(db, 'organization.updated', { organization, changes });
+  await inOrder(
+    db,
+    () => changes.length > 0 && publish(db, 'organization.updated', { organization, changes }),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'organization.updated',
+        targets: [target('organization', organization.id, organization.name)],
+        changes: changesOf(
+          { name: current.name, parentId: current.parentId },
+          { name: organization.name, parentId: organization.parentId },
+        ),
+      }),
+  );
   return organization;
 }
 
 export async function deleteOrganization(
   db: ScopedDb,
-  input: { tenantId: string; id: string },
+  input: { tenantId: string; id: string; who: AuditWho },
 ): Promise<void> {
   await lockHierarchy(db, input.tenantId);
   const [child] = await db
@@ -184,5 +208,14 @@ export async function deleteOrganization(
     .where(eq(organizations.id, input.id))
     .returning({ id: organizations.id, name: organizations.name, parentId: organizations.parentId });
   if (!deleted) throw new AppError('not-found', 'No such organization.');
-  await publish(db, 'organization.deleted', { organization: deleted });
+  await inOrder(
+    db,
+    () => publish(db, 'organization.deleted', { organization: deleted }),
+    () =>
+      recordAudit(db, input.tenantId, input.who, {
+        action: 'organization.deleted',
+        targets: [target('organization', deleted.id, deleted.name)],
+        changes: changesOf({ name: deleted.name, parentId: deleted.parentId }, null),
+      }),
+  );
 }

@@ -3,6 +3,7 @@ import type { Database } from '../../../db/client.ts';
 import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { limitAuthPerIp } from '../../plugins/rate-limit.ts';
+import { requestContext } from '../audit/record.ts';
 import { describeTenant } from '../auth/service.ts';
 import { ProblemModel } from '../shared-model.ts';
 import {
@@ -35,8 +36,12 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
     .use(authentication(deps))
     .post(
       '/v1/auth/refresh',
-      async ({ body }) => {
-        const issued = await rotateRefreshToken(database, { refreshToken: body.refreshToken, policy });
+      async ({ body, request, server }) => {
+        const issued = await rotateRefreshToken(database, {
+          refreshToken: body.refreshToken,
+          policy,
+          context: requestContext(request, server, rateLimits.trustProxy),
+        });
         return {
           ...(await tokenPairFor(tokens, issued)),
         };
@@ -60,6 +65,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
           sessionId: requireSession(actor),
           userId: actor.userId,
           reason: 'logout',
+          who: actor.who,
         });
         set.status = 204;
       },
@@ -77,6 +83,7 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
           userId: actor.userId,
           tenantId: body.tenantId,
           policy,
+          who: actor.who,
         });
         return {
           ...(await tokenPairFor(tokens, issued)),
@@ -105,7 +112,12 @@ export function sessionRoutes(deps: AuthDeps & { database: Database; sessionPoli
     .delete(
       '/v1/auth/sessions/:id',
       async ({ actor, params, set }) => {
-        await endSession(database, { sessionId: params.id, userId: actor.userId, reason: 'revoked' });
+        await endSession(database, {
+          sessionId: params.id,
+          userId: actor.userId,
+          reason: 'revoked',
+          who: actor.who,
+        });
         set.status = 204;
       },
       {

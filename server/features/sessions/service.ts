@@ -1,9 +1,12 @@
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Database, ScopedDb } from '../../../db/client.ts';
-import { memberships, refreshTokens, sessions, tenants } from '../../../db/schema/index.ts';
+import { memberships, refreshTokens, sessions, tenants, users } from '../../../db/schema/index.ts';
 import { withIdentity } from '../../../db/tenant.ts';
 import { AppError } from '../../errors.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
+import type { AuditAction } from '../audit/catalog.ts';
+import type { AuditContext } from '../audit/model.ts';
+import { type AuditWho, personWho, recordAuditAs, target } from '../audit/record.ts';
 import type { SessionModel, TokenPair } from './model.ts';
 
 export interface SessionPolicy {
@@ -23,6 +26,8 @@ export interface IssuedSession {
   userId: string;
   tenantId: string;
   refreshToken: string;
+  /** The person's name, carried in the access token (the actor name of their audit entries). */
+  name?: string;
 }
 
 const REFRESH_TOKEN_PREFIX = 'rt_';
@@ -70,39 +75,76 @@ async function hasActiveMembership(db: ScopedDb, userId: string, tenantId: strin
 export async function tokenPairFor(
   tokens: {
     ttlSeconds: number;
-    sign(claims: { userId: string; tenantId: string; sessionId?: string }): Promise<string>;
+    sign(claims: { userId: string; tenantId: string; sessionId?: string; name?: string }): Promise<string>;
   },
   session: IssuedSession,
-): Promise<TokenPair> {
+): Promise<{ accessToken: string; refreshToken: string; expiresIn: number }> {
+  const { userId, tenantId, sessionId, name } = session;
   return {
-    accessToken: await tokens.sign(session),
+    accessToken: await tokens.sign({ userId, tenantId, sessionId, ...(name ? { name } : {}) }),
     refreshToken: session.refreshToken,
     expiresIn: tokens.ttlSeconds,
   };
 }
 
-/** Starts a session in `tenantId` for a person who just proved who they are. */
+/** The rows of a new session and its first refresh token, in the caller's identity transaction. */
+export async function insertSession(
+  db: ScopedDb,
+  input: {
+    sessionId?: string;
+    userId: string;
+    tenantId: string;
+    policy: SessionPolicy;
+    client?: SessionClient;
+  },
+): Promise<{ sessionId: string; refreshToken: string }> {
+  const expiresAt = secondsFromNow(input.policy.maxAgeSeconds);
+  const [session] = await db
+    .insert(sessions)
+    .values({
+      ...(input.sessionId ? { id: input.sessionId } : {}),
+      userId: input.userId,
+      tenantId: input.tenantId,
+      userAgent: input.client?.userAgent?.slice(0, 512) ?? null,
+      ipAddress: input.client?.ipAddress ?? null,
+      expiresAt,
+    })
+    .returning({ id: sessions.id });
+  if (!session) throw new Error('insert returned no session');
+  const refreshToken = await issueRefreshToken(db, session.id, input.policy, expiresAt);
+  return { sessionId: session.id, refreshToken };
+}
+
+/**
+ * Starts a session in `tenantId` for a person who just proved who they are, and records the sign-in
+ * (`session.signed_in`, or `audit.action`) in that tenant's audit trail in the same transaction.
+ */
 export async function startSession(
   database: Database,
-  input: { userId: string; tenantId: string; policy: SessionPolicy; client?: SessionClient },
+  input: {
+    userId: string;
+    name: string;
+    tenantId: string;
+    policy: SessionPolicy;
+    client?: SessionClient;
+    audit: { context: AuditContext; action?: AuditAction; metadata?: Record<string, unknown> };
+  },
 ): Promise<IssuedSession> {
   return withIdentity(
     database,
     async (db) => {
-      const expiresAt = secondsFromNow(input.policy.maxAgeSeconds);
-      const [session] = await db
-        .insert(sessions)
-        .values({
-          userId: input.userId,
-          tenantId: input.tenantId,
-          userAgent: input.client?.userAgent?.slice(0, 512) ?? null,
-          ipAddress: input.client?.ipAddress ?? null,
-          expiresAt,
-        })
-        .returning({ id: sessions.id });
-      if (!session) throw new Error('insert returned no session');
-      const refreshToken = await issueRefreshToken(db, session.id, input.policy, expiresAt);
-      return { sessionId: session.id, userId: input.userId, tenantId: input.tenantId, refreshToken };
+      const { sessionId, refreshToken } = await insertSession(db, input);
+      await recordAuditAs(
+        db,
+        { tenantId: input.tenantId, userId: input.userId },
+        personWho({ id: input.userId, name: input.name }, input.audit.context),
+        {
+          action: input.audit.action ?? 'session.signed_in',
+          targets: [target('user', input.userId, input.name), target('session', sessionId)],
+          metadata: input.audit.metadata,
+        },
+      );
+      return { sessionId, userId: input.userId, tenantId: input.tenantId, refreshToken, name: input.name };
     },
     { userId: input.userId },
   );
@@ -114,7 +156,7 @@ export async function startSession(
  */
 export async function rotateRefreshToken(
   database: Database,
-  input: { refreshToken: string; policy: SessionPolicy },
+  input: { refreshToken: string; policy: SessionPolicy; context: AuditContext },
 ): Promise<IssuedSession> {
   if (!input.refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) throw invalidRefreshToken();
   const hash = hashOpaqueToken(input.refreshToken);
@@ -135,17 +177,29 @@ export async function rotateRefreshToken(
           .update(sessions)
           .set({ revokedAt: new Date(), revokedReason: 'refresh-token-reuse' })
           .where(and(eq(sessions.id, known.sessionId), isNull(sessions.revokedAt)))
-          .returning({ tenantId: sessions.tenantId });
+          .returning({ tenantId: sessions.tenantId, userId: sessions.userId });
+        const [ended] = revoked;
+        // A security event: recorded in the session's tenant, as its person (whoever presented the token).
+        if (ended) {
+          await recordAuditAs(db, ended, personWho({ id: ended.userId, name: null }, input.context), {
+            action: 'session.refresh_reuse_detected',
+            targets: [target('user', ended.userId), target('session', known.sessionId)],
+            outcome: 'failure',
+          });
+        }
         return { kind: 'reused' as const, tenantIds: revoked.map((row) => row.tenantId) };
       }
       return { kind: 'unknown' as const };
     }
-    const [session] = await db
-      .select()
+    // The person's name comes along for the access token (same statement: no extra round trip).
+    const [found] = await db
+      .select({ session: sessions, name: users.name })
       .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
       .where(
         and(eq(sessions.id, spent.sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)),
       );
+    const session = found?.session;
     if (!session || spent.expiresAt <= new Date()) return { kind: 'expired' as const };
     await db.execute(sql`select set_config('app.user_id', ${session.userId}, true)`);
     if (!(await hasActiveMembership(db, session.userId, session.tenantId)))
@@ -154,7 +208,13 @@ export async function rotateRefreshToken(
     const refreshToken = await issueRefreshToken(db, session.id, input.policy, session.expiresAt);
     return {
       kind: 'rotated' as const,
-      issued: { sessionId: session.id, userId: session.userId, tenantId: session.tenantId, refreshToken },
+      issued: {
+        sessionId: session.id,
+        userId: session.userId,
+        tenantId: session.tenantId,
+        refreshToken,
+        name: found?.name,
+      },
     };
   });
   // The revocation of a reused token must persist, so the answer is given after the commit.
@@ -166,7 +226,7 @@ export async function rotateRefreshToken(
 /** Moves a session to another tenant the person is an active member of, with a fresh refresh token. */
 export async function switchSessionTenant(
   database: Database,
-  input: { sessionId: string; userId: string; tenantId: string; policy: SessionPolicy },
+  input: { sessionId: string; userId: string; tenantId: string; policy: SessionPolicy; who: AuditWho },
 ): Promise<IssuedSession> {
   return withIdentity(
     database,
@@ -193,7 +253,18 @@ export async function switchSessionTenant(
         .set({ spentAt: new Date() })
         .where(and(eq(refreshTokens.sessionId, session.id), isNull(refreshTokens.spentAt)));
       const refreshToken = await issueRefreshToken(db, session.id, input.policy, session.expiresAt);
-      return { sessionId: session.id, userId: input.userId, tenantId: input.tenantId, refreshToken };
+      // Recorded in the tenant the session moves to.
+      await recordAuditAs(db, input, input.who, {
+        action: 'session.tenant_switched',
+        targets: [target('user', input.userId, input.who.actor.name), target('session', session.id)],
+      });
+      return {
+        sessionId: session.id,
+        userId: input.userId,
+        tenantId: input.tenantId,
+        refreshToken,
+        ...(input.who.actor.name ? { name: input.who.actor.name } : {}),
+      };
     },
     { userId: input.userId },
   );
@@ -202,12 +273,12 @@ export async function switchSessionTenant(
 /** Revokes one of a person's sessions. Answers 404 for a session that is not theirs. */
 export async function endSession(
   database: Database,
-  input: { sessionId: string; userId: string; reason: 'logout' | 'revoked' },
+  input: { sessionId: string; userId: string; reason: 'logout' | 'revoked'; who: AuditWho },
 ): Promise<void> {
   const ended = await withIdentity(
     database,
-    (db) =>
-      db
+    async (db) => {
+      const ended = await db
         .update(sessions)
         .set({ revokedAt: new Date(), revokedReason: input.reason })
         .where(
@@ -217,7 +288,17 @@ export async function endSession(
             isNull(sessions.revokedAt),
           ),
         )
-        .returning({ id: sessions.id, tenantId: sessions.tenantId }),
+        .returning({ id: sessions.id, tenantId: sessions.tenantId });
+      const [session] = ended;
+      // Recorded in the tenant the ended session worked in.
+      if (session) {
+        await recordAuditAs(db, { tenantId: session.tenantId, userId: input.userId }, input.who, {
+          action: input.reason === 'logout' ? 'session.signed_out' : 'session.revoked',
+          targets: [target('user', input.userId, input.who.actor.name), target('session', session.id)],
+        });
+      }
+      return ended;
+    },
     { userId: input.userId },
   );
   if (ended.length === 0) throw new AppError('not-found', 'No such active session.');

@@ -20,7 +20,9 @@ export function tenantRoutes(deps: AuthDeps & { database: Database }) {
     .patch(
       '',
       ({ actor, body }) =>
-        withTenant(database, actor, (db) => updateTenantSettings(db, { tenantId: actor.tenantId, ...body })),
+        withTenant(database, actor, (db) =>
+          updateTenantSettings(db, { tenantId: actor.tenantId, ...body, who: actor.who }),
+        ),
       {
         auth: 'tenant:manage',
         body: UpdateTenantBody,

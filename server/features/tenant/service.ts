@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm';
-import type { ScopedDb } from '../../../db/client.ts';
+import { inOrder, type ScopedDb } from '../../../db/client.ts';
 import { isUniqueViolation } from '../../../db/errors.ts';
 import { type Tenant, tenants } from '../../../db/schema/index.ts';
 import { publish } from '../../../realtime/publish.ts';
 import { AppError } from '../../errors.ts';
+import { type AuditWho, changesOf, recordAudit, target } from '../audit/record.ts';
 import type { TenantSettings } from './model.ts';
 
 const toSettings = (tenant: Tenant): TenantSettings => ({
@@ -28,10 +29,22 @@ export async function updateTenantSettings(
     tenantId: string;
     name?: string;
     branding?: { logoUrl?: string | null; primaryColor?: string | null; customDomain?: string | null };
+    who: AuditWho;
   },
 ): Promise<TenantSettings> {
   const branding = input.branding ?? {};
   try {
+    // What the fields were before (locked until the update below).
+    const [before] = await db
+      .select({
+        name: tenants.name,
+        logoUrl: tenants.logoUrl,
+        primaryColor: tenants.primaryColor,
+        customDomain: tenants.customDomain,
+      })
+      .from(tenants)
+      .where(eq(tenants.id, input.tenantId))
+      .for('update');
     const [tenant] = await db
       .update(tenants)
       .set({
@@ -49,7 +62,21 @@ export async function updateTenantSettings(
       ...(input.name !== undefined ? ['name'] : []),
       ...Object.keys(branding).map((field) => `branding.${field}`),
     ];
-    if (changes.length > 0) await publish(db, 'tenant.updated', { tenant: settings, changes });
+    await inOrder(
+      db,
+      () => changes.length > 0 && publish(db, 'tenant.updated', { tenant: settings, changes }),
+      () =>
+        recordAudit(db, input.tenantId, input.who, {
+          action: 'tenant.updated',
+          targets: [target('tenant', tenant.id, tenant.name)],
+          changes: changesOf(before ?? null, {
+            name: tenant.name,
+            logoUrl: tenant.logoUrl,
+            primaryColor: tenant.primaryColor,
+            customDomain: tenant.customDomain,
+          }),
+        }),
+    );
     return settings;
   } catch (error) {
     if (isUniqueViolation(error)) {
