@@ -74,7 +74,10 @@ const connected = (socket: Socket) =>
     socket.once('connect_error', reject);
   });
 
-const entryIds = (events: RealtimeEvent[]) => events.map((event) => (event.data as { id: string }).id);
+/** The entries this file records (sign-ups, sign-ins and keys made along the way record theirs too). */
+const ours = (events: RealtimeEvent[]) =>
+  events.filter((event) => (event.data as { actor?: { id?: string } }).actor?.id === 'test');
+const entryIds = (events: RealtimeEvent[]) => ours(events).map((event) => (event.data as { id: string }).id);
 
 describe('the tenant audit channel', () => {
   test('carries each recorded entry, with its place in the chain, to members with audit:read', async () => {
@@ -83,12 +86,12 @@ describe('the tenant audit channel', () => {
     expect((await subscribe(socket, { channel: 'audit' })).ok).toBe(true);
     const id = await record(tenantA, 'Live one');
     await record(tenantB, 'Not for A');
-    await waitFor(() => received.length >= 1, 'the entry');
+    await waitFor(() => ours(received).length >= 1, 'the entry');
     await Bun.sleep(200);
-    expect(received.map((event) => [event.type, event.channel, event.tenantId])).toEqual([
+    expect(ours(received).map((event) => [event.type, event.channel, event.tenantId])).toEqual([
       ['audit.recorded', 'audit', tenantA.tenantId],
     ]);
-    const entry = received[0]?.data as Record<string, any>;
+    const entry = ours(received)[0]?.data as Record<string, any>;
     expect(entry.id).toBe(id);
     expect(entry.targets).toEqual([{ type: 'organization', id: expect.any(String), name: 'Live one' }]);
     expect(entry.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -145,13 +148,13 @@ describe('admin:audit', () => {
       [tenantA, 'A2'],
     ] as const) {
       ids.push(await record(tenant, label));
-      await waitFor(() => received.length >= ids.length, `entry ${label}`);
+      await waitFor(() => ours(received).length >= ids.length, `entry ${label}`);
     }
     expect(entryIds(received)).toEqual(ids);
-    expect(new Set(received.map((event) => event.tenantId))).toEqual(
+    expect(new Set(ours(received).map((event) => event.tenantId))).toEqual(
       new Set([tenantA.tenantId, tenantB.tenantId]),
     );
-    const positions = received.map((event) => event.auditPosition ?? 0);
+    const positions = ours(received).map((event) => event.auditPosition ?? 0);
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
     expect(positions[0]).toBeGreaterThan(answer.seq);
   });
@@ -163,7 +166,7 @@ describe('admin:audit', () => {
     const answer = await client.subscribe('admin:audit', (event) => received.push(event));
     expect(answer.ok).toBe(true);
     const before = [await record(tenantA, 'before 1'), await record(tenantB, 'before 2')];
-    await waitFor(() => received.length >= 2, 'the live entries');
+    await waitFor(() => ours(received).length >= 2, 'the live entries');
 
     client.socket.io.engine.close(); // the connection drops; the client reconnects by itself
     const missed: string[] = [];
@@ -171,7 +174,7 @@ describe('admin:audit', () => {
       missed.push(await record(index % 2 === 0 ? tenantA : tenantB, `while away ${index}`));
     }
     const after = [await record(tenantB, 'after')];
-    await waitFor(() => received.length >= 23, 'the missed entries', 15_000);
+    await waitFor(() => ours(received).length >= 23, 'the missed entries', 15_000);
     await Bun.sleep(300);
     // Every entry once. The feed orders entries across tenants as the relay placed them (a tenant's
     // batch at a time), so two tenants' entries may interleave differently from when they were
@@ -183,7 +186,7 @@ describe('admin:audit', () => {
     const positions = received.map((event) => event.auditPosition ?? 0);
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
     for (const tenant of [tenantA, tenantB]) {
-      const seqs = received
+      const seqs = ours(received)
         .filter((event) => event.tenantId === tenant.tenantId)
         .map((event) => (event.data as { seq: number }).seq);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
@@ -197,11 +200,11 @@ describe('admin:audit', () => {
     const ids = await Promise.all(
       Array.from({ length: 60 }, (_, index) => record(index % 2 === 0 ? tenantA : tenantB, `burst ${index}`)),
     );
-    await waitFor(() => received.length >= 60, 'the burst', 15_000);
+    await waitFor(() => ours(received).length >= 60, 'the burst', 15_000);
     await Bun.sleep(300);
     expect(new Set(entryIds(received))).toEqual(new Set(ids));
-    expect(received.length).toBe(60);
-    const positions = received.map((event) => event.auditPosition ?? 0);
+    expect(ours(received).length).toBe(60);
+    const positions = ours(received).map((event) => event.auditPosition ?? 0);
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
 
     // Resuming from the middle replays exactly the rest, from Postgres.
@@ -209,7 +212,7 @@ describe('admin:audit', () => {
     const late = rawSocket(admin.token);
     await connected(late.socket);
     const replay = await subscribe(late.socket, { channel: 'admin:audit', after: middle });
-    expect(replay).toMatchObject({ ok: true, replayed: 30 });
+    expect(replay).toMatchObject({ ok: true });
     expect(entryIds(late.received)).toEqual(entryIds(received).slice(30));
   });
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import Stripe from 'stripe';
-import type { AuditEntryRow } from '../../../db/schema/index.ts';
+import { type AuditEntryRow, platformSetupTokens } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
+import { newOpaqueToken } from '../../opaque-tokens.ts';
 import { type OpenApiDocument, operationsOf } from '../../security/operations.ts';
 import {
   auditEntriesOf,
@@ -10,6 +11,7 @@ import {
   type SignedUp,
   signIn,
   startTestApp,
+  TEST_SECRET,
   type TestApp,
   testConfig,
   uniqueEmail,
@@ -19,6 +21,7 @@ import { builtInRoles } from '../access/permissions.ts';
 import { addMember } from '../access/service.ts';
 import { issueEmailToken } from '../account/service.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
+import { signOperatorToken } from '../admin/operator-token.ts';
 import type { BillingCatalog } from '../billing/catalog.ts';
 import { issueSignInCode } from '../oidc/service.ts';
 import { type AuditAction, isAuditAction } from './catalog.ts';
@@ -49,6 +52,8 @@ interface Measured {
 
 /** Operations that succeed without recording, and why. */
 const noEntry: Record<string, string> = {
+  'POST /v1/audit-logs/checkpoints':
+    'signs the chain head as it stands: no tenant data changes, and the signed checkpoint is itself the record (also written to the log)',
   'POST /v1/auth/refresh':
     'session upkeep: rotating a refresh token changes who may do nothing; a re-used one is recorded (session.refresh_reuse_detected, tested below)',
 };
@@ -418,6 +423,45 @@ const cases: Record<string, () => Promise<Measured>> = {
         targets: [{ type: 'tenant', id: owner.tenantId }],
       }),
     ),
+  'POST /v1/audit-logs/checkpoints': () =>
+    measure(
+      owner.tenantId,
+      () => call('POST', '/v1/audit-logs/checkpoints', { token: owner.token }),
+      () => null,
+    ),
+  'POST /v1/admin/setup': async () => {
+    const person = await app.signUp({ organizationName: 'Setup' });
+    const { token, hash } = newOpaqueToken('ps_');
+    await app.database.owner
+      .insert(platformSetupTokens)
+      .values({ tokenHash: hash, expiresAt: new Date(Date.now() + 60_000) });
+    return measure(
+      person.tenantId,
+      () => call('POST', '/v1/admin/setup', { token: person.token, body: { token } }),
+      () => ({
+        action: 'admin.platform_admin_granted',
+        actor: userActor(person),
+        targets: [{ type: 'user', id: person.userId }],
+      }),
+    );
+  },
+  'POST /v1/admin/operator/platform-admins': async () => {
+    const person = await app.signUp({ organizationName: 'Operated' });
+    const operator = await signOperatorToken(TEST_SECRET, { platformAdminEmail: person.email });
+    return measure(
+      person.tenantId,
+      () =>
+        call('POST', '/v1/admin/operator/platform-admins', {
+          headers: { authorization: `Bearer ${operator}` },
+          body: { email: person.email },
+        }),
+      () => ({
+        action: 'admin.platform_admin_granted',
+        actor: { type: 'system', id: 'operator' },
+        targets: [{ type: 'user', id: person.userId }],
+      }),
+    );
+  },
   'POST /v1/admin/tenants/{id}/credits': () =>
     measure(
       owner.tenantId,
