@@ -242,7 +242,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
     const text = await response.text();
     let parsed: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+    // JSON answers (also problem+json), not NDJSON streams.
+    const type = response.headers.get('content-type') ?? '';
+    if (/^application\/([\w.+-]*\+)?json\b/.test(type) && text) parsed = JSON.parse(text);
     return { status: response.status, headers: response.headers, body: parsed };
   };
 

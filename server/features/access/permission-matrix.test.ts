@@ -59,6 +59,11 @@ const samples: Record<string, () => { body?: unknown; path?: string; headers?: R
   }),
   'DELETE /v1/invitations/{id}': () => ({ path: `/v1/invitations/${missing()}` }),
   'POST /v1/invitations/{id}/resend': () => ({ path: `/v1/invitations/${missing()}/resend` }),
+  'GET /v1/audit-logs': () => ({}),
+  'GET /v1/audit-logs/export': () => ({ path: '/v1/audit-logs/export?format=ndjson&action=role.created' }),
+  'GET /v1/audit-logs/verify': () => ({}),
+  'GET /v1/audit-logs/checkpoints': () => ({}),
+  'POST /v1/audit-logs/checkpoints': () => ({}),
 };
 
 let app: TestApp;
