@@ -90,20 +90,16 @@ export function markPublished(db: ScopedDb): void {
   publishedIn.add(db);
 }
 
-// Transactions on PGlite, whose driver does not keep concurrent queries of one transaction in the order
-// they were issued: `inOrder` runs their statements one after another.
-const unorderedTransactions = new WeakSet<object>();
-
 /**
- * Runs `steps` in the transaction of `db`, in this order: on Postgres all are sent at once (pipelined on
- * the transaction's connection, which keeps their order: one round trip for all), on PGlite one after
- * another. Answers their results in order; fails with the first failure.
+ * Runs `steps` in the transaction of `db` one after another, in this order; answers their results in
+ * order and fails with the first failure. (Sending them at once is not safe: a Drizzle query is sent
+ * when it is awaited, after work of its own, so two issued together may reach Postgres swapped — a
+ * `set_config` then applied after the statement that needed it.)
  */
 export async function inOrder<T extends readonly unknown[]>(
   db: ScopedDb,
   ...steps: { [K in keyof T]: () => PromiseLike<T[K]> | false | undefined }
 ): Promise<T> {
-  if (!unorderedTransactions.has(db)) return (await Promise.all(steps.map((step) => step()))) as unknown as T;
   const results: unknown[] = [];
   for (const step of steps) results.push(await step());
   return results as unknown as T;
@@ -252,7 +248,6 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
       // PGlite is one connection as a superuser; SET LOCAL ROLE (via set_config) makes RLS apply.
       const result = await db.transaction(async (tx) => {
         scoped = tx;
-        unorderedTransactions.add(tx);
         // Through `tx`: PGlite serialises its one connection, so the base client would wait for this very
         // transaction to end.
         await tx.execute(contextStatement(context));
