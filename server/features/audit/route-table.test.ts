@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import Stripe from 'stripe';
 import { type AuditEntryRow, platformSetupTokens } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { newOpaqueToken } from '../../opaque-tokens.ts';
 import { type OpenApiDocument, operationsOf } from '../../security/operations.ts';
+import { startTestAppWithStripe } from '../../testing/app-with-stripe.ts';
 import {
   auditEntriesOf,
   chainVerifies,
@@ -16,13 +16,12 @@ import {
   testConfig,
   uniqueEmail,
 } from '../../testing/harness.ts';
-import { type LocalStripe, startStripeServer } from '../../testing/stripe-server.ts';
+import type { LocalStripe } from '../../testing/stripe-server.ts';
 import { builtInRoles } from '../access/permissions.ts';
 import { addMember } from '../access/service.ts';
 import { issueEmailToken } from '../account/service.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
 import { signOperatorToken } from '../admin/operator-token.ts';
-import type { BillingCatalog } from '../billing/catalog.ts';
 import { issueSignInCode } from '../oidc/service.ts';
 import { type AuditAction, isAuditAction } from './catalog.ts';
 
@@ -63,19 +62,6 @@ let stripe: LocalStripe;
 let owner: SignedUp;
 let admin: SignedUp;
 const engine = testConfig.DATABASE_URL ? 'Postgres + Redis' : 'PGlite';
-
-const catalog: BillingCatalog = {
-  plans: [
-    {
-      id: 'pro',
-      name: 'Pro',
-      monthlyCredits: 1_000,
-      stripePriceId: 'price_pro_monthly',
-      price: { amount: 2900, currency: 'usd', interval: 'month' },
-    },
-  ],
-  creditPacks: [],
-};
 
 async function call(
   method: string,
@@ -739,18 +725,7 @@ function mutatingRoutes(): string[] {
 }
 
 beforeAll(async () => {
-  stripe = await startStripeServer();
-  stripe.addPrice({ id: 'price_pro_monthly', unitAmount: 2900, interval: 'month', name: 'Pro' });
-  app = await startTestApp({
-    billingCatalog: catalog,
-    billing: {
-      stripe: new Stripe(stripe.secretKey, { ...stripe.sdkOptions, maxNetworkRetries: 0 }),
-      webhookSecret: stripe.webhookSecret,
-      webhookToleranceSeconds: 300,
-    },
-  });
-  stripe.webhookUrl = 'http://localhost/v1/billing/stripe/webhook';
-  stripe.handle = (request) => app.handle(request);
+  ({ app, stripe } = await startTestAppWithStripe());
   owner = await app.signUp({ organizationName: 'Audited' });
   admin = await app.signUp({ organizationName: 'Platform' });
   expect(await grantPlatformAdmin(app.database, admin.email)).toBe(true);

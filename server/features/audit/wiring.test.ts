@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
 import { selectRows } from '../../../db/client.ts';
 import { adminActions } from '../../../db/schema/index.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { hashOpaqueToken } from '../../opaque-tokens.ts';
+import { startTestAppWithStripe } from '../../testing/app-with-stripe.ts';
 import {
   auditEntriesOf,
   chainVerifies,
@@ -15,11 +15,10 @@ import {
   type TestApp,
   uniqueEmail,
 } from '../../testing/harness.ts';
-import { type LocalStripe, startStripeServer } from '../../testing/stripe-server.ts';
+import type { LocalStripe } from '../../testing/stripe-server.ts';
 import { addMember } from '../access/service.ts';
 import { issueEmailToken } from '../account/service.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
-import type { BillingCatalog } from '../billing/catalog.ts';
 import { recordAudit, systemWho } from './record.ts';
 
 // What the audit trail records beyond "one entry per change" (route-table.test.ts): secrets never in
@@ -30,32 +29,8 @@ let app: TestApp;
 let stripe: LocalStripe;
 let owner: SignedUp;
 
-const catalog: BillingCatalog = {
-  plans: [
-    {
-      id: 'pro',
-      name: 'Pro',
-      monthlyCredits: 1_000,
-      stripePriceId: 'price_pro_monthly',
-      price: { amount: 2900, currency: 'usd', interval: 'month' },
-    },
-  ],
-  creditPacks: [],
-};
-
 beforeAll(async () => {
-  stripe = await startStripeServer();
-  stripe.addPrice({ id: 'price_pro_monthly', unitAmount: 2900, interval: 'month', name: 'Pro' });
-  app = await startTestApp({
-    billingCatalog: catalog,
-    billing: {
-      stripe: new Stripe(stripe.secretKey, { ...stripe.sdkOptions, maxNetworkRetries: 0 }),
-      webhookSecret: stripe.webhookSecret,
-      webhookToleranceSeconds: 300,
-    },
-  });
-  stripe.webhookUrl = 'http://localhost/v1/billing/stripe/webhook';
-  stripe.handle = (request) => app.handle(request);
+  ({ app, stripe } = await startTestAppWithStripe());
   owner = await app.signUp({ name: 'Olivia Owner' });
 }, 180_000);
 
