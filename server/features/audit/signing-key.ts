@@ -34,25 +34,35 @@ export interface AuditSigner {
   sign(checkpoint: Omit<AuditCheckpoint, 'signature' | 'keyId'>): AuditCheckpoint;
 }
 
-/** Reads the setting's text as an Ed25519 private key; throws with a reason that never echoes it. */
-export function parseAuditSigningKey(text: string): KeyObject {
+/**
+ * An Ed25519 key from one line of a setting: PEM (with `\n` for its line breaks) or base64 (url-safe
+ * too) of DER — PKCS#8 for a private key, SPKI for a public one. Throws with `what`, never the value.
+ */
+function readEd25519(text: string, kind: 'private' | 'public', what: string): KeyObject {
   const value = text.trim();
   let key: KeyObject;
   try {
-    key = value.startsWith('-----BEGIN')
-      ? createPrivateKey({ key: value.replaceAll('\\n', '\n'), format: 'pem' })
-      : createPrivateKey({
-          key: Buffer.from(value.replaceAll('-', '+').replaceAll('_', '/'), 'base64'),
-          format: 'der',
-          type: 'pkcs8',
-        });
+    const pem = value.startsWith('-----BEGIN') ? value.replaceAll('\\n', '\n') : null;
+    const der = Buffer.from(value.replaceAll('-', '+').replaceAll('_', '/'), 'base64');
+    if (kind === 'private') {
+      key = createPrivateKey(pem ? { key: pem, format: 'pem' } : { key: der, format: 'der', type: 'pkcs8' });
+    } else {
+      key = createPublicKey(pem ? { key: pem, format: 'pem' } : { key: der, format: 'der', type: 'spki' });
+    }
   } catch {
-    throw new Error('not a private key (base64 of PKCS#8 DER, or PEM)');
+    throw new Error(
+      `${what}not a ${kind} key (base64 of ${kind === 'private' ? 'PKCS#8' : 'SPKI'} DER, or PEM)`,
+    );
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new Error(`an Ed25519 key is needed, not ${key.asymmetricKeyType ?? 'this kind of key'}`);
+    throw new Error(`${what}an Ed25519 key is needed, not ${key.asymmetricKeyType ?? 'this kind of key'}`);
   }
   return key;
+}
+
+/** Reads the setting's text as an Ed25519 private key; throws with a reason that never echoes it. */
+export function parseAuditSigningKey(text: string): KeyObject {
+  return readEd25519(text, 'private', '');
 }
 
 /** What is wrong with the setting's value, or null (for the configuration's list of problems). */
@@ -78,19 +88,7 @@ export function parseAuditPublicKeys(list: string): AuditVerifyKey[] {
     .map((item) => item.trim())
     .filter(Boolean)
     .map((item, index) => {
-      let key: KeyObject;
-      try {
-        key = item.startsWith('-----BEGIN')
-          ? createPublicKey({ key: item.replaceAll('\\n', '\n'), format: 'pem' })
-          : createPublicKey({
-              key: Buffer.from(item.replaceAll('-', '+').replaceAll('_', '/'), 'base64'),
-              format: 'der',
-              type: 'spki',
-            });
-      } catch {
-        throw new Error(`key ${index + 1} is not a public key (base64 of SPKI DER, or PEM)`);
-      }
-      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key ${index + 1} is not an Ed25519 key`);
+      const key = readEd25519(item, 'public', `key ${index + 1}: `);
       return {
         keyId: keyIdOf(key),
         publicKey: key,
