@@ -91,13 +91,12 @@ export function markPublished(db: ScopedDb): void {
 }
 
 /**
- * Runs `steps` in the transaction of `db` one after another, in this order; answers their results in
- * order and fails with the first failure. (Sending them at once is not safe: a Drizzle query is sent
+ * Runs `steps` (statements of one transaction) one after another, in this order; answers their results
+ * in order and fails with the first failure. (Sending them at once is not safe: a Drizzle query is sent
  * when it is awaited, after work of its own, so two issued together may reach Postgres swapped — a
  * `set_config` then applied after the statement that needed it.)
  */
 export async function inOrder<T extends readonly unknown[]>(
-  db: ScopedDb,
   ...steps: { [K in keyof T]: () => PromiseLike<T[K]> | false | undefined }
 ): Promise<T> {
   const results: unknown[] = [];

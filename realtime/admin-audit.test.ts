@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
 import { io, type Socket } from 'socket.io-client';
 import { withTenant } from '../db/tenant.ts';
 import { grantPlatformAdmin } from '../server/features/admin/grant.ts';
@@ -214,5 +215,31 @@ describe('admin:audit', () => {
     const replay = await subscribe(late.socket, { channel: 'admin:audit', after: middle });
     expect(replay).toMatchObject({ ok: true });
     expect(entryIds(late.received)).toEqual(entryIds(received).slice(30));
+  });
+
+  test('a resume from before the event retention is refused, never a silent gap', async () => {
+    const { socket, received } = rawSocket(admin.token);
+    await connected(socket);
+    expect((await subscribe(socket, { channel: 'admin:audit' })).ok).toBe(true);
+    const id = await record(tenantA, 'soon pruned');
+    await waitFor(() => entryIds(received).includes(id), 'the entry');
+    const event = ours(received).find((candidate) => (candidate.data as { id: string }).id === id);
+    const position = event?.auditPosition ?? 0;
+    // What prune_events does to an event past EVENTS_RETENTION_DAYS; the feed row stays.
+    await app.database.owner.execute(
+      sql`delete from events where tenant_id = ${tenantA.tenantId}::uuid and id = ${event?.id}::uuid`,
+    );
+    const late = rawSocket(admin.token);
+    await connected(late.socket);
+    expect(await subscribe(late.socket, { channel: 'admin:audit', after: position - 1 })).toMatchObject({
+      ok: false,
+      error: 'events-pruned',
+      earliestPosition: position + 1,
+    });
+    expect(ours(late.received)).toEqual([]);
+    expect(await subscribe(late.socket, { channel: 'admin:audit', after: position })).toMatchObject({
+      ok: true,
+      replayed: 0,
+    });
   });
 });

@@ -384,8 +384,10 @@ export function createGateway(options: GatewayOptions) {
     try {
       return await adminAudit.subscribe(connection.socket, connection.actor.userId, after);
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'too-far-behind') {
-        throw new GatewayError('too-far-behind', (error as Error).message);
+      const { code, earliestPosition } = error as { code?: unknown; earliestPosition?: number };
+      if (code === 'too-far-behind') throw new GatewayError('too-far-behind', (error as Error).message);
+      if (code === 'events-pruned') {
+        throw new GatewayError('events-pruned', (error as Error).message, { earliestPosition });
       }
       throw error;
     }

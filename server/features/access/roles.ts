@@ -59,7 +59,6 @@ export async function createRole(
       })
       .returning();
     const [[row]] = await inOrder(
-      db,
       () => inserted,
       () =>
         recordAudit(db, input.tenantId, input.who, {
@@ -138,7 +137,6 @@ export async function deleteRole(
     .limit(1);
   if (held) throw new AppError('conflict', 'Members still hold this role; change their roles first.');
   await inOrder(
-    db,
     () => db.delete(roles).where(and(eq(roles.id, id), sql`${roles.tenantId} is not null`)),
     () =>
       recordAudit(db, input.tenantId, input.who, {

@@ -63,7 +63,6 @@ export async function createApiKey(
   // The id is chosen here, so the audit entry leaves with the insert (pipelined). Neither the secret
   // nor its hash is in the entry: the prefix is what the key's owner sees of it afterwards too.
   const [[key]] = await inOrder(
-    db,
     () =>
       db
         .insert(apiKeys)

@@ -132,7 +132,6 @@ export async function recordAuditAs(
   record: AuditRecord,
 ): Promise<{ id: string; seq: number }> {
   const [, recorded] = await inOrder(
-    db,
     () => continueInTenant(db, ids),
     () => recordAudit(db, ids.tenantId, who, record),
   );
@@ -152,7 +151,6 @@ export async function recordForPerson(
 ): Promise<number> {
   // The identity role reads the memberships of the person in `app.user_id` only; set it first (pipelined).
   const [, rows] = await inOrder(
-    db,
     () => db.execute(sql`select set_config('app.user_id', ${userId}, true)`),
     () =>
       selectRows<{ tenant_id: string }>(

@@ -10,7 +10,6 @@ import {
   joinWithRole,
   type SignedUp,
   signIn,
-  startTestApp,
   TEST_SECRET,
   type TestApp,
   testConfig,

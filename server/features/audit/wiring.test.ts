@@ -11,7 +11,6 @@ import {
   joinWithRole,
   type SignedUp,
   signIn,
-  startTestApp,
   type TestApp,
   uniqueEmail,
 } from '../../testing/harness.ts';

@@ -101,7 +101,6 @@ export async function signUp(
       const tenantId = workspace.tenant.id;
       // Back to the identity role for the session (pipelined with its first insert).
       const [, session] = await inOrder(
-        db,
         () => continueAsIdentity(db, user.id),
         () =>
           insertSession(db, { userId: user.id, tenantId, policy: options.policy, client: options.client }),

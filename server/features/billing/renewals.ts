@@ -39,7 +39,6 @@ export async function renewManualPlans(
         const start = Date.now() - end.getTime() < lengthMs ? end : new Date();
         const period = await startManualPeriod(db, tenantId, plan, start, { type: 'system' });
         await inOrder(
-          db,
           () => publishSubscription(db, period.account),
           () =>
             recordAudit(db, tenantId, systemWho('billing.manual-plan-renewals'), {

@@ -206,7 +206,6 @@ async function applyEvent(
     case 'invoice.payment_failed': {
       const invoice = event.data.object;
       await inOrder(
-        db,
         () =>
           publish(db, 'billing.payment_failed', {
             invoiceId: invoice.id ?? '',
@@ -291,7 +290,6 @@ async function applySubscription(
     currentPeriodEnd: row.currentPeriodEnd?.toISOString() ?? null,
   });
   await inOrder(
-    db,
     () => publishSubscription(db, after),
     () =>
       audit({
@@ -387,7 +385,6 @@ async function invoicePaid(
     if (added) creditsGranted = amount;
   }
   await inOrder(
-    db,
     () =>
       publish(db, 'billing.invoice.paid', {
         invoiceId: invoice.id ?? '',

@@ -173,7 +173,6 @@ export async function reserveCredits(
     idempotencyKey: input.key,
   });
   await inOrder(
-    db,
     () => publish(db, 'credits.reserved', { reservationId: row.id, transaction, balance }),
     () =>
       recordAudit(db, tenantId, input.actor.who, {
@@ -249,7 +248,6 @@ export async function captureReservation(
     actorJson(input.actor),
   );
   await inOrder(
-    db,
     () => storeBalance(db, tenantId, locked, balance),
     () =>
       recordAudit(db, tenantId, input.actor.who, {
@@ -284,7 +282,6 @@ export async function releaseReservation(
     actorJson(input.actor),
   );
   await inOrder(
-    db,
     () => storeBalance(db, tenantId, locked, balance),
     () =>
       recordAudit(db, tenantId, input.actor.who, {

@@ -8,7 +8,7 @@ import type { Actor } from '../../plugins/authentication.ts';
 import { canonical, contentOf } from '../audit/chain.ts';
 import { type AuditWho, changesOf, recordAudit, systemWho, target } from '../audit/record.ts';
 import type { CreditMovementModel, CreditTransactionModel } from '../shared-model.ts';
-import type { CreditBalanceModel, CreditTransactionPage, LowBalanceThresholdModel } from './model.ts';
+import type { CreditBalanceModel, CreditTransactionPage } from './model.ts';
 import { expireReservations } from './reservations.ts';
 
 type LedgerRow = typeof creditLedger.$inferSelect;
@@ -115,7 +115,6 @@ async function expireLots(
       .returning();
     if (entry) {
       await inOrder(
-        db,
         () => publish(db, 'credits.expired', { transaction: toTransaction(entry), balance }),
         () =>
           recordAudit(db, tenantId, systemWho('credits.expiry'), {
@@ -165,7 +164,6 @@ export async function setLowBalanceThreshold(
     .set({ lowBalanceThreshold: threshold, belowThreshold: below, updatedAt: new Date() })
     .where(eq(creditBalances.tenantId, tenantId));
   await inOrder(
-    db,
     () =>
       publish(db, 'credits.threshold_updated', { lowBalanceThreshold: threshold, balance: locked.balance }),
     () =>
@@ -405,7 +403,6 @@ export async function consumeCredits(
     },
     (moved) =>
       inOrder(
-        db,
         () => publish(db, 'credits.consumed', moved),
         () =>
           recordAudit(db, tenantId, input.actor.who, {

@@ -31,7 +31,8 @@ type FeedRow = {
   position: string | number;
   tenant_id: string;
   seq: string | number;
-  id: string;
+  /** Null when the event was pruned. */
+  id: string | null;
   type: string;
   version: number;
   occurred_at: string | Date;
@@ -59,12 +60,23 @@ export function adminAuditSource(database: Database): AdminAuditSource {
           db,
           sql`select f.position, e.tenant_id, e.seq, e.id, e.type, e.version, e.occurred_at, e.actor, e.data
               from audit_feed f
-              join events e on e.tenant_id = f.tenant_id and e.seq = f.event_seq
+              left join events e on e.tenant_id = f.tenant_id and e.seq = f.event_seq
               where f.position > ${position}
               order by f.position
               limit ${limit}`,
         ),
       );
+      // The feed outlives the events it points to (EVENTS_RETENTION_DAYS prunes those): a position whose
+      // event is gone cannot be replayed, and skipping it would be a silent gap.
+      const gone = rows.filter((row) => row.id === null).at(-1);
+      if (gone) {
+        throw Object.assign(
+          new Error(
+            `Audit entries up to position ${gone.position} are past the event retention: load recent entries, then subscribe without \`after\`.`,
+          ),
+          { code: 'events-pruned', earliestPosition: Number(gone.position) + 1 },
+        );
+      }
       return rows.map((row) => ({
         ...toEnvelope({
           tenantId: row.tenant_id,

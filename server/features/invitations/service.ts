@@ -125,7 +125,6 @@ export async function createInvitation(
     .returning();
   if (!invitation) throw new Error('insert returned no invitation');
   const [, , [tenant]] = await inOrder(
-    db,
     () => publishInvited(db, invitation),
     () =>
       recordAudit(db, input.tenantId, input.who, {
@@ -185,7 +184,6 @@ export async function revokeInvitation(
     .returning({ id: invitations.id, email: invitations.email });
   if (!revoked) throw new AppError('not-found', 'No such pending invitation.');
   await inOrder(
-    db,
     () => publish(db, 'membership.invitation_revoked', { invitationId: id }),
     () =>
       recordAudit(db, input.tenantId, input.who, {
@@ -208,7 +206,6 @@ export async function renewInvitation(
     .returning();
   if (!invitation) throw new AppError('not-found', 'No such pending invitation.');
   const [, , [tenant]] = await inOrder(
-    db,
     () => publishInvited(db, invitation),
     () =>
       recordAudit(db, input.tenantId, input.who, {
@@ -375,7 +372,6 @@ export async function acceptInvitation(
       if (startSession) {
         // The sign-in that comes with it, in the same transaction (back to the identity role for it).
         const [, started] = await inOrder(
-          db,
           () => continueAsIdentity(db, userId),
           () => insertSession(db, { userId, tenantId, ...startSession }),
         );

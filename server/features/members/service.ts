@@ -151,7 +151,6 @@ export async function updateMember(
     }
   }
   await inOrder(
-    db,
     () => requireAnOwner(db),
     () =>
       recordAudit(db, input.tenantId, input.who, {
@@ -172,7 +171,6 @@ export async function removeMember(
   await db.delete(memberships).where(eq(memberships.userId, input.userId));
   await requireAnOwner(db);
   await inOrder(
-    db,
     () => publish(db, 'membership.removed', { userId: input.userId }),
     () =>
       recordAudit(db, input.tenantId, input.who, {

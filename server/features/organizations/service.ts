@@ -108,7 +108,6 @@ export async function createOrganization(
     const organization = toOrganizationDto(row);
     // The event and the audit entry leave together (pipelined): no round trip more than the event's.
     await inOrder(
-      db,
       () => publish(db, 'organization.created', { organization }),
       () =>
         input.who &&
@@ -175,7 +174,6 @@ export async function updateOrganization(
     ...(changesParent && organization.parentId !== current.parentId ? (['parentId'] as const) : []),
   ];
   await inOrder(
-    db,
     () => changes.length > 0 && publish(db, 'organization.updated', { organization, changes }),
     () =>
       recordAudit(db, input.tenantId, input.who, {
@@ -209,7 +207,6 @@ export async function deleteOrganization(
     .returning({ id: organizations.id, name: organizations.name, parentId: organizations.parentId });
   if (!deleted) throw new AppError('not-found', 'No such organization.');
   await inOrder(
-    db,
     () => publish(db, 'organization.deleted', { organization: deleted }),
     () =>
       recordAudit(db, input.tenantId, input.who, {

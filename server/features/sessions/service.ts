@@ -7,7 +7,7 @@ import { hashOpaqueToken, newOpaqueToken } from '../../opaque-tokens.ts';
 import type { AuditAction } from '../audit/catalog.ts';
 import type { AuditContext } from '../audit/model.ts';
 import { type AuditWho, personWho, recordAuditAs, target } from '../audit/record.ts';
-import type { SessionModel, TokenPair } from './model.ts';
+import type { SessionModel } from './model.ts';
 
 export interface SessionPolicy {
   /** A refresh token not used for this long expires (idle timeout). */

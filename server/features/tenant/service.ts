@@ -34,7 +34,10 @@ export async function updateTenantSettings(
 ): Promise<TenantSettings> {
   const branding = input.branding ?? {};
   try {
-    // What the fields were before (locked until the update below).
+    // What the fields were before (locked until the update below). FOR NO KEY UPDATE, as the update
+    // itself takes: FOR UPDATE would also block the key-share lock every concurrent change of the tenant
+    // takes on this row when it inserts its event or audit entry (their foreign keys), while this
+    // transaction waits for the event sequence those changes hold — a deadlock.
     const [before] = await db
       .select({
         name: tenants.name,
@@ -44,7 +47,7 @@ export async function updateTenantSettings(
       })
       .from(tenants)
       .where(eq(tenants.id, input.tenantId))
-      .for('update');
+      .for('no key update');
     const [tenant] = await db
       .update(tenants)
       .set({
@@ -63,7 +66,6 @@ export async function updateTenantSettings(
       ...Object.keys(branding).map((field) => `branding.${field}`),
     ];
     await inOrder(
-      db,
       () => changes.length > 0 && publish(db, 'tenant.updated', { tenant: settings, changes }),
       () =>
         recordAudit(db, input.tenantId, input.who, {
