@@ -47,7 +47,7 @@ type EntryRow = Omit<AuditEntryRow, 'searchKey' | 'targetKeys'>;
  * The filters as two lists: `indexed` reads only columns of `audit_entries_tenant_search_idx` or the
  * other indexes' leakproof comparisons, and may let through a few entries too many (the search keys
  * are null for entries too long for an index entry); `exact` then decides on those few rows.
- * Migration 0033 explains why: row-level security keeps ILIKE and @> from using an index.
+ * Migration 0036 explains why: row-level security keeps LIKE and @> from using an index.
  */
 function conditions(tenantId: string, filters: AuditFilters): { indexed: SQL[]; exact: SQL[] } {
   const indexed: SQL[] = [eq(auditEntries.tenantId, tenantId)];
