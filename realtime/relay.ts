@@ -18,6 +18,33 @@ export function toEnvelope(row: EventRow): EventEnvelope {
   };
 }
 
+/** An event as a raw SQL select of `events` answers it (snake case; bigints and JSON maybe as text). */
+export type RawEventRow = {
+  tenant_id: string;
+  seq: string | number;
+  id: string;
+  type: string;
+  version: number;
+  occurred_at: string | Date;
+  actor: unknown;
+  data: unknown;
+};
+
+const parsedJson = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
+
+export function envelopeOfRaw(row: RawEventRow): EventEnvelope {
+  return toEnvelope({
+    tenantId: row.tenant_id,
+    seq: Number(row.seq),
+    id: row.id,
+    type: row.type,
+    version: Number(row.version),
+    occurredAt: new Date(row.occurred_at),
+    actor: parsedJson(row.actor),
+    data: parsedJson(row.data),
+  } as EventRow);
+}
+
 export interface RelayLag {
   /** Committed events not yet on the bus, over all tenants. */
   events: number;
@@ -87,16 +114,7 @@ export function createRelay(options: RelayOptions): Relay {
    */
   async function relayBatch(db: ScopedDb, tenantId: string): Promise<number> {
     const batch = () =>
-      selectRows<{
-        tenant_id: string;
-        seq: string | number;
-        id: string;
-        type: string;
-        version: number;
-        occurred_at: string | Date;
-        actor: unknown;
-        data: unknown;
-      }>(
+      selectRows<RawEventRow>(
         db,
         sql`select e.tenant_id, e.seq, e.id, e.type, e.version, e.occurred_at, e.actor, e.data
             from event_relay_positions p
@@ -118,18 +136,7 @@ export function createRelay(options: RelayOptions): Relay {
     }
     const last = rows.at(-1);
     if (!last) return 0;
-    const envelopes = rows.map((row) =>
-      toEnvelope({
-        tenantId: row.tenant_id,
-        seq: Number(row.seq),
-        id: row.id,
-        type: row.type,
-        version: Number(row.version),
-        occurredAt: new Date(row.occurred_at),
-        actor: typeof row.actor === 'string' ? JSON.parse(row.actor) : row.actor,
-        data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
-      }),
-    );
+    const envelopes = rows.map(envelopeOfRaw);
     await placeInAuditFeed(db, tenantId, envelopes);
     await bus.append(envelopes);
     await db

@@ -9,8 +9,8 @@ import type { AuditAction } from '../features/audit/catalog.ts';
 import type { ChainVerdict } from '../features/audit/chain.ts';
 import type { AuditEntry } from '../features/audit/model.ts';
 import { recordAudit, systemWho } from '../features/audit/record.ts';
+import { toAuditEntry } from '../features/audit/service.ts';
 import { auditSigner, parseAuditSigningKey } from '../features/audit/signing-key.ts';
-import { auditEntryFromRow } from '../features/audit/verify.ts';
 import { TEST_AUDIT_SIGNING_KEY } from './harness.ts';
 import { projectRoot } from './server-process.ts';
 
@@ -42,7 +42,7 @@ export async function entriesOf(database: Database, tenantId: string): Promise<A
     .from(auditEntries)
     .where(eq(auditEntries.tenantId, tenantId))
     .orderBy(asc(auditEntries.seq));
-  return rows.map(auditEntryFromRow);
+  return rows.map(toAuditEntry);
 }
 
 /**

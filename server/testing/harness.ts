@@ -16,7 +16,7 @@ import type { Relay } from '../../realtime/relay.ts';
 import { type Config, type OidcProviderConfig, parseConfig } from '../config.ts';
 import { builtInRoles } from '../features/access/permissions.ts';
 import { ChainVerifier } from '../features/audit/chain.ts';
-import type { AuditEntry } from '../features/audit/model.ts';
+import { toAuditEntry } from '../features/audit/service.ts';
 import { generateAuditSigningKey } from '../features/audit/signing-key.ts';
 import type { AccessTokens } from '../features/auth/access-tokens.ts';
 import { type BillingCatalog, builtInCatalog } from '../features/billing/catalog.ts';
@@ -320,24 +320,6 @@ export function auditEntriesOf(database: Database, tenantId: string): Promise<Au
   );
 }
 
-/** An audit row as the API answers it (what the chain's digest covers, with its seq and hash). */
-export function auditEntryOf(row: AuditEntryRow): AuditEntry {
-  return {
-    id: row.id,
-    tenantId: row.tenantId,
-    seq: row.seq,
-    occurredAt: row.occurredAt.toISOString(),
-    action: row.action,
-    actor: { type: row.actorType as AuditEntry['actor']['type'], id: row.actorId, name: row.actorName },
-    targets: row.targets as AuditEntry['targets'],
-    context: row.context as AuditEntry['context'],
-    changes: row.changes as AuditEntry['changes'],
-    metadata: row.metadata as AuditEntry['metadata'],
-    outcome: row.outcome as AuditEntry['outcome'],
-    hash: Buffer.from(row.hash).toString('hex'),
-  };
-}
-
 /** Whether every link of the tenant's audit chain recomputes (no checkpoints needed for that). */
 export async function chainVerifies(database: Database, tenantId: string): Promise<boolean> {
   const verifier = new ChainVerifier({
@@ -345,6 +327,6 @@ export async function chainVerifies(database: Database, tenantId: string): Promi
     checkpoints: [],
     publicKey: generateKeyPairSync('ed25519').publicKey,
   });
-  for (const row of await auditEntriesOf(database, tenantId)) verifier.add(auditEntryOf(row));
+  for (const row of await auditEntriesOf(database, tenantId)) verifier.add(toAuditEntry(row));
   return verifier.finish().valid;
 }

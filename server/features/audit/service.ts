@@ -81,6 +81,7 @@ function conditions(tenantId: string, filters: AuditFilters): { indexed: SQL[]; 
   return { indexed, exact };
 }
 
+/** An entry row as the API answers and exports it (what the chain's digest covers, with seq and hash). */
 export function toAuditEntry(row: EntryRow): AuditEntry {
   return {
     id: row.id,

@@ -1,29 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
 import type { Database } from '../../../db/client.ts';
-import { type AuditEntryRow, auditCheckpoints, auditEntries } from '../../../db/schema/index.ts';
+import { auditCheckpoints, auditEntries } from '../../../db/schema/index.ts';
 import { type TenantScope, withTenant } from '../../../db/tenant.ts';
-import { type ChainVerdict, ChainVerifier, toHex } from './chain.ts';
+import { type ChainVerdict, ChainVerifier } from './chain.ts';
 import { checkpointFromRow, readChainHead } from './checkpoints.ts';
-import type { AuditActor, AuditEntry } from './model.ts';
-
-/** An entry row as the API answers and exports it (the shape the chain's digest covers, with seq and hash). */
-export function auditEntryFromRow(row: AuditEntryRow): AuditEntry {
-  return {
-    id: row.id,
-    tenantId: row.tenantId,
-    seq: row.seq,
-    occurredAt: row.occurredAt.toISOString(),
-    action: row.action,
-    actor: { type: row.actorType as AuditActor['type'], id: row.actorId, name: row.actorName },
-    targets: row.targets as AuditEntry['targets'],
-    context: row.context as AuditEntry['context'],
-    changes: row.changes as AuditEntry['changes'],
-    metadata: row.metadata as AuditEntry['metadata'],
-    outcome: row.outcome as AuditEntry['outcome'],
-    hash: toHex(row.hash),
-  };
-}
+import { toAuditEntry } from './service.ts';
 
 export interface VerifyChainOptions {
   /** Entries read per transaction (memory stays one batch). @default 1000 */
@@ -70,7 +52,7 @@ export async function verifyTenantChain(
         .limit(batchSize),
     );
     for (const row of rows) {
-      if (!verifier.add(auditEntryFromRow(row))) {
+      if (!verifier.add(toAuditEntry(row))) {
         going = false;
         break;
       }

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { type Database, selectRows } from '../../../db/client.ts';
-import type { EventRow } from '../../../db/schema/index.ts';
 import { type TenantActor, withPlatformAdmin, withTenant } from '../../../db/tenant.ts';
 import type { AdminAuditSource } from '../../../realtime/admin-audit.ts';
 import type { GatewayIdentity } from '../../../realtime/gateway.ts';
-import { toEnvelope } from '../../../realtime/relay.ts';
+import { envelopeOfRaw, type RawEventRow } from '../../../realtime/relay.ts';
 import type { ApiKeyResolver } from '../api-keys/service.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { effectivePermissions } from './service.ts';
@@ -27,20 +26,8 @@ export function gatewayIdentity(deps: {
   };
 }
 
-type FeedRow = {
-  position: string | number;
-  tenant_id: string;
-  seq: string | number;
-  /** Null when the event was pruned. */
-  id: string | null;
-  type: string;
-  version: number;
-  occurred_at: string | Date;
-  actor: unknown;
-  data: unknown;
-};
-
-const parsed = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
+/** A feed row with its event; the event's columns are null when it was pruned. */
+type FeedRow = Omit<RawEventRow, 'id'> & { id: string | null; position: string | number };
 
 /**
  * The audit feed as a platform admin reads it: Postgres admits the rows only when the person is
@@ -77,17 +64,9 @@ export function adminAuditSource(database: Database): AdminAuditSource {
           { code: 'events-pruned', earliestPosition: Number(gone.position) + 1 },
         );
       }
-      return rows.map((row) => ({
-        ...toEnvelope({
-          tenantId: row.tenant_id,
-          seq: Number(row.seq),
-          id: row.id,
-          type: row.type,
-          version: Number(row.version),
-          occurredAt: new Date(row.occurred_at),
-          actor: parsed(row.actor),
-          data: parsed(row.data),
-        } as EventRow),
+      const kept = rows.filter((row): row is FeedRow & { id: string } => row.id !== null);
+      return kept.map((row) => ({
+        ...envelopeOfRaw(row),
         auditPosition: Number(row.position),
       }));
     },
