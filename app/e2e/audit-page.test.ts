@@ -285,6 +285,25 @@ describe('the audit page', () => {
     expect(await ownerTable.getByText(`Hive ${unique}`).count()).toBe(0);
     expect(await ownerTable.getByText(`Umbrella ${unique}`).count()).toBe(0);
 
+    // A long trail comes in pages: the first fifty, then "Load more" pages on by cursor, each entry once.
+    const ownerToken = await accessTokenOf(owner);
+    for (let index = 1; index <= 55; index++) {
+      const response = await callApi(baseUrl, ownerToken, 'POST', '/v1/organizations', {
+        name: `Branch ${index} ${unique}`,
+      });
+      expect(response.status).toBe(201);
+    }
+    await owner.goto(`${baseUrl}/audit?action=organization.created`);
+    await rowOf(owner, 'organization.created', `Branch 55 ${unique}`).waitFor();
+    await rowCountIs(owner, 50);
+    await owner.getByRole('button', { name: 'Load more' }).click();
+    // The 55 branches and the marker (the root organization came with user.signed_up).
+    await rowCountIs(owner, 56);
+    await rowOf(owner, 'organization.created', `Marker ${unique}`).waitFor();
+    expect(await owner.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    const ids = await shownEntryIds(owner);
+    expect(new Set(ids).size).toBe(56);
+
     await stranger.context().close();
     await member.context().close();
     await owner.context().close();
