@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { readFile } from 'node:fs/promises';
 import type { Download, Locator, Page } from 'playwright-core';
+import postgres from 'postgres';
 import {
   accessTokenOf,
   callApi,
@@ -308,4 +309,56 @@ describe('the audit page', () => {
     await member.context().close();
     await owner.context().close();
   }, 180_000);
+
+  // On PGlite the database lives inside the server's process; on Postgres the test can reach it as its
+  // owner, as someone tampering with the trail would.
+  test.skipIf(!process.env.DATABASE_URL)(
+    'an entry changed in the database behind the application turns the badge red, naming it',
+    async () => {
+      const { baseUrl, browser } = running();
+      const unique = uniqueSuffix();
+      const page = await newPage(browser);
+      await signUpThroughTheApp(page, baseUrl, {
+        name: 'Grace Hopper',
+        email: `grace+${unique}@example.com`,
+        organizationName: `Navy ${unique}`,
+      });
+      await goToSection(page, baseUrl, 'Audit', '/audit');
+      const chain = page.getByRole('region', { name: 'Chain verification' });
+      await chain.getByRole('button', { name: 'Sign a checkpoint now' }).click();
+      await chain
+        .getByRole('status')
+        .filter({ hasText: /Chain verified up to checkpoint #\d+/ })
+        .waitFor();
+
+      const me = await callApi(baseUrl, await accessTokenOf(page), 'GET', '/v1/me');
+      const tenantId = (me.body.tenant as { id: string }).id;
+      const owner = postgres(process.env.DATABASE_URL ?? '', { max: 1, onnotice: () => {} });
+      let tamperedId: string;
+      try {
+        tamperedId = await owner.begin(async (tx) => {
+          // The immutability trigger is off for this transaction only, as the tamper tests do.
+          await tx`set local session_replication_role = replica`;
+          const [row] = await tx<{ id: string }[]>`
+            update audit_entries set actor_name = 'Mallory'
+            where tenant_id = ${tenantId} and action = 'user.signed_up'
+            returning id`;
+          if (!row) throw new Error('no sign-up entry to change');
+          return row.id;
+        });
+      } finally {
+        await owner.end();
+      }
+
+      await chain.getByRole('button', { name: 'Verify again' }).click();
+      const broken = chain.getByRole('alert');
+      await broken.getByText('Chain broken (hash-mismatch)').waitFor();
+      await broken
+        .getByText('An entry was changed or forged: its hash does not match its content.')
+        .waitFor();
+      expect(await broken.getByText(tamperedId).count()).toBe(1);
+      await page.context().close();
+    },
+    120_000,
+  );
 });
