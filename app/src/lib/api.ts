@@ -12,6 +12,12 @@ import type {
   CreateApiKeyBody,
   CreatedApiKey,
 } from '../../../server/features/api-keys/model.ts';
+import type { AuditVerdict } from '../../../server/features/audit/chain-routes.ts';
+import type {
+  AuditActionCatalog,
+  AuditCheckpoint,
+  AuditEntry,
+} from '../../../server/features/audit/model.ts';
 import type {
   LoginBody,
   LoginResponse,
@@ -761,6 +767,71 @@ export function startCheckout(input: CheckoutInput): Promise<RedirectModel> {
 /** A Stripe Customer Portal session, where payment details and invoices are managed. */
 export function openBillingPortal(): Promise<RedirectModel> {
   return requestJson<RedirectModel>('POST', '/v1/billing/portal');
+}
+
+/** One entry of the tenant's audit trail, with its place (`seq`, `hash`) in the tamper-evident chain. */
+export type { AuditCheckpoint, AuditEntry, AuditVerdict };
+export type AuditActionInfo = AuditActionCatalog['actions'][number];
+
+/**
+ * What the audit trail is narrowed to, as the query string carries it (all optional, all applying together):
+ * `from` and `to` are ISO instants (`to` exclusive), `q` searches actor and target names and the action.
+ * Values go to the server as they are: it judges them (422 naming the field).
+ */
+export interface AuditQuery {
+  actorId?: string;
+  action?: string;
+  targetType?: string;
+  targetId?: string;
+  outcome?: string;
+  from?: string;
+  to?: string;
+  q?: string;
+}
+
+export interface AuditEntryPage {
+  items: AuditEntry[];
+  nextCursor: string | null;
+}
+
+/** Every audit action, with its description and the kinds of target it names (public, like the event catalog). */
+export async function getAuditCatalog(): Promise<AuditActionInfo[]> {
+  const catalog = await requestJson<AuditActionCatalog>('GET', '/v1/audit-logs/catalog');
+  return catalog.actions;
+}
+
+/** One page of the audit trail, newest first. The read is itself recorded (`audit.read`). */
+export function listAuditEntries(
+  filters: AuditQuery,
+  page: { limit?: number; cursor?: string } = {},
+): Promise<AuditEntryPage> {
+  return requestJson<AuditEntryPage>('GET', '/v1/audit-logs', {
+    query: { ...filters, limit: page.limit, cursor: page.cursor },
+  });
+}
+
+/** Recomputes the tenant's chain on the server and checks it against the signed checkpoints. */
+export function verifyAuditChain(): Promise<AuditVerdict> {
+  return requestJson<AuditVerdict>('GET', '/v1/audit-logs/verify');
+}
+
+/** Signs the chain's head now (a checkpoint attests what is there; it changes no data). */
+export function signAuditCheckpoint(): Promise<AuditCheckpoint> {
+  return requestJson<AuditCheckpoint>('POST', '/v1/audit-logs/checkpoints');
+}
+
+/**
+ * The entries matching `filters` as a file (oldest first), with the name the server gives it. Fetched with
+ * the access token (a plain link would not carry it); the export is itself recorded (`audit.exported`).
+ */
+export async function exportAuditEntries(
+  format: 'ndjson' | 'csv',
+  filters: AuditQuery,
+): Promise<{ blob: Blob; filename: string }> {
+  const response = await request('GET', '/v1/audit-logs/export', { query: { format, ...filters } });
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `audit-log.${format}`;
+  return { blob: await response.blob(), filename };
 }
 
 /** Whatever a call threw, as an {@link ApiError} a form can show. */

@@ -43,6 +43,8 @@ export const AuditVerdictModel = t.Object({
   }),
 });
 
+export type AuditVerdict = typeof AuditVerdictModel.static;
+
 export const AuditPublicKeyModel = t.Object({
   keyId: t.String({ description: 'Named by every checkpoint this key signs' }),
   algorithm: t.Literal('Ed25519'),

@@ -58,3 +58,16 @@ export const AuditCheckpointModel = t.Object({
 });
 
 export type AuditCheckpoint = typeof AuditCheckpointModel.static;
+
+/** The actions of `GET /v1/audit-logs/catalog`: what each means and the kinds of target it names. */
+export const AuditActionCatalogModel = t.Object({
+  actions: t.Array(
+    t.Object({
+      action: t.String(),
+      description: t.String(),
+      targets: t.Array(t.String(), { description: 'The kinds of target its entries name' }),
+    }),
+  ),
+});
+
+export type AuditActionCatalog = typeof AuditActionCatalogModel.static;

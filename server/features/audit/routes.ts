@@ -9,7 +9,7 @@ import { mediaTypesResponse } from '../../plugins/openapi-document.ts';
 import { PageQuery, problemsFor } from '../shared-model.ts';
 import { auditActions } from './catalog.ts';
 import { type ExportFormat, exportContentTypes, exportFilename, exportStream } from './export.ts';
-import { AuditEntryModel } from './model.ts';
+import { AuditActionCatalogModel, AuditEntryModel } from './model.ts';
 import { recordAudit } from './record.ts';
 import {
   type AuditFilters,
@@ -133,22 +133,12 @@ function cursorOf(cursor: string | undefined): number | undefined {
   return seq;
 }
 
-const ActionCatalogModel = t.Object({
-  actions: t.Array(
-    t.Object({
-      action: t.String(),
-      description: t.String(),
-      targets: t.Array(t.String(), { description: 'The kinds of target its entries name' }),
-    }),
-  ),
-});
-
 export function auditReadRoutes(deps: AuthDeps & { database: Database; logger: Logger }) {
   const { database, logger } = deps;
   return new Elysia({ name: 'audit-read-routes', prefix: '/v1/audit-logs' })
     .use(authentication(deps))
     .get('/catalog', () => actionCatalog, {
-      response: { 200: ActionCatalogModel },
+      response: { 200: AuditActionCatalogModel },
       detail: {
         tags,
         summary: 'Every audit action: what it means and the kinds of target it names',

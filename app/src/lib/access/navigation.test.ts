@@ -13,8 +13,9 @@ describe('navigationFor', () => {
         'api-keys:manage',
         'billing:manage',
         'tenant:manage',
+        'audit:read',
       ]),
-    ).toEqual(['Dashboard', 'Organizations', 'Members', 'Roles', 'API keys', 'Billing', 'Settings']);
+    ).toEqual(['Dashboard', 'Organizations', 'Members', 'Roles', 'API keys', 'Billing', 'Audit', 'Settings']);
   });
 
   test('a viewer sees the dashboard, organizations, people, billing and settings but not API keys', () => {
@@ -26,6 +27,10 @@ describe('navigationFor', () => {
       'Billing',
       'Settings',
     ]);
+  });
+
+  test('the audit trail needs audit:read', () => {
+    expect(labels(['audit:read'])).toEqual(['Audit', 'Settings']);
   });
 
   test('billing and the dashboard need credits:read, not billing:manage', () => {

@@ -12,6 +12,7 @@ const sections: ReadonlyArray<NavigationItem & { requires: string | null }> = [
   { href: '/api-keys', label: 'API keys', requires: 'api-keys:manage' },
   // Everyone who can see the credits sees the plan and the ledger; only `billing:manage` buys.
   { href: '/billing', label: 'Billing', requires: 'credits:read' },
+  { href: '/audit', label: 'Audit', requires: 'audit:read' },
   // Everyone may see the tenant's settings; only `tenant:manage` may change them.
   { href: '/settings', label: 'Settings', requires: null },
 ];
