@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { eq } from 'drizzle-orm';
+import { creditBalances } from '../../../db/schema/index.ts';
+import { withPlatformAdmin } from '../../../db/tenant.ts';
 import { connectRealtime, type RealtimeEvent } from '../../../realtime/client.ts';
 import { type SignedUp, signIn, startTestApp, type TestApp, testConfig } from '../../testing/harness.ts';
 import { grantPlatformAdmin } from './grant.ts';
@@ -236,5 +239,27 @@ describe(`the platform console's reads (${engine})`, () => {
       expectProblem(answer, 422);
       expect(JSON.stringify(answer.body.errors)).toContain(field);
     }
+  });
+});
+
+describe('the admin role and balances', () => {
+  test('a platform admin reads every tenant’s balance without acting in it; anyone else reads none', async () => {
+    const asAdmin = await withPlatformAdmin(app.database, admin.userId, (db) =>
+      db.select().from(creditBalances).where(eq(creditBalances.tenantId, acme.tenantId)),
+    );
+    expect(asAdmin.map((row) => Number(row.balance))).toEqual([250]);
+    const asOwner = await withPlatformAdmin(app.database, acme.userId, (db) =>
+      db.select().from(creditBalances),
+    );
+    expect(asOwner).toEqual([]);
+    // Reading across tenants does not extend to writing outside the tenant the transaction acts in.
+    const written = await withPlatformAdmin(app.database, admin.userId, (db) =>
+      db
+        .update(creditBalances)
+        .set({ lowBalanceThreshold: 1 })
+        .where(eq(creditBalances.tenantId, acme.tenantId))
+        .returning(),
+    );
+    expect(written).toEqual([]);
   });
 });
