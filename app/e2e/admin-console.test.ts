@@ -34,7 +34,7 @@ async function makePlatformAdmin(baseUrl: string, email: string): Promise<void> 
 }
 
 /** Waits until `read` answers `expected` (entries may still be on their way through the relay). */
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 10_000): Promise<void> {
+async function eventually(read: () => Promise<number>, expected: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = await read();
   while (last !== expected && Date.now() < deadline) {

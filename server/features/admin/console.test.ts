@@ -217,24 +217,26 @@ describe(`the platform console's reads (${engine})`, () => {
   });
 
   test('bad filters are 422 naming the field', async () => {
-    for (const [query, field] of [
+    const tenantCases: Array<[string, string]> = [
       ['status=deleted', 'status'],
       [`q=${'x'.repeat(201)}`, 'q'],
       ['limit=0', 'limit'],
       ['cursor=nope', 'cursor'],
-    ]) {
+    ];
+    for (const [query, field] of tenantCases) {
       const answer = await get(`/v1/admin/tenants?${query}`);
       expectProblem(answer, 422);
       expect(JSON.stringify(answer.body.errors)).toContain(field);
     }
-    for (const [query, field] of [
+    const auditCases: Array<[string, string]> = [
       ['action=no.such_action', 'action'],
       ['tenantId=acme', 'tenantId'],
       ['actorId=', 'actorId'],
       ['before=0', 'before'],
       ['before=x', 'before'],
       ['limit=101', 'limit'],
-    ]) {
+    ];
+    for (const [query, field] of auditCases) {
       const answer = await get(`/v1/admin/audit-logs?${query}`);
       expectProblem(answer, 422);
       expect(JSON.stringify(answer.body.errors)).toContain(field);
