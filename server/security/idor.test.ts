@@ -56,6 +56,7 @@ const fixtureByQueryParameter: Record<string, (tenant: TenantFixture) => string>
   '/v1/organizations?cursor': (tenant) => tenant.organizationId,
   '/v1/credits/transactions?cursor': (tenant) => tenant.transactionId,
   '/v1/admin/tenants?cursor': (tenant) => tenant.tenantId,
+  '/v1/admin/audit-logs?tenantId': (tenant) => tenant.tenantId,
   '/v1/auth/oidc/{provider}/start?tenantId': (tenant) => tenant.tenantId,
 };
 

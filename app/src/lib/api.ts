@@ -327,7 +327,7 @@ function notifyForbidden(problem: ApiError, method: string, path: string): void 
   }
 }
 
-async function requestJson<Result>(
+export async function requestJson<Result>(
   method: string,
   path: string,
   options: RequestOptions = {},

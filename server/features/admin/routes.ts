@@ -5,9 +5,22 @@ import { AppError } from '../../errors.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { platformAdminWho, recordAudit, target } from '../audit/record.ts';
 import { adjustCreditsByAdmin, setPlanByAdmin } from '../billing/service.ts';
-import { CreditMovementModel, PageQuery, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
-import { AdminTenantModel, AdminTenantPage } from './model.ts';
-import { findTenantForAdmin, listAllTenants, setTenantStatus } from './service.ts';
+import { CreditMovementModel, problemsFor, Timestamp, Uuid } from '../shared-model.ts';
+import {
+  AdminAuditPage,
+  AdminAuditQuery,
+  AdminTenantDetail,
+  AdminTenantModel,
+  AdminTenantPage,
+  AdminTenantQuery,
+} from './model.ts';
+import {
+  findTenantForAdmin,
+  listAdminAuditEvents,
+  listAllTenants,
+  readTenantForAdmin,
+  setTenantStatus,
+} from './service.ts';
 
 const tags = ['admin'];
 
@@ -19,16 +32,80 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
       '/tenants',
       ({ actor, query }) =>
         withPlatformAdmin(database, actor.userId, (db) =>
-          listAllTenants(db, { limit: query.limit ?? 50, cursor: query.cursor, sessionId: actor.sessionId }),
+          listAllTenants(db, {
+            limit: query.limit ?? 50,
+            cursor: query.cursor,
+            sessionId: actor.sessionId,
+            filters: { q: query.q, status: query.status },
+          }),
         ),
       {
         auth: 'session',
-        query: PageQuery,
+        query: AdminTenantQuery,
         response: {
           200: AdminTenantPage,
-          ...problemsFor(401, 403),
+          ...problemsFor(401, 403, 422),
         },
-        detail: { tags, summary: 'Every tenant (platform administrators only)' },
+        detail: {
+          tags,
+          summary: 'Every tenant (platform administrators only)',
+          description:
+            'By id, in keyset pages (`nextCursor`); `q` and `status` narrow the list and the pages follow the same filters. Each tenant with its member count, plan and credit balance.',
+        },
+      },
+    )
+    .get(
+      '/tenants/:id',
+      ({ actor, params }) =>
+        withPlatformAdmin(
+          database,
+          actor.userId,
+          (db) =>
+            readTenantForAdmin(db, {
+              tenantId: params.id,
+              adminUserId: actor.userId,
+              sessionId: actor.sessionId,
+            }),
+          { tenantId: params.id },
+        ),
+      {
+        auth: 'session',
+        params: t.Object({ id: Uuid }),
+        response: {
+          200: AdminTenantDetail,
+          ...problemsFor(401, 403, 404, 422),
+        },
+        detail: {
+          tags,
+          summary: 'One tenant with its members (platform administrators only)',
+          description: 'The members are the first 100 by id; `memberCount` counts them all.',
+        },
+      },
+    )
+    .get(
+      '/audit-logs',
+      ({ actor, query }) =>
+        withPlatformAdmin(database, actor.userId, (db) =>
+          listAdminAuditEvents(db, {
+            limit: query.limit ?? 50,
+            before: query.before,
+            filters: { tenantId: query.tenantId, action: query.action, actorId: query.actorId },
+            sessionId: actor.sessionId,
+          }),
+        ),
+      {
+        auth: 'session',
+        query: AdminAuditQuery,
+        response: {
+          200: AdminAuditPage,
+          ...problemsFor(401, 403, 422),
+        },
+        detail: {
+          tags,
+          summary: "Every tenant's newest audit entries (platform administrators only)",
+          description:
+            'The `audit.recorded` events of the cross-tenant feed, newest first, as `admin:audit` delivers them (with `auditPosition`). Filters combine; pages follow `nextCursor` as `before`. Subscribe to `admin:audit` with `after: head` for the entries recorded since, with no gap.',
+        },
       },
     )
     .patch(

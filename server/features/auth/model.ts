@@ -80,5 +80,9 @@ export const MeResponse = t.Object({
   memberships: t.Array(MembershipModel),
   roles: t.Array(t.String()),
   permissions: t.Array(t.String()),
+  platformAdmin: t.Boolean({
+    description:
+      'Whether this signed-in person administers the platform (`/v1/admin`); always false for an API key, which platform administration never accepts',
+  }),
 });
 export type MeResponse = typeof MeResponse.static;

@@ -240,5 +240,6 @@ export async function describeActor(database: Database, actor: Actor): Promise<M
     })),
     roles: current.roleKeys,
     permissions: current.permissions,
+    platformAdmin: actor.apiKeyId === undefined && current.user.isPlatformAdmin,
   };
 }
