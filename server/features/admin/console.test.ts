@@ -3,7 +3,14 @@ import { eq } from 'drizzle-orm';
 import { creditBalances } from '../../../db/schema/index.ts';
 import { withPlatformAdmin } from '../../../db/tenant.ts';
 import { connectRealtime, type RealtimeEvent } from '../../../realtime/client.ts';
-import { type SignedUp, signIn, startTestApp, type TestApp, testConfig } from '../../testing/harness.ts';
+import {
+  auditEntriesOf,
+  type SignedUp,
+  signIn,
+  startTestApp,
+  type TestApp,
+  testConfig,
+} from '../../testing/harness.ts';
 import { grantPlatformAdmin } from './grant.ts';
 
 // What the platform console reads: who is a platform admin (`GET /v1/me`), tenants searched and
@@ -160,8 +167,9 @@ describe(`the platform console's reads (${engine})`, () => {
       }),
     ]);
 
+    // Pages from where the unpaged read started: reads record entries too (the next test).
     const all: number[] = [];
-    let before: number | null = null;
+    let before: number | null = (acmeOnly.body.items[0]?.auditPosition ?? 0) + 1;
     do {
       const query: string = `tenantId=${acme.tenantId}&limit=2${before ? `&before=${before}` : ''}`;
       const next = await get(`/v1/admin/audit-logs?${query}`);
@@ -169,6 +177,35 @@ describe(`the platform console's reads (${engine})`, () => {
       before = next.body.nextCursor;
     } while (before);
     expect(all).toEqual(acmeOnly.body.items.map((event: { auditPosition: number }) => event.auditPosition));
+  });
+
+  test('each read is recorded: in the tenant it names, else in the admin’s own tenant', async () => {
+    const readsIn = async (tenantId: string) =>
+      (await auditEntriesOf(app.database, tenantId)).filter(
+        (entry) => entry.action === 'audit.read' && entry.actorType === 'platform_admin',
+      );
+    const acmeBefore = (await readsIn(acme.tenantId)).length;
+    const ownBefore = (await readsIn(admin.tenantId)).length;
+    expect((await get(`/v1/admin/audit-logs?tenantId=${acme.tenantId}&limit=3`)).status).toBe(200);
+    const acmeReads = await readsIn(acme.tenantId);
+    expect(acmeReads.length).toBe(acmeBefore + 1);
+    expect(acmeReads.at(-1)).toMatchObject({
+      actorId: admin.userId,
+      metadata: { scope: 'one tenant', filters: { tenantId: acme.tenantId }, limit: 3 },
+    });
+    expect((await get('/v1/admin/audit-logs?limit=2')).status).toBe(200);
+    // A tenant that does not exist: nothing read of anyone, recorded where the admin is.
+    const unknown = await get(`/v1/admin/audit-logs?tenantId=${crypto.randomUUID()}`);
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.items).toEqual([]);
+    const ownReads = await readsIn(admin.tenantId);
+    expect(ownReads.length).toBe(ownBefore + 2);
+    expect(ownReads.map((entry) => (entry.metadata as { scope: string }).scope)).toEqual([
+      ...ownReads.slice(0, ownBefore).map((entry) => (entry.metadata as { scope: string }).scope),
+      'every tenant',
+      'every tenant',
+    ]);
+    expect((await readsIn(acme.tenantId)).length).toBe(acmeBefore + 1);
   });
 
   test('audit logs then admin:audit after `head`: every later entry once, none before', async () => {

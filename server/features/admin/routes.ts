@@ -20,6 +20,7 @@ import {
   listAllTenants,
   readTenantForAdmin,
   setTenantStatus,
+  tenantExists,
 } from './service.ts';
 
 const tags = ['admin'];
@@ -84,15 +85,45 @@ export function adminRoutes(deps: AuthDeps & { database: Database }) {
     )
     .get(
       '/audit-logs',
-      ({ actor, query }) =>
-        withPlatformAdmin(database, actor.userId, (db) =>
-          listAdminAuditEvents(db, {
-            limit: query.limit ?? 50,
-            before: query.before,
-            filters: { tenantId: query.tenantId, action: query.action, actorId: query.actorId },
-            sessionId: actor.sessionId,
-          }),
-        ),
+      async ({ actor, query }) => {
+        const filters = { tenantId: query.tenantId, action: query.action, actorId: query.actorId };
+        const limit = query.limit ?? 50;
+        // A read of the audit log is itself recorded: in the tenant read when the read names one that
+        // exists (its people see that a platform admin read their trail), else in the admin's own tenant.
+        const named =
+          query.tenantId !== undefined &&
+          (await withPlatformAdmin(database, actor.userId, (db) =>
+            tenantExists(db, query.tenantId as string),
+          ));
+        const recordedIn = named ? (query.tenantId as string) : actor.tenantId;
+        return withPlatformAdmin(
+          database,
+          actor.userId,
+          async (db) => {
+            const page = await listAdminAuditEvents(db, {
+              limit,
+              before: query.before,
+              filters,
+              sessionId: actor.sessionId,
+            });
+            await recordAudit(db, recordedIn, platformAdminWho(actor.who), {
+              action: 'audit.read',
+              targets: [],
+              metadata: {
+                scope: named ? 'one tenant' : 'every tenant',
+                filters: Object.fromEntries(
+                  Object.entries(filters).filter(([, value]) => value !== undefined),
+                ),
+                limit,
+                ...(query.before !== undefined ? { before: String(query.before) } : {}),
+                returned: page.items.length,
+              },
+            });
+            return page;
+          },
+          { tenantId: recordedIn },
+        );
+      },
       {
         auth: 'session',
         query: AdminAuditQuery,

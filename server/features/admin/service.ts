@@ -162,6 +162,12 @@ async function readAdminTenant(db: ScopedDb, tenant: Tenant): Promise<AdminTenan
   return shown;
 }
 
+/** Whether `tenantId` names a tenant (as a platform admin sees them all). */
+export async function tenantExists(db: ScopedDb, tenantId: string): Promise<boolean> {
+  const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
+  return row !== undefined;
+}
+
 /** One tenant as platform administration sees it. */
 export async function findTenantForAdmin(
   db: ScopedDb,
