@@ -5,6 +5,7 @@ import { withTenant } from '../db/tenant.ts';
 import { grantPlatformAdmin } from '../server/features/admin/grant.ts';
 import { recordAudit, systemWho } from '../server/features/audit/record.ts';
 import {
+  auditEntriesOf,
   joinWithRole,
   type SignedUp,
   signIn,
@@ -57,6 +58,13 @@ async function record(tenant: SignedUp, label: string): Promise<string> {
   return id;
 }
 
+/** The reads of the audit log through a socket recorded in `tenantId`, oldest first. */
+const socketReads = async (tenantId: string) =>
+  (await auditEntriesOf(app.database, tenantId)).filter(
+    (entry) =>
+      entry.action === 'audit.read' && (entry.metadata as { channel?: string }).channel !== undefined,
+  );
+
 function rawSocket(token: string) {
   const socket = io(app.baseUrl ?? '', { transports: ['websocket'], auth: { token }, reconnection: false });
   sockets.push(socket);
@@ -103,8 +111,39 @@ describe('the tenant audit channel', () => {
     const viewer = await joinWithRole(app, tenantA.tenantId, 'viewer');
     const { socket } = rawSocket(viewer.token);
     await connected(socket);
+    const before = (await socketReads(tenantA.tenantId)).length;
     const answer = await subscribe(socket, { channel: 'audit' });
     expect(answer).toMatchObject({ ok: false, error: 'forbidden' });
+    expect((await socketReads(tenantA.tenantId)).length).toBe(before);
+  });
+
+  test('following the channel is recorded as a read of the audit log, by a person or a key', async () => {
+    const before = (await socketReads(tenantA.tenantId)).length;
+    const person = rawSocket(tenantA.token);
+    await connected(person.socket);
+    expect((await subscribe(person.socket, { channel: 'audit', after: 2 })).ok).toBe(true);
+    const key = await app.request('POST', '/v1/api-keys', {
+      token: tenantA.token,
+      body: { name: 'SIEM', scopes: ['audit:read'] },
+    });
+    const siem = rawSocket(key.body.secret);
+    await connected(siem.socket);
+    expect((await subscribe(siem.socket, { channel: 'audit' })).ok).toBe(true);
+    const reads = (await socketReads(tenantA.tenantId)).slice(before);
+    expect(reads).toEqual([
+      expect.objectContaining({
+        actorType: 'user',
+        actorId: tenantA.userId,
+        metadata: { channel: 'audit', after: '2' },
+      }),
+      expect.objectContaining({
+        actorType: 'api_key',
+        actorId: key.body.id,
+        actorName: 'SIEM',
+        metadata: { channel: 'audit' },
+      }),
+    ]);
+    expect(await socketReads(tenantB.tenantId)).toEqual([]);
   });
 });
 
@@ -158,6 +197,29 @@ describe('admin:audit', () => {
     const positions = ours(received).map((event) => event.auditPosition ?? 0);
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
     expect(positions[0]).toBeGreaterThan(answer.seq);
+  });
+
+  test("following it is recorded as a read of every tenant's audit log, in the admin's own tenant", async () => {
+    const reads = async () =>
+      (await auditEntriesOf(app.database, admin.tenantId)).filter(
+        (entry) => entry.action === 'audit.read' && entry.actorType === 'platform_admin',
+      );
+    const before = (await reads()).length;
+    const { socket } = rawSocket(admin.token);
+    await connected(socket);
+    expect((await subscribe(socket, { channel: 'admin:audit', after: 1 })).ok).toBe(true);
+    const after = await reads();
+    expect(after.length).toBe(before + 1);
+    expect(after.at(-1)).toMatchObject({
+      actorId: admin.userId,
+      actorName: 'Test Person',
+      metadata: { scope: 'every tenant', channel: 'admin:audit', after: '1' },
+    });
+    // Nothing is recorded in the tenants followed.
+    const tenantReads = (await socketReads(tenantA.tenantId)).filter(
+      (entry) => entry.actorType === 'platform_admin',
+    );
+    expect(tenantReads).toEqual([]);
   });
 
   test('after a reconnect, the client resumes with no gap and no duplicate', async () => {
@@ -237,9 +299,10 @@ describe('admin:audit', () => {
       earliestPosition: position + 1,
     });
     expect(ours(late.received)).toEqual([]);
+    // From the pruned entry on, the replay is whole again (following records reads, which come after).
     expect(await subscribe(late.socket, { channel: 'admin:audit', after: position })).toMatchObject({
       ok: true,
-      replayed: 0,
     });
+    expect(entryIds(late.received)).toEqual([]);
   });
 });

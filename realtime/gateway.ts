@@ -25,6 +25,8 @@ export interface GatewayIdentity {
     tenantId: string;
     sessionId?: string;
     expiresAt?: number;
+    /** The person's name as the token carries it (for the audit entry of following admin:audit). */
+    name?: string;
   } | null>;
   resolveApiKey(secret: string): Promise<{
     apiKeyId: string;
@@ -36,6 +38,11 @@ export interface GatewayIdentity {
   permissionsOf(actor: TenantActor): Promise<Set<string>>;
   /** The cross-tenant audit feed for platform admins (`admin:audit`); without it, the channel is refused. */
   adminAudit?: AdminAuditSource;
+  /**
+   * Records that `actor` follows an audit channel from `after` (null: from now) — a read of the audit
+   * log like any other: `audit` in the tenant, `admin:audit` (every tenant) in the admin's own tenant.
+   */
+  auditFollowed?(actor: Actor, channel: 'audit' | typeof ADMIN_AUDIT, after: number | null): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -54,7 +61,8 @@ export interface GatewayOptions {
   pingIntervalMs?: number;
 }
 
-type Actor = TenantActor & { expiresAt?: number };
+/** Who holds a socket; `name` as the token or key names them (the actor of audit entries). */
+export type Actor = TenantActor & { expiresAt?: number; name?: string };
 
 interface Connection {
   socket: WireSocket<Actor>;
@@ -381,6 +389,7 @@ export function createGateway(options: GatewayOptions) {
     if (connection.actor.apiKeyId || !(await identity.adminAudit.isPlatformAdmin(connection.actor.userId))) {
       throw new GatewayError('forbidden', 'Only platform admins, signed in, may follow admin:audit.');
     }
+    await identity.auditFollowed?.(connection.actor, ADMIN_AUDIT, after);
     try {
       return await adminAudit.subscribe(connection.socket, connection.actor.userId, after);
     } catch (error) {
@@ -538,6 +547,7 @@ export function createGateway(options: GatewayOptions) {
           `The "${channelCatalog[channel].permission}" permission is required.`,
         );
       }
+      if (channel === 'audit') await identity.auditFollowed?.(connection.actor, channel, after);
       const result = await subscribe(connection, channel, after);
       reply({ ok: true, channel, ...result });
     } catch (error) {

@@ -13,7 +13,8 @@ export interface AuditWho {
   context: AuditContext;
 }
 
-const NO_CONTEXT: AuditContext = { requestId: null, ip: null, userAgent: null };
+/** Work with no request behind it (a job, a socket): no request id, address or user agent. */
+export const NO_CONTEXT: AuditContext = { requestId: null, ip: null, userAgent: null };
 
 /** Work not started by a request (a Stripe webhook's effect, a renewal, an expiry): `id` names the job. */
 export const systemWho = (job: string, context: AuditContext = NO_CONTEXT): AuditWho => ({

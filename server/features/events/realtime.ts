@@ -5,6 +5,7 @@ import type { AdminAuditSource } from '../../../realtime/admin-audit.ts';
 import type { GatewayIdentity } from '../../../realtime/gateway.ts';
 import { envelopeOfRaw, type RawEventRow } from '../../../realtime/relay.ts';
 import type { ApiKeyResolver } from '../api-keys/service.ts';
+import { type AuditWho, NO_CONTEXT, personWho, platformAdminWho, recordAudit } from '../audit/record.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { effectivePermissions } from './service.ts';
 
@@ -23,6 +24,30 @@ export function gatewayIdentity(deps: {
     permissionsOf: (actor: TenantActor) =>
       withTenant(deps.database, actor, (db) => effectivePermissions(db, actor)),
     adminAudit: adminAuditSource(deps.database),
+    async auditFollowed(actor, channel, after) {
+      const metadata = { channel, ...(after !== null ? { after: String(after) } : {}) };
+      const name = actor.name ?? null;
+      if (channel === 'admin:audit') {
+        await withPlatformAdmin(
+          deps.database,
+          actor.userId,
+          (db) =>
+            recordAudit(db, actor.tenantId, platformAdminWho(personWho({ id: actor.userId, name })), {
+              action: 'audit.read',
+              targets: [],
+              metadata: { scope: 'every tenant', ...metadata },
+            }),
+          { tenantId: actor.tenantId },
+        );
+        return;
+      }
+      const who: AuditWho = actor.apiKeyId
+        ? { actor: { type: 'api_key', id: actor.apiKeyId, name }, context: NO_CONTEXT }
+        : personWho({ id: actor.userId, name });
+      await withTenant(deps.database, { ...actor, permission: null }, (db) =>
+        recordAudit(db, actor.tenantId, who, { action: 'audit.read', targets: [], metadata }),
+      );
+    },
   };
 }
 
