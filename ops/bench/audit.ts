@@ -96,24 +96,31 @@ try {
     `  ${label.padEnd(44)} ${value.p50.toFixed(2).padStart(7)} ${value.p99.toFixed(2).padStart(7)} ${(value.p99 / baseline.p99).toFixed(1).padStart(6)}`;
   rows.push(`  ${'case'.padEnd(44)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'÷ base'.padStart(6)}`);
   rows.push(line('baseline: one entry by primary key', baseline));
-  let worst = 0;
+  const worst = new Map<string, number>();
   for (const [tenantLabel, tenantId] of [
     ['100k tenant', large],
     ['9k tenant', typical],
   ] as const) {
+    worst.set(tenantLabel, 0);
     for (const [label, filters, cursor] of cases) {
       const result = await time(() =>
         database.transaction(as(tenantId), (db) =>
           listAuditEntries(db, tenantId, { filters, limit: 50, cursor }),
         ),
       );
-      worst = Math.max(worst, result.p99);
+      worst.set(tenantLabel, Math.max(worst.get(tenantLabel) ?? 0, result.p99));
       rows.push(line(`${tenantLabel}: ${label}`, result));
     }
   }
   console.log(`\naudit list (page of 50), ${iterations} runs each, on Postgres`);
   for (const row of rows) console.log(row);
-  console.log(`  worst p99 ${worst.toFixed(2)} ms (target ≤ 50 ms): ${worst <= 50 ? 'met' : 'missed'}`);
+  // The target is for the issue's shape, 1M entries over 100 tenants: a tenant of about 10k. The 100k
+  // tenant (ten times that) is printed beside it.
+  for (const [tenantLabel, value] of worst) {
+    console.log(
+      `  worst p99, ${tenantLabel}: ${value.toFixed(2)} ms (target ≤ 50 ms): ${value <= 50 ? 'met' : 'missed'}`,
+    );
+  }
 } finally {
   await database.close();
   if (!kept) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
