@@ -1,4 +1,15 @@
+import type { TLiteral, TUnion } from '@sinclair/typebox';
 import { t } from 'elysia';
+
+/** One of these strings (t.UnionEnum would default a missing query value to the first of them). */
+export const oneOf = <const Values extends readonly string[]>(
+  values: Values,
+  options: { title: string; description?: string; default?: Values[number] },
+) =>
+  t.Union(
+    values.map((value) => t.Literal(value)),
+    options,
+  ) as unknown as TUnion<TLiteral<Values[number]>[]>;
 
 export const Uuid = t.String({ format: 'uuid', examples: ['0193a1a0-7c7e-7d4a-9c1e-2f1c8b2d9e10'] });
 export const Timestamp = t.String({ format: 'date-time' });

@@ -1,8 +1,6 @@
-import type { TLiteral, TUnion } from '@sinclair/typebox';
 import { t } from 'elysia';
 import { EventEnvelopeSchema } from '../../../realtime/events.ts';
-import { auditActions } from '../audit/catalog.ts';
-import { AuditEntryModel } from '../audit/model.ts';
+import { AuditActionFilter, AuditEntryModel } from '../audit/model.ts';
 import { MemberModel } from '../members/model.ts';
 import { PageQuery, Timestamp, Uuid } from '../shared-model.ts';
 
@@ -82,23 +80,11 @@ export const AdminAuditPage = t.Object({
 });
 export type AdminAuditPage = typeof AdminAuditPage.static;
 
-/** One of these strings (t.UnionEnum would default a missing query value to the first of them). */
-const oneOf = <const Values extends readonly string[]>(
-  values: Values,
-  options: { title: string; description?: string },
-) =>
-  t.Union(
-    values.map((value) => t.Literal(value)),
-    options,
-  ) as unknown as TUnion<TLiteral<Values[number]>[]>;
-
 export const AdminAuditQuery = t.Object({
   tenantId: t.Optional(
     t.String({ title: 'tenantId', format: 'uuid', description: "Only this tenant's entries" }),
   ),
-  action: t.Optional(
-    oneOf(auditActions, { title: 'action', description: 'An action of `/v1/audit-logs/catalog`' }),
-  ),
+  action: t.Optional(AuditActionFilter),
   actorId: t.Optional(
     t.String({
       title: 'actorId',

@@ -1,5 +1,6 @@
 import { t } from 'elysia';
-import { Timestamp, Uuid } from '../shared-model.ts';
+import { oneOf, Timestamp, Uuid } from '../shared-model.ts';
+import { auditActions } from './catalog.ts';
 
 export const AuditActorModel = t.Object({
   type: t.Union([t.Literal('user'), t.Literal('api_key'), t.Literal('platform_admin'), t.Literal('system')]),
@@ -71,3 +72,9 @@ export const AuditActionCatalogModel = t.Object({
 });
 
 export type AuditActionCatalog = typeof AuditActionCatalogModel.static;
+
+/** The `action` filter of a query: one action of the catalog (the 422 names it). */
+export const AuditActionFilter = oneOf(auditActions, {
+  title: 'action',
+  description: 'An action of `/v1/audit-logs/catalog`',
+});

@@ -1,4 +1,3 @@
-import type { TLiteral, TUnion } from '@sinclair/typebox';
 import { Elysia, t } from 'elysia';
 import type { Database } from '../../../db/client.ts';
 import { withTenant } from '../../../db/tenant.ts';
@@ -6,10 +5,9 @@ import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { type AuthDeps, authentication } from '../../plugins/authentication.ts';
 import { mediaTypesResponse } from '../../plugins/openapi-document.ts';
-import { PageQuery, problemsFor } from '../shared-model.ts';
-import { auditActions } from './catalog.ts';
+import { oneOf, PageQuery, problemsFor } from '../shared-model.ts';
 import { type ExportFormat, exportContentTypes, exportFilename, exportStream } from './export.ts';
-import { AuditActionCatalogModel, AuditEntryModel } from './model.ts';
+import { AuditActionCatalogModel, AuditActionFilter, AuditEntryModel } from './model.ts';
 import { recordAudit } from './record.ts';
 import {
   type AuditFilters,
@@ -21,16 +19,6 @@ import {
 
 const tags = ['audit'];
 
-/** One of these strings (t.UnionEnum would default a missing query value to the first of them). */
-const oneOf = <const Values extends readonly string[]>(
-  values: Values,
-  options: { title: string; description?: string; default?: Values[number] },
-) =>
-  t.Union(
-    values.map((value) => t.Literal(value)),
-    options,
-  ) as unknown as TUnion<TLiteral<Values[number]>[]>;
-
 // Each field has a `title`: the 422 names it (see PageQuery).
 const filterFields = {
   actorId: t.Optional(
@@ -41,9 +29,7 @@ const filterFields = {
       description: "The actor's id: a person's or API key's id, or a system job's name",
     }),
   ),
-  action: t.Optional(
-    oneOf(auditActions, { title: 'action', description: 'An action of `/v1/audit-logs/catalog`' }),
-  ),
+  action: t.Optional(AuditActionFilter),
   targetType: t.Optional(
     t.String({
       title: 'targetType',
