@@ -13,6 +13,7 @@ export const channelCatalog = {
   billing: { permission: 'billing:manage', description: 'Subscription and invoices' },
   audit: { permission: 'audit:read', description: "The tenant's audit trail" },
   notifications: { permission: null, description: "The signed-in person's own notifications" },
+  webhooks: { permission: 'webhooks:manage', description: 'Webhook endpoints and their deliveries' },
 } as const satisfies Record<string, { permission: string | null; description: string }>;
 
 export type Channel = keyof typeof channelCatalog;

@@ -71,6 +71,28 @@ const Subscription = t.Object({
   customer: t.Boolean(),
 });
 
+const WebhookEndpoint = t.Object({
+  id: Uuid,
+  url: t.String(),
+  description: t.String(),
+  eventTypes: Nullable(t.Array(t.String())),
+  enabled: t.Boolean(),
+  disabledReason: Nullable(t.String()),
+  ordering: t.String(),
+});
+
+const WebhookDelivery = t.Object({
+  id: Uuid,
+  endpointId: Uuid,
+  eventId: Uuid,
+  eventType: t.String(),
+  status: t.String(),
+  attempts: t.Integer(),
+  nextAttemptAt: Nullable(Timestamp),
+  lastStatusCode: Nullable(t.Integer()),
+  lastError: Nullable(t.String()),
+});
+
 interface CatalogEntry {
   version: number;
   channel: Channel;
@@ -265,6 +287,45 @@ export const eventCatalog = {
       nextPaymentAttemptAt: Nullable(Timestamp),
       hostedInvoiceUrl: Nullable(t.String()),
     }),
+  },
+  'webhook.endpoint_created': {
+    version: 1,
+    channel: 'webhooks',
+    description: 'A webhook endpoint was added.',
+    data: t.Object({ endpoint: WebhookEndpoint }),
+  },
+  'webhook.endpoint_updated': {
+    version: 1,
+    channel: 'webhooks',
+    description: 'A webhook endpoint was changed (or its secret rotated); `changes` names the fields.',
+    data: t.Object({ endpoint: WebhookEndpoint, changes: t.Array(t.String()) }),
+  },
+  'webhook.endpoint_deleted': {
+    version: 1,
+    channel: 'webhooks',
+    description: 'A webhook endpoint was removed, with its delivery log.',
+    data: t.Object({ endpoint: t.Object({ id: Uuid, url: t.String() }) }),
+  },
+  'webhook.endpoint_disabled': {
+    version: 1,
+    channel: 'webhooks',
+    description:
+      'Wrapper stopped delivering to an endpoint: it answered 410 Gone (`gone`), or failed for days (`failing`).',
+    data: t.Object({ endpoint: WebhookEndpoint, reason: t.String() }),
+  },
+  'webhook.delivery_updated': {
+    version: 1,
+    channel: 'webhooks',
+    description:
+      'A delivery was attempted, succeeded, was given up, or was queued again (never itself delivered by webhook).',
+    data: t.Object({ delivery: WebhookDelivery }),
+  },
+  'webhook.test': {
+    version: 1,
+    channel: 'webhooks',
+    description:
+      'A test message asked for by POST /v1/webhooks/endpoints/:id/test; only that endpoint gets it.',
+    data: t.Object({ endpointId: Uuid, message: t.String() }),
   },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -28,6 +28,8 @@ import { organizationRoutes } from './features/organizations/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import type { SessionPolicy } from './features/sessions/service.ts';
 import { tenantRoutes } from './features/tenant/routes.ts';
+import { webhookRoutes } from './features/webhooks/routes.ts';
+import type { TargetPolicy } from './features/webhooks/targets.ts';
 import type { Logger } from './logger.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { devMailboxRoutes } from './mail/routes.ts';
@@ -62,6 +64,8 @@ export interface AppDeps {
   /** Sign-in through OpenID Connect providers (none configured: the routes answer with no providers). */
   oidc: OidcSignIn;
   readinessChecks?: ReadinessCheck[];
+  /** Where webhooks may go (WEBHOOK_ALLOW_PRIVATE_TARGETS, WEBHOOK_ALLOW_HTTP). */
+  webhookTargets: TargetPolicy;
   /** Gauges for `GET /metrics` (relay lag, stream length, sockets), and its optional bearer token. */
   metrics?: { sources: GaugeSource[]; token?: string };
   /** The realtime gateway (Socket.IO at `/socket.io/` on the same port), when this node serves one. */
@@ -123,6 +127,7 @@ export function createApp(deps: AppDeps) {
     .use(billingRoutes(features))
     .use(auditChainRoutes(features))
     .use(auditReadRoutes(features))
+    .use(webhookRoutes(features))
     .use(deps.devMailbox ? devMailboxRoutes(deps.mailer) : new Elysia({ name: 'no-dev-mailbox' }))
     .use(realtimeRoute(deps.realtime))
     .use(app.plugin);

@@ -127,6 +127,39 @@ export const ConfigSchema = t.Object({
         'Audit entries older than this are pruned below a signed retention checkpoint (what remains still verifies); unset = kept forever',
     }),
   ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: t.Boolean({
+    default: false,
+    description:
+      'Let webhooks reach loopback, private, link-local and metadata addresses (local development and tests only)',
+  }),
+  WEBHOOK_ALLOW_HTTP: t.Boolean({
+    default: false,
+    description: 'Accept plain http:// webhook URLs besides https:// (local development and tests only)',
+  }),
+  WEBHOOK_TIMEOUT_SECONDS: t.Integer({
+    minimum: 1,
+    maximum: 60,
+    default: 15,
+    description: 'How long one webhook attempt may take, connection to the end of the answer',
+  }),
+  WEBHOOK_RETRY_SCHEDULE: t.String({
+    pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?)*$',
+    default: '5,300,1800,7200,18000,36000,36000',
+    description:
+      'Seconds between a failed webhook attempt and the next, comma-separated (±20 % jitter); after the last a message is given up',
+  }),
+  WEBHOOK_CONCURRENCY: t.Integer({
+    minimum: 1,
+    maximum: 512,
+    default: 32,
+    description: 'Webhook attempts in flight at once on each node',
+  }),
+  WEBHOOK_DISABLE_AFTER_DAYS: t.Number({
+    exclusiveMinimum: 0,
+    maximum: 365,
+    default: 5,
+    description: 'An endpoint whose every attempt has failed this long is disabled',
+  }),
   STRIPE_SECRET_KEY: t.Optional(
     t.String({
       pattern: '^(sk|rk)_(test|live)_\\S+$',

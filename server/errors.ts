@@ -37,6 +37,7 @@ export const problemCatalog = {
   'subscription-exists': { status: 409, title: 'The tenant already has a subscription' },
   'webhook-signature-invalid': { status: 400, title: 'The webhook signature does not verify' },
   'webhook-payload-invalid': { status: 400, title: 'The webhook event is not shaped as expected' },
+  'webhook-endpoint-disabled': { status: 409, title: 'The webhook endpoint is disabled' },
   'events-pruned': { status: 410, title: 'Those events are no longer kept' },
   'setup-link-invalid': { status: 410, title: 'The setup link is unknown, already used or expired' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },

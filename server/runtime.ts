@@ -26,6 +26,8 @@ import { type BillingDeps, createStripeClient } from './features/billing/stripe.
 import { gatewayIdentity } from './features/events/realtime.ts';
 import { pipelineGauges } from './features/health/metrics.ts';
 import { createOidcSignIn } from './features/oidc/flow.ts';
+import { createWebhookDispatcher } from './features/webhooks/dispatcher.ts';
+import { parseSchedule } from './features/webhooks/schedule.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { devMailbox, type Mailer, smtpMailer } from './mail/mailer.ts';
 import { transportBodyCap } from './plugins/body-limit.ts';
@@ -60,6 +62,8 @@ export interface RuntimeOverrides {
   busBlockMs?: number;
   relayPollMs?: number;
   gateway?: Pick<GatewayOptions, 'reauthGraceMs' | 'revalidateMs' | 'replayLimit'>;
+  /** The webhook dispatcher's name for this node, and how long its leases outlive an attempt (tests). */
+  webhooks?: { node?: string; leaseMarginMs?: number; pollMs?: number };
   /** A decorator failing (access cache, access signal): logged and worked around unless told otherwise. */
   onDecoratorError?: (error: unknown) => void;
 }
@@ -192,6 +196,21 @@ export async function createRuntime(
     logger.warn('STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: payments will not be applied');
   }
 
+  const webhookTargets = {
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    allowHttp: config.WEBHOOK_ALLOW_HTTP,
+  };
+  const webhooks = createWebhookDispatcher({
+    database,
+    logger,
+    policy: webhookTargets,
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    scheduleMs: parseSchedule(config.WEBHOOK_RETRY_SCHEDULE),
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    disableAfterMs: config.WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000,
+    ...overrides.webhooks,
+  });
+
   const app = createApp({
     config,
     mailer,
@@ -212,13 +231,18 @@ export async function createRuntime(
     auditSigner,
     readinessChecks: redis ? [redisReadiness(redis)] : [],
     realtime: gateway,
-    metrics: { token: config.METRICS_TOKEN, sources: pipelineGauges({ relay, bus, gateway }) },
+    webhookTargets,
+    metrics: {
+      token: config.METRICS_TOKEN,
+      sources: [...pipelineGauges({ relay, bus, gateway }), webhooks.gauges],
+    },
   });
 
-  /** Every reader of the bus that needs each event once in effect; none yet (webhooks, notifications). */
-  const consumers: BusConsumer[] = [];
+  /** Every reader of the bus that needs each event once in effect. */
+  const consumers: BusConsumer[] = [webhooks.consumer];
   /** Every job on a clock. */
   const jobs: PeriodicJob[] = [
+    webhooks.sweep,
     manualPlanRenewalJob({ database, logger }),
     eventPruningJob({ database, retentionDays: config.EVENTS_RETENTION_DAYS }),
     auditCheckpointJob({
@@ -263,6 +287,8 @@ export async function createRuntime(
     app,
     consumers,
     jobs,
+    /** Outgoing webhooks: the sender of this node (its consumer and sweep are in the lists above). */
+    webhooks,
     /** Where the app listens once started. */
     get url(): string | null {
       return server ? `http://${server.hostname}:${server.port}` : null;
@@ -292,6 +318,8 @@ export async function createRuntime(
           bus.consume(consumer.group, (event) => consumer.handle(event, stopper.signal), consumer.options),
         );
       }
+      webhooks.start();
+      running.push(webhooks);
       for (const job of jobs) {
         running.push(
           startPeriodic(job, {

@@ -15,3 +15,4 @@ export * from './tenants.ts';
 export * from './user-identities.ts';
 export * from './user-tokens.ts';
 export * from './users.ts';
+export * from './webhooks.ts';

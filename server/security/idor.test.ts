@@ -28,6 +28,8 @@ const fixtureByPathPrefix: Record<string, (tenant: TenantFixture) => string> = {
   '/v1/auth/sessions/{id}': (tenant) => tenant.ownerSessionId,
   '/v1/credits/reservations/{id}': (tenant) => tenant.reservationId,
   '/v1/admin/tenants/{id}': (tenant) => tenant.tenantId,
+  '/v1/webhooks/endpoints/{id}': (tenant) => tenant.webhookEndpointId,
+  '/v1/webhooks/deliveries/{id}': (tenant) => tenant.webhookDeliveryId,
 };
 
 /**
@@ -58,6 +60,8 @@ const fixtureByQueryParameter: Record<string, (tenant: TenantFixture) => string>
   '/v1/admin/tenants?cursor': (tenant) => tenant.tenantId,
   '/v1/admin/audit-logs?tenantId': (tenant) => tenant.tenantId,
   '/v1/auth/oidc/{provider}/start?tenantId': (tenant) => tenant.tenantId,
+  '/v1/webhooks/deliveries?endpointId': (tenant) => tenant.webhookEndpointId,
+  '/v1/webhooks/deliveries?cursor': (tenant) => tenant.webhookDeliveryId,
 };
 
 /** Operations whose body ids this suite cannot reach, and what covers them instead. */

@@ -1,4 +1,5 @@
 import { builtInRoles } from '../features/access/permissions.ts';
+import { fanOut } from '../features/webhooks/fanout.ts';
 import { type SignedUp, type TestApp, uniqueEmail } from '../testing/harness.ts';
 
 /** One of every resource of a tenant that a path or a body can name, with its owner's means to look. */
@@ -20,6 +21,9 @@ export interface TenantFixture {
   reservationId: string;
   /** A ledger entry (the grant). */
   transactionId: string;
+  webhookEndpointId: string;
+  /** A delivery of a test message to that endpoint (fanned out, never sent: nothing listens here). */
+  webhookDeliveryId: string;
   /** Ids, names and addresses only this tenant's own answers may contain. */
   secrets: string[];
 }
@@ -135,6 +139,27 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     },
     201,
   );
+  const endpoint = await call(
+    app,
+    'POST',
+    '/v1/webhooks/endpoints',
+    {
+      token,
+      body: { url: `https://hooks.${label.toLowerCase()}.example.com/in`, eventTypes: ['credits.granted'] },
+    },
+    201,
+  );
+  await call(app, 'POST', `/v1/webhooks/endpoints/${endpoint.id}/test`, { token }, 202);
+  await fanOut(app.database, owner.tenantId);
+  const deliveries = await call(
+    app,
+    'GET',
+    `/v1/webhooks/deliveries?endpointId=${endpoint.id}`,
+    { token },
+    200,
+  );
+  const delivery = (deliveries.items as Array<{ id: string }>)[0];
+  if (!delivery) throw new Error(`no webhook delivery for ${label}'s test message`);
   const otherDevice = await signIn(app, owner.email, owner.password, owner.tenantId);
   const sessions = await call(app, 'GET', '/v1/auth/sessions', { token: otherDevice.accessToken }, 200);
   const otherSession = (sessions.items as Array<{ id: string; current: boolean }>).find(
@@ -155,6 +180,8 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     ownerSessionId: otherSession.id,
     reservationId: reserved.reservation.id,
     transactionId: granted.transaction.id,
+    webhookEndpointId: endpoint.id,
+    webhookDeliveryId: delivery.id,
   };
   const names = [
     `Tenant ${label}`,
@@ -163,6 +190,7 @@ async function buildTenantResources(app: TestApp, owner: SignedUp, label: string
     `${label} CRM`,
     `${label} seed`,
     `${label} job`,
+    `hooks.${label.toLowerCase()}.example.com`,
   ];
   const ids = Object.entries(resources)
     .filter(([key]) => key.endsWith('Id'))

@@ -140,6 +140,22 @@ export interface TestAppOptions {
   auditSigningKey?: string;
   /** AUDIT_PREVIOUS_PUBLIC_KEYS (keys of before a rotation); none by default. */
   auditPreviousPublicKeys?: string;
+  /**
+   * Outgoing webhooks: as production (https only, no private targets) unless a test opens them to its
+   * loopback receivers, and with a schedule, timeout and leases short enough for a test.
+   */
+  webhooks?: {
+    allowPrivate?: boolean;
+    allowHttp?: boolean;
+    timeoutSeconds?: number;
+    /** WEBHOOK_RETRY_SCHEDULE, seconds comma-separated. */
+    retrySchedule?: string;
+    disableAfterDays?: number;
+    concurrency?: number;
+    node?: string;
+    leaseMarginMs?: number;
+    pollMs?: number;
+  };
 }
 
 /** The access cache production would use for this run's engines. */
@@ -185,6 +201,12 @@ export function testAppConfig(options: TestAppOptions = {}, withRedis = false): 
     STRIPE_SECRET_KEY: undefined,
     STRIPE_WEBHOOK_SECRET: undefined,
     BILLING_CATALOG: undefined,
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: options.webhooks?.allowPrivate ?? false,
+    WEBHOOK_ALLOW_HTTP: options.webhooks?.allowHttp ?? false,
+    WEBHOOK_TIMEOUT_SECONDS: options.webhooks?.timeoutSeconds ?? testConfig.WEBHOOK_TIMEOUT_SECONDS,
+    WEBHOOK_RETRY_SCHEDULE: options.webhooks?.retrySchedule ?? testConfig.WEBHOOK_RETRY_SCHEDULE,
+    WEBHOOK_DISABLE_AFTER_DAYS: options.webhooks?.disableAfterDays ?? testConfig.WEBHOOK_DISABLE_AFTER_DAYS,
+    WEBHOOK_CONCURRENCY: options.webhooks?.concurrency ?? testConfig.WEBHOOK_CONCURRENCY,
   };
 }
 
@@ -210,6 +232,11 @@ export function testRuntime(database: Database, options: TestAppOptions = {}): P
     busBlockMs: 200,
     relayPollMs: 250,
     gateway: options.realtime,
+    webhooks: {
+      node: options.webhooks?.node,
+      leaseMarginMs: options.webhooks?.leaseMarginMs,
+      pollMs: options.webhooks?.pollMs ?? 200,
+    },
     onDecoratorError: (error: unknown) => {
       throw error;
     },

@@ -97,6 +97,36 @@ export const auditCatalog = {
     targets: ['charge'],
   },
   'billing.plan_renewed': { description: 'A plan set by hand started a new period.', targets: ['plan'] },
+  // Webhooks
+  'webhook.endpoint_created': { description: 'A webhook endpoint was added.', targets: ['webhook_endpoint'] },
+  'webhook.endpoint_updated': {
+    description: 'A webhook endpoint was changed, enabled or disabled by hand.',
+    targets: ['webhook_endpoint'],
+  },
+  'webhook.endpoint_deleted': {
+    description: 'A webhook endpoint was removed.',
+    targets: ['webhook_endpoint'],
+  },
+  'webhook.secret_rotated': {
+    description: "A webhook endpoint's signing secret was replaced (the old one signs on for a while).",
+    targets: ['webhook_endpoint'],
+  },
+  'webhook.endpoint_disabled': {
+    description: 'Wrapper disabled a webhook endpoint (410 Gone, or failing for days).',
+    targets: ['webhook_endpoint'],
+  },
+  'webhook.test_sent': {
+    description: 'A test message was sent to an endpoint.',
+    targets: ['webhook_endpoint'],
+  },
+  'webhook.delivery_replayed': {
+    description: 'A delivered or failed message was sent again.',
+    targets: ['webhook_delivery', 'webhook_endpoint'],
+  },
+  'webhook.deliveries_recovered': {
+    description: 'Every failed message of an endpoint since a time was sent again.',
+    targets: ['webhook_endpoint'],
+  },
   // Platform administration
   'admin.tenant_updated': {
     description: "A platform admin changed the tenant's status or plan.",

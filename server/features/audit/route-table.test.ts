@@ -22,6 +22,7 @@ import { issueEmailToken } from '../account/service.ts';
 import { grantPlatformAdmin } from '../admin/grant.ts';
 import { signOperatorToken } from '../admin/operator-token.ts';
 import { issueSignInCode } from '../oidc/service.ts';
+import { fanOut } from '../webhooks/fanout.ts';
 import { type AuditAction, isAuditAction } from './catalog.ts';
 
 /**
@@ -132,6 +133,10 @@ async function reserve(tenant: SignedUp) {
     201,
   );
 }
+
+const webhookEndpointBody = { url: 'https://hooks.example.com/in', eventTypes: ['organization.created'] };
+const webhookEndpoint = async (): Promise<{ id: string }> =>
+  (await call('POST', '/v1/webhooks/endpoints', { token: owner.token, body: webhookEndpointBody }, 201)).body;
 
 /** One case per mutating operation: it sets up what it needs, then measures the one request. */
 const cases: Record<string, () => Promise<Measured>> = {
@@ -367,6 +372,108 @@ const cases: Record<string, () => Promise<Measured>> = {
         targets: [{ type: 'api_key', id: body.id }],
       }),
     ),
+  'POST /v1/webhooks/endpoints': () =>
+    measure(
+      owner.tenantId,
+      () => call('POST', '/v1/webhooks/endpoints', { token: owner.token, body: webhookEndpointBody }),
+      (body) => ({
+        action: 'webhook.endpoint_created',
+        actor: userActor(owner),
+        targets: [{ type: 'webhook_endpoint', id: body.id }],
+      }),
+    ),
+  'PATCH /v1/webhooks/endpoints/{id}': async () => {
+    const endpoint = await webhookEndpoint();
+    return measure(
+      owner.tenantId,
+      () =>
+        call('PATCH', `/v1/webhooks/endpoints/${endpoint.id}`, {
+          token: owner.token,
+          body: { description: 'Changed' },
+        }),
+      () => ({
+        action: 'webhook.endpoint_updated',
+        actor: userActor(owner),
+        targets: [{ type: 'webhook_endpoint', id: endpoint.id }],
+      }),
+    );
+  },
+  'DELETE /v1/webhooks/endpoints/{id}': async () => {
+    const endpoint = await webhookEndpoint();
+    return measure(
+      owner.tenantId,
+      () => call('DELETE', `/v1/webhooks/endpoints/${endpoint.id}`, { token: owner.token }),
+      () => ({
+        action: 'webhook.endpoint_deleted',
+        actor: userActor(owner),
+        targets: [{ type: 'webhook_endpoint', id: endpoint.id }],
+      }),
+    );
+  },
+  'POST /v1/webhooks/endpoints/{id}/rotate-secret': async () => {
+    const endpoint = await webhookEndpoint();
+    return measure(
+      owner.tenantId,
+      () => call('POST', `/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`, { token: owner.token }),
+      () => ({
+        action: 'webhook.secret_rotated',
+        actor: userActor(owner),
+        targets: [{ type: 'webhook_endpoint', id: endpoint.id }],
+      }),
+    );
+  },
+  'POST /v1/webhooks/endpoints/{id}/test': async () => {
+    const endpoint = await webhookEndpoint();
+    return measure(
+      owner.tenantId,
+      () => call('POST', `/v1/webhooks/endpoints/${endpoint.id}/test`, { token: owner.token }),
+      () => ({
+        action: 'webhook.test_sent',
+        actor: userActor(owner),
+        targets: [{ type: 'webhook_endpoint', id: endpoint.id }],
+      }),
+    );
+  },
+  'POST /v1/webhooks/endpoints/{id}/recover': async () => {
+    const endpoint = await webhookEndpoint();
+    return measure(
+      owner.tenantId,
+      () =>
+        call('POST', `/v1/webhooks/endpoints/${endpoint.id}/recover`, {
+          token: owner.token,
+          body: { since: new Date(Date.now() - 3600_000).toISOString() },
+        }),
+      () => ({
+        action: 'webhook.deliveries_recovered',
+        actor: userActor(owner),
+        targets: [{ type: 'webhook_endpoint', id: endpoint.id }],
+      }),
+    );
+  },
+  'POST /v1/webhooks/deliveries/{id}/replay': async () => {
+    const endpoint = await webhookEndpoint();
+    await call('POST', `/v1/webhooks/endpoints/${endpoint.id}/test`, { token: owner.token }, 202);
+    await fanOut(app.database, owner.tenantId);
+    const deliveries = await call(
+      'GET',
+      `/v1/webhooks/deliveries?endpointId=${endpoint.id}`,
+      { token: owner.token },
+      200,
+    );
+    const delivery = deliveries.body.items[0];
+    return measure(
+      owner.tenantId,
+      () => call('POST', `/v1/webhooks/deliveries/${delivery.id}/replay`, { token: owner.token }),
+      () => ({
+        action: 'webhook.delivery_replayed',
+        actor: userActor(owner),
+        targets: [
+          { type: 'webhook_delivery', id: delivery.id },
+          { type: 'webhook_endpoint', id: endpoint.id },
+        ],
+      }),
+    );
+  },
   'DELETE /v1/api-keys/{id}': async () => {
     const key = await call(
       'POST',
