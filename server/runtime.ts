@@ -62,8 +62,8 @@ export interface RuntimeOverrides {
   busBlockMs?: number;
   relayPollMs?: number;
   gateway?: Pick<GatewayOptions, 'reauthGraceMs' | 'revalidateMs' | 'replayLimit'>;
-  /** The webhook dispatcher's name for this node, and how long its leases outlive an attempt (tests). */
-  webhooks?: { node?: string; leaseMarginMs?: number; pollMs?: number };
+  /** The webhook dispatcher's name for this node, and how often it sweeps (tests). */
+  webhooks?: { node?: string; pollMs?: number };
   /** A decorator failing (access cache, access signal): logged and worked around unless told otherwise. */
   onDecoratorError?: (error: unknown) => void;
 }

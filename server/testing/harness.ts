@@ -153,7 +153,6 @@ export interface TestAppOptions {
     disableAfterDays?: number;
     concurrency?: number;
     node?: string;
-    leaseMarginMs?: number;
     pollMs?: number;
   };
 }
@@ -234,7 +233,6 @@ export function testRuntime(database: Database, options: TestAppOptions = {}): P
     gateway: options.realtime,
     webhooks: {
       node: options.webhooks?.node,
-      leaseMarginMs: options.webhooks?.leaseMarginMs,
       pollMs: options.webhooks?.pollMs ?? 200,
     },
     onDecoratorError: (error: unknown) => {

@@ -38,8 +38,6 @@ export interface WebhookDispatcherOptions {
   node?: string;
   /** A look for due retries this often (new deliveries start at once). @default 1000 */
   pollMs?: number;
-  /** A lease outlives the attempt's timeout by this much; after it, another node takes over. @default 30000 */
-  leaseMarginMs?: number;
 }
 
 /** Messages given up in a row (no success between) after which an endpoint is disabled as failing. */
@@ -71,7 +69,9 @@ type Work = {
 export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
   const { database, logger } = options;
   const node = options.node ?? `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
-  const leaseSeconds = Math.ceil((options.timeoutMs + (options.leaseMarginMs ?? 30_000)) / 1000);
+  // An attempt is cut at its timeout; the lease is twice that and some, for the read and the record
+  // around it. A node that dies holds its deliveries this long at most; another then takes them over.
+  const leaseSeconds = 2 * Math.ceil(options.timeoutMs / 1000) + 5;
   const stopper = new AbortController();
   const inFlight = new Set<Promise<void>>();
   let started = false;
@@ -79,6 +79,23 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
   let claimAgain = false;
   const counts = { succeeded: 0, failed: 0, givenUp: 0, disabled: 0, fannedOut: 0 };
   const failuresByClass = new Map<string, number>();
+
+  // A retry due before the next sweep is woken for on time by a timer (the earliest one wins).
+  let wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  let wakeTimerAt = Number.POSITIVE_INFINITY;
+  function wakeAt(at: number): void {
+    if (at >= wakeTimerAt || stopper.signal.aborted) return;
+    if (wakeTimer) clearTimeout(wakeTimer);
+    wakeTimerAt = at;
+    wakeTimer = setTimeout(
+      () => {
+        wakeTimer = null;
+        wakeTimerAt = Number.POSITIVE_INFINITY;
+        wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
 
   function wake(): void {
     if (!started || stopper.signal.aborted) return;
@@ -223,6 +240,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
     // theirs to move on.
     if (!delivery) return;
     if (givenUp) counts.givenUp += 1;
+    if (delivery.nextAttemptAt) wakeAt(delivery.nextAttemptAt.getTime());
     await publish(db, 'webhook.delivery_updated', { delivery: toDeliveryEvent(delivery) });
     await updateEndpointHealth(db, tenantId, work.endpoint_id, result, givenUp, gone, now);
   }
@@ -409,6 +427,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
     /** Stops claiming, ends the attempts in flight (their leases handed back) and waits for them. */
     async stop(): Promise<void> {
       stopper.abort();
+      if (wakeTimer) clearTimeout(wakeTimer);
       while (claiming || inFlight.size > 0) {
         await Promise.allSettled([...inFlight]);
         if (claiming) await Bun.sleep(5);
