@@ -172,7 +172,7 @@ export const webhookAttempts = pgTable(
       columns: [table.tenantId, table.deliveryId],
       foreignColumns: [webhookDeliveries.tenantId, webhookDeliveries.id],
     }).onDelete('cascade'),
-    index('webhook_attempts_delivery_idx').on(table.deliveryId, table.attempt),
+    index('webhook_attempts_delivery_idx').on(table.tenantId, table.deliveryId, table.attempt),
     // An endpoint's health: its attempts of the last day, and its newest failure.
     index('webhook_attempts_endpoint_idx').on(table.endpointId, table.startedAt),
   ],
