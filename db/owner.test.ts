@@ -4,11 +4,21 @@ import postgres from 'postgres';
 import { publish } from '../realtime/publish.ts';
 import { pruneEvents } from '../realtime/retention.ts';
 import { pruneAuditTrail } from '../server/features/audit/retention.ts';
+import { fanOut, tenantsBehind } from '../server/features/webhooks/fanout.ts';
+import { pruneWebhookMessages } from '../server/features/webhooks/retention.ts';
 import { createLogger } from '../server/logger.ts';
 import { recordEntries, testAuditSigner } from '../server/testing/audit.ts';
 import { testConfig } from '../server/testing/harness.ts';
 import { type Database, openDatabase, selectRows } from './client.ts';
-import { billingAccounts, eventRelayPositions, events, plans, tenants } from './schema/index.ts';
+import {
+  billingAccounts,
+  eventRelayPositions,
+  events,
+  plans,
+  tenants,
+  webhookCursors,
+  webhookEndpoints,
+} from './schema/index.ts';
 import { withTenant } from './tenant.ts';
 
 // Managed Postgres rarely hands out a superuser: the owner may be a plain role with CREATEROLE (README).
@@ -86,6 +96,53 @@ describe.skipIf(!testConfig.DATABASE_URL)('a non-superuser owner', () => {
     // And a request role still sees nothing of the tenant without its context.
     const [hidden] = await asRequest<{ count: string | number }>(sql`select count(*) from billing_accounts`);
     expect(Number(hidden?.count)).toBe(0);
+  });
+
+  test('the webhook sweep, claim, backlog and pruning (owner functions) see the rows they are for', async () => {
+    const tenantId = Bun.randomUUIDv7();
+    await withTenant(database, tenantId, async (db) => {
+      await db
+        .insert(tenants)
+        .values({ id: tenantId, name: 'Hooks owner test', slug: `hooks-owner-${suffix}` });
+      await db.insert(webhookEndpoints).values({
+        tenantId,
+        url: 'https://hooks.example.com/in',
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        afterSeq: 0,
+      });
+      await db.insert(webhookCursors).values({ tenantId, lastSeq: 0 });
+      await publish(db, 'tenant.updated', {
+        tenant: {
+          id: tenantId,
+          name: 'Hooks owner test',
+          slug: `hooks-owner-${suffix}`,
+          status: 'active',
+          branding: { logoUrl: null, primaryColor: null, customDomain: null },
+          createdAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+        },
+        changes: ['name'],
+      });
+    });
+    expect(await tenantsBehind(database)).toContain(tenantId);
+    expect((await fanOut(database, tenantId)).deliveries).toBe(1);
+    const asRequest = <Row extends Record<string, unknown>>(query: ReturnType<typeof sql>) =>
+      database.transaction({ role: 'app_user' }, (db) => selectRows<Row>(db, query));
+    const claimed = await asRequest<{ tenant_id: string }>(
+      sql`select * from webhook_deliveries_claim('owner-test', 10, 10)`,
+    );
+    expect(claimed.map((row) => row.tenant_id)).toEqual([tenantId]);
+    const [backlog] = await asRequest<{ pending: string | number }>(
+      sql`select * from webhook_delivery_backlog()`,
+    );
+    expect(Number(backlog?.pending)).toBe(1);
+    await database.owner.execute(
+      sql`update webhook_deliveries set status = 'succeeded' where tenant_id = ${tenantId}`,
+    );
+    await database.owner.execute(
+      sql`update webhook_messages set created_at = now() - interval '90 days' where tenant_id = ${tenantId}`,
+    );
+    expect(await pruneWebhookMessages({ database, retentionDays: 30 })).toBe(1);
   });
 
   test('audit retention (app_audit, through prune_audit_entries as the owner) removes the entries it signed', async () => {

@@ -27,6 +27,7 @@ import { gatewayIdentity } from './features/events/realtime.ts';
 import { pipelineGauges } from './features/health/metrics.ts';
 import { createOidcSignIn } from './features/oidc/flow.ts';
 import { createWebhookDispatcher } from './features/webhooks/dispatcher.ts';
+import { webhookPruningJob } from './features/webhooks/retention.ts';
 import { parseSchedule } from './features/webhooks/schedule.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { devMailbox, type Mailer, smtpMailer } from './mail/mailer.ts';
@@ -243,6 +244,7 @@ export async function createRuntime(
   /** Every job on a clock. */
   const jobs: PeriodicJob[] = [
     webhooks.sweep,
+    webhookPruningJob({ database, retentionDays: config.EVENTS_RETENTION_DAYS }),
     manualPlanRenewalJob({ database, logger }),
     eventPruningJob({ database, retentionDays: config.EVENTS_RETENTION_DAYS }),
     auditCheckpointJob({

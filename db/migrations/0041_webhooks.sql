@@ -90,6 +90,8 @@ CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries" USING btree ("
 CREATE INDEX "webhook_deliveries_endpoint_pending_idx" ON "webhook_deliveries" USING btree ("endpoint_id","event_seq") WHERE "webhook_deliveries"."status" = 'pending';--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_tenant_idx" ON "webhook_deliveries" USING btree ("tenant_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_endpoint_idx" ON "webhook_deliveries" USING btree ("endpoint_id","id");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_message_idx" ON "webhook_deliveries" USING btree ("tenant_id","event_id");--> statement-breakpoint
+CREATE INDEX "webhook_messages_created_at_idx" ON "webhook_messages" USING btree ("created_at");--> statement-breakpoint
 -- Outgoing webhooks (decision 0018). Request roles see and change their tenant's endpoints, deliveries and
 -- attempts only; the dispatcher works in each tenant the same way, and finds what is due across tenants
 -- through the two owner functions below, which answer ids and nothing else.
@@ -200,3 +202,47 @@ $$;
 REVOKE ALL ON FUNCTION webhook_delivery_backlog() FROM PUBLIC;
 --> statement-breakpoint
 GRANT EXECUTE ON FUNCTION webhook_delivery_backlog() TO app_user;
+--> statement-breakpoint
+-- The functions above run as the owner, on whom row-level security is forced too (managed Postgres hands
+-- out no superuser): these policies let them see what they are for, and nobody else gains anything.
+CREATE POLICY webhook_cursors_owner ON webhook_cursors FOR SELECT TO CURRENT_USER USING (true);
+--> statement-breakpoint
+CREATE POLICY webhook_endpoints_owner ON webhook_endpoints FOR SELECT TO CURRENT_USER USING (true);
+--> statement-breakpoint
+CREATE POLICY webhook_deliveries_owner ON webhook_deliveries FOR ALL TO CURRENT_USER USING (true) WITH CHECK (true);
+--> statement-breakpoint
+CREATE POLICY webhook_messages_owner ON webhook_messages FOR ALL TO CURRENT_USER USING (true) WITH CHECK (true);
+--> statement-breakpoint
+CREATE POLICY webhook_attempts_owner ON webhook_attempts FOR ALL TO CURRENT_USER USING (true) WITH CHECK (true);
+--> statement-breakpoint
+-- Messages older than the retention whose deliveries are all over (succeeded, given up, cancelled) go,
+-- with their deliveries and attempts; one pruner at a time.
+CREATE OR REPLACE FUNCTION prune_webhook_messages(keep_for interval, max_rows integer) RETURNS integer
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+  AS $$
+DECLARE
+  removed integer;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('wrapper:prune-webhook-messages')) THEN
+    RETURN 0;
+  END IF;
+  WITH doomed AS (
+    SELECT m.tenant_id, m.event_id FROM webhook_messages m
+     WHERE m.created_at < now() - keep_for
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                        WHERE d.tenant_id = m.tenant_id AND d.event_id = m.event_id AND d.status = 'pending')
+     ORDER BY m.created_at
+     LIMIT max_rows
+  ), gone AS (
+    DELETE FROM webhook_messages m USING doomed d
+     WHERE m.tenant_id = d.tenant_id AND m.event_id = d.event_id
+    RETURNING 1
+  )
+  SELECT count(*) INTO removed FROM gone;
+  RETURN removed;
+END
+$$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION prune_webhook_messages(interval, integer) FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION prune_webhook_messages(interval, integer) TO app_user;

@@ -86,7 +86,11 @@ export const webhookMessages = pgTable(
     body: text('body').notNull(),
     createdAt: createdAt(),
   },
-  (table) => [primaryKey({ name: 'webhook_messages_pkey', columns: [table.tenantId, table.eventId] })],
+  (table) => [
+    primaryKey({ name: 'webhook_messages_pkey', columns: [table.tenantId, table.eventId] }),
+    // For pruning by age.
+    index('webhook_messages_created_at_idx').on(table.createdAt),
+  ],
 );
 
 /**
@@ -138,6 +142,8 @@ export const webhookDeliveries = pgTable(
       .where(sql`${table.status} = 'pending'`),
     index('webhook_deliveries_tenant_idx').on(table.tenantId, table.id),
     index('webhook_deliveries_endpoint_idx').on(table.endpointId, table.id),
+    // A message's deliveries (pruning, and the cascade from a pruned message).
+    index('webhook_deliveries_message_idx').on(table.tenantId, table.eventId),
     check(
       'webhook_deliveries_status',
       sql`${table.status} in ('pending', 'succeeded', 'failed', 'cancelled')`,

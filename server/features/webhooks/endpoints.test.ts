@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { selectRows } from '../../../db/client.ts';
 import {
   auditEntriesOf,
   joinWithRole,
@@ -7,6 +9,7 @@ import {
   type TestApp,
 } from '../../testing/harness.ts';
 import { fanOut } from './fanout.ts';
+import { pruneWebhookMessages } from './retention.ts';
 import { addressProblem, resolveTarget, TargetRefused } from './targets.ts';
 
 // Endpoints as CRMs and the app manage them, with production's target policy: https only, no private
@@ -247,5 +250,35 @@ describe('webhook endpoints', () => {
       token: other.token,
     });
     expect(peek.body.items).toEqual([]);
+  });
+
+  test('the delivery log is pruned with the events, but never a message still on its way', async () => {
+    // A tenant of its own: a message is shared by every endpoint of its tenant that wants it.
+    const pruned = await app.signUp({ organizationName: 'Pruned' });
+    const endpoint = await create(
+      { url: 'https://prune.example.com/in', eventTypes: ['organization.created'] },
+      pruned.token,
+    );
+    await app.request('POST', '/v1/organizations', { token: pruned.token, body: { name: 'Old news' } });
+    await app.request('POST', '/v1/organizations', { token: pruned.token, body: { name: 'Still going' } });
+    await fanOut(app.database, pruned.tenantId);
+    const rows = () =>
+      selectRows<{ status: string }>(
+        app.database.owner,
+        sql`select d.status from webhook_deliveries d where d.endpoint_id = ${endpoint.body.id} order by d.event_seq`,
+      );
+    expect((await rows()).map((row) => row.status)).toEqual(['pending', 'pending']);
+    // Both are old; the first is over (succeeded), the second still pending.
+    await app.database.owner.execute(
+      sql`update webhook_messages set created_at = now() - interval '40 days' where tenant_id = ${pruned.tenantId}`,
+    );
+    await app.database.owner.execute(
+      sql`update webhook_deliveries set status = 'succeeded' where id = (
+            select id from webhook_deliveries where endpoint_id = ${endpoint.body.id} order by event_seq limit 1)`,
+    );
+    expect(await pruneWebhookMessages({ database: app.database, retentionDays: 30 })).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect((await rows()).map((row) => row.status)).toEqual(['pending']);
   });
 });
