@@ -51,6 +51,8 @@ CREATE TABLE "webhook_endpoints" (
 	"disabled_reason" text,
 	"disabled_at" timestamp with time zone,
 	"rate_limit" integer,
+	"rate_window_start" timestamp with time zone,
+	"rate_window_count" integer DEFAULT 0 NOT NULL,
 	"ordering" text DEFAULT 'none' NOT NULL,
 	"secret" text NOT NULL,
 	"previous_secret" text,
@@ -159,29 +161,56 @@ GRANT EXECUTE ON FUNCTION webhook_fanout_due(integer) TO app_user;
 -- Leases up to max_count due deliveries to one node for lease_seconds and answers them. A delivery is due
 -- when pending, its time has come, no lease is live on it and its endpoint is enabled; on an endpoint
 -- ordered `per-endpoint`, only the oldest pending delivery (by seq) is ever due, so a failing one holds
--- the later ones back. SKIP LOCKED lets nodes claim side by side without waiting for each other.
+-- the later ones back. SKIP LOCKED lets nodes claim side by side without waiting for each other. An
+-- endpoint with a rate limit counts the deliveries started in its current one-second window (on its own
+-- row, so every node counts the same); beyond the limit a delivery waits for the next window.
 CREATE OR REPLACE FUNCTION webhook_deliveries_claim(node text, lease_seconds integer, max_count integer)
   RETURNS TABLE (tenant_id uuid, delivery_id uuid)
-  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public
   AS $$
-  WITH due AS (
-    SELECT d.id FROM webhook_deliveries d
+DECLARE
+  candidate record;
+  claimed integer := 0;
+BEGIN
+  FOR candidate IN
+    SELECT d.id, d.tenant_id, d.endpoint_id, e.rate_limit FROM webhook_deliveries d
       JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
        AND (d.lease_until IS NULL OR d.lease_until < now())
        AND e.enabled
+       -- An endpoint whose window is full is left out, so it cannot crowd the others out of the batch.
+       AND (e.rate_limit IS NULL OR e.rate_window_start IS NULL
+            OR e.rate_window_start <= clock_timestamp() - interval '1 second'
+            OR e.rate_window_count < e.rate_limit)
        AND (e.ordering = 'none' OR NOT EXISTS (
              SELECT 1 FROM webhook_deliveries o
               WHERE o.endpoint_id = d.endpoint_id AND o.status = 'pending'
                 AND (o.event_seq, o.id) < (d.event_seq, d.id)))
      ORDER BY d.next_attempt_at
-     LIMIT max_count
+     LIMIT max_count * 4
      FOR UPDATE OF d SKIP LOCKED
-  )
-  UPDATE webhook_deliveries d
-     SET lease_until = now() + make_interval(secs => lease_seconds), lease_owner = node
-    FROM due WHERE d.id = due.id
-  RETURNING d.tenant_id, d.id
+  LOOP
+    EXIT WHEN claimed >= max_count;
+    IF candidate.rate_limit IS NOT NULL THEN
+      UPDATE webhook_endpoints w
+         SET rate_window_start = CASE WHEN w.rate_window_start IS NULL OR w.rate_window_start <= clock_timestamp() - interval '1 second'
+                                      THEN clock_timestamp() ELSE w.rate_window_start END,
+             rate_window_count = CASE WHEN w.rate_window_start IS NULL OR w.rate_window_start <= clock_timestamp() - interval '1 second'
+                                      THEN 1 ELSE w.rate_window_count + 1 END
+       WHERE w.id = candidate.endpoint_id
+         AND (w.rate_window_start IS NULL OR w.rate_window_start <= clock_timestamp() - interval '1 second'
+              OR w.rate_window_count < w.rate_limit);
+      CONTINUE WHEN NOT FOUND;
+    END IF;
+    UPDATE webhook_deliveries d
+       SET lease_until = now() + make_interval(secs => lease_seconds), lease_owner = node
+     WHERE d.id = candidate.id;
+    tenant_id := candidate.tenant_id;
+    delivery_id := candidate.id;
+    claimed := claimed + 1;
+    RETURN NEXT;
+  END LOOP;
+END
 $$;
 --> statement-breakpoint
 REVOKE ALL ON FUNCTION webhook_deliveries_claim(text, integer, integer) FROM PUBLIC;

@@ -39,6 +39,9 @@ export const webhookEndpoints = pgTable(
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
     /** Messages per second at most; null: as fast as deliveries go. */
     rateLimit: integer('rate_limit'),
+    /** The rate limit's current one-second window and the messages started in it (all nodes). */
+    rateWindowStart: timestamp('rate_window_start', { withTimezone: true }),
+    rateWindowCount: integer('rate_window_count').notNull().default(0),
     ordering: text('ordering').notNull().default('none'),
     secret: text('secret').notNull(),
     /** The secret before the last rotation, still signing (beside the new one) until it expires. */
