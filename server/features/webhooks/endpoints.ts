@@ -174,6 +174,8 @@ export async function createEndpoint(
     disabledReason: body.enabled === false ? 'manual' : null,
     disabledAt: body.enabled === false ? now : null,
     rateLimit: body.rateLimit ?? null,
+    rateWindowStart: null,
+    rateWindowCount: 0,
     ordering: body.ordering ?? 'none',
     secret: newWebhookSecret(),
     previousSecret: null,
