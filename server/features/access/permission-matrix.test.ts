@@ -64,6 +64,26 @@ const samples: Record<string, () => { body?: unknown; path?: string; headers?: R
   'GET /v1/audit-logs/verify': () => ({}),
   'GET /v1/audit-logs/checkpoints': () => ({}),
   'POST /v1/audit-logs/checkpoints': () => ({}),
+  'GET /v1/webhooks/endpoints': () => ({}),
+  'POST /v1/webhooks/endpoints': () => ({
+    body: { url: 'https://matrix.example.com/in', eventTypes: ['tenant.updated'] },
+  }),
+  'GET /v1/webhooks/endpoints/{id}': () => ({ path: `/v1/webhooks/endpoints/${missing()}` }),
+  'PATCH /v1/webhooks/endpoints/{id}': () => ({
+    path: `/v1/webhooks/endpoints/${missing()}`,
+    body: { description: 'x' },
+  }),
+  'DELETE /v1/webhooks/endpoints/{id}': () => ({ path: `/v1/webhooks/endpoints/${missing()}` }),
+  'POST /v1/webhooks/endpoints/{id}/rotate-secret': () => ({
+    path: `/v1/webhooks/endpoints/${missing()}/rotate-secret`,
+  }),
+  'POST /v1/webhooks/endpoints/{id}/test': () => ({ path: `/v1/webhooks/endpoints/${missing()}/test` }),
+  'POST /v1/webhooks/endpoints/{id}/recover': () => ({
+    path: `/v1/webhooks/endpoints/${missing()}/recover`,
+    body: { since: '2026-01-01T00:00:00Z' },
+  }),
+  'GET /v1/webhooks/deliveries': () => ({}),
+  'POST /v1/webhooks/deliveries/{id}/replay': () => ({ path: `/v1/webhooks/deliveries/${missing()}/replay` }),
 };
 
 let app: TestApp;
