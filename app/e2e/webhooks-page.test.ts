@@ -140,7 +140,7 @@ describe('the webhooks page', () => {
     );
     const created = receiver.received.find((request) => request.event.type === 'organization.created');
     expect(created?.verifiedWith[secret]).toBe(true);
-    expect((created?.event.data.organization as { name: string }).name).toBe(organizationName);
+    expect((created?.event.data.organization as { name: string } | undefined)?.name).toBe(organizationName);
     await endpointRow.getByText('100%').waitFor();
     expect(await stillTheSamePage(page)).toBe(true);
 
