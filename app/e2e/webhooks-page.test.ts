@@ -62,6 +62,16 @@ async function deliveryCountIs(page: Page, eventType: string, count: number): Pr
   );
 }
 
+/** Waits until the timeline lists exactly `count` deliveries. */
+async function allDeliveriesShown(page: Page, count: number): Promise<void> {
+  await page.waitForFunction(
+    (expected) =>
+      document.querySelectorAll('table[aria-label="Deliveries"] tbody tr[data-delivery-id]').length ===
+      expected,
+    count,
+  );
+}
+
 describe('the webhooks page', () => {
   test('an owner adds an endpoint, sees deliveries live, replays, recovers, re-enables, rotates and deletes', async () => {
     const { baseUrl, browser, receiver } = running();
@@ -273,6 +283,37 @@ describe('the webhooks page', () => {
     );
     expect(signedTwice?.verifiedWith[secret]).toBe(true);
     expect(signedTwice?.verifiedWith[newSecret]).toBe(true);
+
+    // A long log comes in pages: the newest 25, then "Load more" on by cursor, each delivery once; deliveries
+    // arriving afterwards push some of the first page off it, and none of those goes missing.
+    const burst = `Branch ${unique}`;
+    const makeOrganizations = async (from: number, to: number) => {
+      const beforeBurst = receiver.received.length;
+      for (let index = from; index <= to; index++) {
+        const made = await callApi(baseUrl, token, 'POST', '/v1/organizations', {
+          name: `${burst} ${index}`,
+        });
+        expect(made.status).toBe(201);
+      }
+      await receiver.until(() => receiver.received.length >= beforeBurst + to - from + 1, 'the burst');
+    };
+    const deliveriesOfEndpoint = async () =>
+      (await callApi(baseUrl, token, 'GET', `/v1/webhooks/deliveries?endpointId=${endpoint.id}&limit=100`))
+        .body.items as Array<{ id: string }>;
+    await makeOrganizations(1, 20);
+    await allDeliveriesShown(page, 25);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await allDeliveriesShown(page, (await deliveriesOfEndpoint()).length);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    await makeOrganizations(21, 25);
+    const listedDeliveries = await deliveriesOfEndpoint();
+    expect(listedDeliveries.length).toBeGreaterThan(30);
+    await allDeliveriesShown(page, listedDeliveries.length);
+    const shownIds = await page
+      .getByRole('table', { name: 'Deliveries' })
+      .locator('tbody tr[data-delivery-id]')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-delivery-id')));
+    expect(new Set(shownIds)).toEqual(new Set(listedDeliveries.map((delivery) => delivery.id)));
 
     // Deleting (confirmed) removes the endpoint and its deliveries.
     await endpointRow.getByRole('button', { name: 'Delete CRM sync' }).click();

@@ -8,6 +8,7 @@ import {
   eventTypeGroups,
   mayTakeAllTypes,
   mergeDeliveries,
+  patchDeliveries,
   successRate,
   viewFromSearch,
   webhooksPagePath,
@@ -134,6 +135,9 @@ describe('the delivery timeline', () => {
       ['01a', 'failed', 0],
     ]);
     expect(deliveriesShown(loaded, events, { endpointId: 'endpoint-1', status: 'pending' })).toEqual([]);
+    // Folding the same events again changes nothing, and says so by answering the same list.
+    const patched = patchDeliveries(loaded, events);
+    expect(patchDeliveries(patched, events)).toBe(patched);
   });
 });
 

@@ -163,31 +163,52 @@ export function mergeDeliveries(
 }
 
 /**
- * The timeline shown: the loaded deliveries with what `webhook.delivery_updated` events said of them since
- * (status, attempts, last answer; the attempt log comes with the next load), narrowed to the status filter.
- * Deliveries the page has not loaded yet come with that load too: the events do not carry all of a delivery.
+ * `deliveries` with what `webhook.delivery_updated` events said of them (status, attempts, last answer; the
+ * attempt log comes with the next load). Deliveries not among them are left out: the events do not carry all
+ * of a delivery, so new ones come with the next load. Answers `deliveries` itself when nothing changed.
  */
-export function deliveriesShown(
-  loaded: readonly WebhookDelivery[],
+export function patchDeliveries(
+  deliveries: readonly WebhookDelivery[],
   events: readonly RealtimeEvent[],
-  view: WebhooksView,
-): WebhookDelivery[] {
-  const byId = new Map(loaded.map((delivery) => [delivery.id, delivery]));
+): readonly WebhookDelivery[] {
+  const byId = new Map(deliveries.map((delivery) => [delivery.id, delivery]));
+  let changed = false;
   for (const event of events) {
     if (!isEventOf(event, 'webhook.delivery_updated')) continue;
     const { delivery } = event.data;
     const known = byId.get(delivery.id);
     if (!known) continue;
-    byId.set(delivery.id, {
+    const patched = {
       ...known,
       status: delivery.status,
       attempts: delivery.attempts,
       nextAttemptAt: delivery.nextAttemptAt,
       lastStatusCode: delivery.lastStatusCode,
       lastError: delivery.lastError,
-    });
+    };
+    if (
+      patched.status !== known.status ||
+      patched.attempts !== known.attempts ||
+      patched.nextAttemptAt !== known.nextAttemptAt ||
+      patched.lastStatusCode !== known.lastStatusCode ||
+      patched.lastError !== known.lastError
+    ) {
+      byId.set(delivery.id, patched);
+      changed = true;
+    }
   }
-  return [...byId.values()].filter((delivery) => !view.status || delivery.status === view.status);
+  return changed ? [...byId.values()] : deliveries;
+}
+
+/** The timeline shown: the loaded deliveries patched by the events since, narrowed to the status filter. */
+export function deliveriesShown(
+  loaded: readonly WebhookDelivery[],
+  events: readonly RealtimeEvent[],
+  view: WebhooksView,
+): WebhookDelivery[] {
+  return patchDeliveries(loaded, events).filter(
+    (delivery) => !view.status || delivery.status === view.status,
+  );
 }
 
 /** The endpoints with what the channel said of them since they were loaded (new ones come with the next load). */
