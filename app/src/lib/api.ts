@@ -38,6 +38,7 @@ import type {
   SubscriptionModel,
 } from '../../../server/features/billing/model.ts';
 import type { CreditBalanceModel, CreditTransactionPage } from '../../../server/features/credits/model.ts';
+import type { EventCatalog } from '../../../server/features/events/routes.ts';
 import type {
   AcceptInvitationBody,
   AcceptInvitationResponse,
@@ -71,6 +72,15 @@ import type {
   TenantSettings,
   UpdateTenantBody,
 } from '../../../server/features/tenant/model.ts';
+import type {
+  CreateWebhookEndpointBody,
+  deliveryStatuses,
+  endpointOrderings,
+  UpdateWebhookEndpointBody,
+  WebhookDeliveryModel,
+  WebhookEndpointModel,
+  WithSecret,
+} from '../../../server/features/webhooks/model.ts';
 import { readAccessTokenClaims } from './access-token';
 
 /**
@@ -832,6 +842,100 @@ export async function exportAuditEntries(
   const disposition = response.headers.get('content-disposition') ?? '';
   const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `audit-log.${format}`;
   return { blob: await response.blob(), filename };
+}
+
+/** Every event type, with its channel, and every channel with the permission reading it needs (public). */
+export type { EventCatalog };
+export type EventTypeInfo = EventCatalog['events'][number];
+export type EventChannelInfo = EventCatalog['channels'][number];
+
+export function getEventCatalog(): Promise<EventCatalog> {
+  return requestJson<EventCatalog>('GET', '/v1/events/catalog', { authenticated: false });
+}
+
+/**
+ * A webhook endpoint with its health. `eventTypes` `null` means every deliverable type; `disabledReason` is
+ * `manual`, `gone` (it answered 410) or `failing` (it failed for days) while `enabled` is false.
+ */
+export type WebhookEndpoint = WebhookEndpointModel;
+/** An endpoint as created or rotated: `secret` (`whsec_…`) is in that answer only. */
+export type WebhookEndpointWithSecret = WithSecret;
+export type CreateWebhookEndpointInput = CreateWebhookEndpointBody;
+export type UpdateWebhookEndpointInput = UpdateWebhookEndpointBody;
+/** One message to one endpoint, with every attempt made (`attemptLog`, oldest first). */
+export type WebhookDelivery = WebhookDeliveryModel;
+export type WebhookAttempt = WebhookDelivery['attemptLog'][number];
+/** `pending` (on its way, or waiting for a retry), `succeeded`, `failed` (given up), `cancelled`. */
+export type WebhookDeliveryStatus = (typeof deliveryStatuses)[number];
+/** `per-endpoint`: one message at a time, in the log's order; a failing one holds the later ones back. */
+export type WebhookOrdering = (typeof endpointOrderings)[number];
+
+/** What the delivery log is narrowed to (all optional, applying together). */
+export interface WebhookDeliveryQuery {
+  endpointId?: string;
+  status?: WebhookDeliveryStatus;
+  eventType?: string;
+}
+
+export interface WebhookDeliveryPage {
+  items: WebhookDelivery[];
+  nextCursor: string | null;
+}
+
+const endpointPath = (id: string) => `/v1/webhooks/endpoints/${encodeURIComponent(id)}`;
+
+export async function listWebhookEndpoints(): Promise<WebhookEndpoint[]> {
+  const list = await requestJson<{ items: WebhookEndpoint[] }>('GET', '/v1/webhooks/endpoints');
+  return list.items;
+}
+
+export function createWebhookEndpoint(input: CreateWebhookEndpointInput): Promise<WebhookEndpointWithSecret> {
+  return requestJson<WebhookEndpointWithSecret>('POST', '/v1/webhooks/endpoints', { body: input });
+}
+
+/** Only the fields given change; `enabled: true` starts a disabled endpoint afresh. */
+export function updateWebhookEndpoint(
+  id: string,
+  input: UpdateWebhookEndpointInput,
+): Promise<WebhookEndpoint> {
+  return requestJson<WebhookEndpoint>('PATCH', endpointPath(id), { body: input });
+}
+
+/** Removes the endpoint and its delivery log. */
+export async function deleteWebhookEndpoint(id: string): Promise<void> {
+  await request('DELETE', endpointPath(id));
+}
+
+/** A new signing secret (in this answer only); the old one keeps signing for `graceSeconds` beside it. */
+export function rotateWebhookSecret(id: string, graceSeconds = 86_400): Promise<WebhookEndpointWithSecret> {
+  return requestJson<WebhookEndpointWithSecret>('POST', `${endpointPath(id)}/rotate-secret`, {
+    query: { graceSeconds },
+  });
+}
+
+/** Sends a `webhook.test` event to this endpoint only (refused with 409 while it is disabled). */
+export function sendWebhookTest(id: string): Promise<{ eventId: string; seq: number }> {
+  return requestJson<{ eventId: string; seq: number }>('POST', `${endpointPath(id)}/test`);
+}
+
+/** Sends again every message to this endpoint given up since `since` (an ISO instant). */
+export function recoverWebhookEndpoint(id: string, since: string): Promise<{ queued: number }> {
+  return requestJson<{ queued: number }>('POST', `${endpointPath(id)}/recover`, { body: { since } });
+}
+
+/** One page of the delivery log, newest first, each delivery with its attempts. */
+export function listWebhookDeliveries(
+  filters: WebhookDeliveryQuery,
+  page: { limit?: number; cursor?: string } = {},
+): Promise<WebhookDeliveryPage> {
+  return requestJson<WebhookDeliveryPage>('GET', '/v1/webhooks/deliveries', {
+    query: { ...filters, limit: page.limit, cursor: page.cursor },
+  });
+}
+
+/** Sends one message again, as a new delivery with the same `webhook-id` (receivers drop a duplicate). */
+export function replayWebhookDelivery(id: string): Promise<WebhookDelivery> {
+  return requestJson<WebhookDelivery>('POST', `/v1/webhooks/deliveries/${encodeURIComponent(id)}/replay`);
 }
 
 /** Whatever a call threw, as an {@link ApiError} a form can show. */

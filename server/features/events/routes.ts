@@ -30,30 +30,34 @@ const catalog = {
   })),
 };
 
+/** `GET /v1/events/catalog`: what every event type carries, and which channel (and permission) it is on. */
+export const EventCatalog = t.Object({
+  events: t.Array(
+    t.Object({
+      type: t.String(),
+      version: t.Integer(),
+      channel: t.String(),
+      description: t.String(),
+      data: t.Record(t.String(), t.Unknown(), { description: 'JSON Schema of the event data' }),
+    }),
+  ),
+  channels: t.Array(
+    t.Object({
+      name: t.String(),
+      permission: t.Union([t.String(), t.Null()]),
+      description: t.String(),
+    }),
+  ),
+});
+export type EventCatalog = typeof EventCatalog.static;
+
 export function eventRoutes(deps: AuthDeps & { database: Database }) {
   const { database } = deps;
   return new Elysia({ name: 'event-routes', prefix: '/v1/events' })
     .use(authentication(deps))
     .get('/catalog', () => catalog, {
       response: {
-        200: t.Object({
-          events: t.Array(
-            t.Object({
-              type: t.String(),
-              version: t.Integer(),
-              channel: t.String(),
-              description: t.String(),
-              data: t.Record(t.String(), t.Unknown(), { description: 'JSON Schema of the event data' }),
-            }),
-          ),
-          channels: t.Array(
-            t.Object({
-              name: t.String(),
-              permission: t.Union([t.String(), t.Null()]),
-              description: t.String(),
-            }),
-          ),
-        }),
+        200: EventCatalog,
       },
       detail: {
         tags,

@@ -128,7 +128,10 @@ describe('webhook endpoints', () => {
     const audit = await auditEntriesOf(app.database, owner.tenantId);
     expect(JSON.stringify(audit)).not.toContain(secret.slice(6));
     const made = audit.find((entry) => entry.action === 'webhook.endpoint_created');
-    expect((made?.changes as Record<string, unknown>).secret).toEqual(['[redacted]', '[redacted]']);
+    expect((made?.changes as Record<string, unknown> | undefined)?.secret).toEqual([
+      '[redacted]',
+      '[redacted]',
+    ]);
 
     const removed = await app.request('DELETE', `/v1/webhooks/endpoints/${created.body.id}`, {
       token: owner.token,

@@ -11,11 +11,22 @@ describe('navigationFor', () => {
         'org:read',
         'members:read',
         'api-keys:manage',
+        'webhooks:manage',
         'billing:manage',
         'tenant:manage',
         'audit:read',
       ]),
-    ).toEqual(['Dashboard', 'Organizations', 'Members', 'Roles', 'API keys', 'Billing', 'Audit', 'Settings']);
+    ).toEqual([
+      'Dashboard',
+      'Organizations',
+      'Members',
+      'Roles',
+      'API keys',
+      'Webhooks',
+      'Billing',
+      'Audit',
+      'Settings',
+    ]);
   });
 
   test('a viewer sees the dashboard, organizations, people, billing and settings but not API keys', () => {
@@ -31,6 +42,10 @@ describe('navigationFor', () => {
 
   test('the audit trail needs audit:read', () => {
     expect(labels(['audit:read'])).toEqual(['Audit', 'Settings']);
+  });
+
+  test('webhooks need webhooks:manage', () => {
+    expect(labels(['webhooks:manage'])).toEqual(['Webhooks', 'Settings']);
   });
 
   test('billing and the dashboard need credits:read, not billing:manage', () => {

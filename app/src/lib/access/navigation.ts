@@ -10,6 +10,7 @@ const sections: ReadonlyArray<NavigationItem & { requires: string | null }> = [
   { href: '/members', label: 'Members', requires: 'members:read' },
   { href: '/roles', label: 'Roles', requires: 'members:read' },
   { href: '/api-keys', label: 'API keys', requires: 'api-keys:manage' },
+  { href: '/webhooks', label: 'Webhooks', requires: 'webhooks:manage' },
   // Everyone who can see the credits sees the plan and the ledger; only `billing:manage` buys.
   { href: '/billing', label: 'Billing', requires: 'credits:read' },
   { href: '/audit', label: 'Audit', requires: 'audit:read' },
