@@ -54,6 +54,8 @@ type Work = {
   secret: string;
   previous_secret: string | null;
   previous_secret_expires_at: string | Date | null;
+  /** The endpoint had failed since its last success (a success then clears that). */
+  endpoint_failing: boolean;
   body: string;
 };
 
@@ -144,7 +146,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
       selectRows<Work>(
         db,
         sql`select d.id as delivery_id, d.endpoint_id, d.event_id, d.attempts, e.url, e.secret,
-                   e.previous_secret, e.previous_secret_expires_at, m.body
+                   e.previous_secret, e.previous_secret_expires_at, m.body,
+                   (e.failing_since is not null or e.given_up_in_a_row > 0) as endpoint_failing
               from webhook_deliveries d
               join webhook_endpoints e on e.tenant_id = d.tenant_id and e.id = d.endpoint_id
               join webhook_messages m on m.tenant_id = d.tenant_id and m.event_id = d.event_id
@@ -242,7 +245,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
     if (givenUp) counts.givenUp += 1;
     if (delivery.nextAttemptAt) wakeAt(delivery.nextAttemptAt.getTime());
     await publish(db, 'webhook.delivery_updated', { delivery: toDeliveryEvent(delivery) });
-    await updateEndpointHealth(db, tenantId, work.endpoint_id, result, givenUp, gone, now);
+    if (!result.ok || work.endpoint_failing) {
+      await updateEndpointHealth(db, tenantId, work.endpoint_id, result, givenUp, gone, now);
+    }
   }
 
   async function updateEndpointHealth(
@@ -258,12 +263,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
       await db
         .update(webhookEndpoints)
         .set({ failingSince: null, givenUpInARow: 0 })
-        .where(
-          and(
-            eq(webhookEndpoints.id, endpointId),
-            sql`(${webhookEndpoints.failingSince} is not null or ${webhookEndpoints.givenUpInARow} > 0)`,
-          ),
-        );
+        .where(eq(webhookEndpoints.id, endpointId));
       return;
     }
     const [endpoint] = await db
@@ -314,15 +314,25 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
     );
   }
 
+  // How far this node has fanned each tenant out: a change and its audit entry are two events that one
+  // fan-out covers, so the second needs no transaction. (Only a shortcut: the cursor row decides.)
+  const fannedOutTo = new Map<string, number>();
+  const FANNED_OUT_MEMORY = 10_000;
+
   /** The bus consumer: each deliverable event fans out its tenant (a no-op when already done). */
   const consumer: BusConsumer = {
     name: 'webhooks',
     group: 'webhooks',
     async handle(event) {
       if (!wakeTypes.has(event.type)) return;
+      if ((fannedOutTo.get(event.tenantId) ?? 0) >= event.seq) return;
       let more = true;
       while (more) {
         const done = await fanOut(database, event.tenantId, event.seq);
+        if (done.cursor !== null) {
+          if (fannedOutTo.size >= FANNED_OUT_MEMORY && !fannedOutTo.has(event.tenantId)) fannedOutTo.clear();
+          fannedOutTo.set(event.tenantId, done.cursor);
+        }
         counts.fannedOut += done.deliveries;
         more = done.more;
         if (done.deliveries > 0) wake();

@@ -25,15 +25,17 @@ export async function fanOut(
   database: Database,
   tenantId: string,
   seenSeq?: number,
-): Promise<{ deliveries: number; more: boolean }> {
+): Promise<{ deliveries: number; more: boolean; cursor: number | null }> {
   return withTenant(database, tenantId, async (db) => {
     const [cursor] = await db
       .select({ lastSeq: webhookCursors.lastSeq })
       .from(webhookCursors)
       .where(eq(webhookCursors.tenantId, tenantId))
       .for('update');
-    if (!cursor || (seenSeq !== undefined && cursor.lastSeq >= seenSeq))
-      return { deliveries: 0, more: false };
+    if (!cursor) return { deliveries: 0, more: false, cursor: null };
+    if (seenSeq !== undefined && cursor.lastSeq >= seenSeq) {
+      return { deliveries: 0, more: false, cursor: cursor.lastSeq };
+    }
     const rows = await db
       .select()
       .from(events)
@@ -41,7 +43,7 @@ export async function fanOut(
       .orderBy(asc(events.seq))
       .limit(FANOUT_BATCH);
     const last = rows.at(-1);
-    if (!last) return { deliveries: 0, more: false };
+    if (!last) return { deliveries: 0, more: false, cursor: cursor.lastSeq };
     const endpoints = await db
       .select({
         id: webhookEndpoints.id,
@@ -85,7 +87,7 @@ export async function fanOut(
     // cursor ever be moved back by hand.
     if (deliveries.length > 0) await db.insert(webhookDeliveries).values(deliveries).onConflictDoNothing();
     await db.update(webhookCursors).set({ lastSeq: last.seq }).where(eq(webhookCursors.tenantId, tenantId));
-    return { deliveries: deliveries.length, more: rows.length === FANOUT_BATCH };
+    return { deliveries: deliveries.length, more: rows.length === FANOUT_BATCH, cursor: last.seq };
   });
 }
 
