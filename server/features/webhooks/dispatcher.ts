@@ -80,6 +80,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
   let claiming = false;
   let claimAgain = false;
   const counts = { succeeded: 0, failed: 0, givenUp: 0, disabled: 0, fannedOut: 0 };
+  const claimBatch = Math.max(1, Math.floor(options.concurrency / 4));
   const failuresByClass = new Map<string, number>();
 
   // A retry due before the next sweep is woken for on time by a timer (the earliest one wins).
@@ -133,7 +134,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
           )
           .finally(() => {
             inFlight.delete(work);
-            wake();
+            // Under a backlog, claim for a batch of freed slots rather than one claim per finished
+            // attempt (the claim is the costliest statement of the loop); idle, claim at once.
+            if (options.concurrency - inFlight.size >= claimBatch || inFlight.size === 0) wake();
           });
         inFlight.add(work);
       }
