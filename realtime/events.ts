@@ -313,12 +313,12 @@ export const eventCatalog = {
       'Wrapper stopped delivering to an endpoint: it answered 410 Gone (`gone`), or failed for days (`failing`).',
     data: t.Object({ endpoint: WebhookEndpoint, reason: t.String() }),
   },
-  'webhook.delivery_updated': {
+  'webhook.deliveries_updated': {
     version: 1,
     channel: 'webhooks',
     description:
-      'A delivery was attempted, succeeded, was given up, or was queued again (never itself delivered by webhook).',
-    data: t.Object({ delivery: WebhookDelivery }),
+      'Deliveries were attempted, succeeded, were given up, or were queued again: those recorded together, in one event (never itself delivered by webhook).',
+    data: t.Object({ deliveries: t.Array(WebhookDelivery, { minItems: 1 }) }),
   },
   'webhook.test': {
     version: 1,

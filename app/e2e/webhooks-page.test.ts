@@ -100,7 +100,7 @@ describe('the webhooks page', () => {
     const organizations = form.getByRole('group', { name: /^organizations$/i });
     await organizations.getByRole('checkbox', { name: 'organization.created' }).check();
     // A person's notifications and the delivery log's own updates are never offered.
-    expect(await form.getByRole('checkbox', { name: 'webhook.delivery_updated' }).count()).toBe(0);
+    expect(await form.getByRole('checkbox', { name: 'webhook.deliveries_updated' }).count()).toBe(0);
     expect(await form.getByRole('group', { name: /^notifications$/i }).count()).toBe(0);
     await form.getByLabel('Ordering').selectOption({ label: 'In order, one at a time' });
     await form.getByRole('button', { name: 'Add endpoint' }).click();

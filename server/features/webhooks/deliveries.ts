@@ -12,8 +12,10 @@ import { AppError } from '../../errors.ts';
 import { type AuditWho, recordAudit, target } from '../audit/record.ts';
 import type { WebhookDeliveryModel } from './model.ts';
 
-/** A delivery as `webhook.delivery_updated` carries it. */
-export const toDeliveryEvent = (row: WebhookDelivery): EventData<'webhook.delivery_updated'>['delivery'] => ({
+/** A delivery as `webhook.deliveries_updated` carries it. */
+export const toDeliveryEvent = (
+  row: WebhookDelivery,
+): EventData<'webhook.deliveries_updated'>['deliveries'][number] => ({
   id: row.id,
   endpointId: row.endpointId,
   eventId: row.eventId,
@@ -139,7 +141,7 @@ export async function replayDelivery(
     .returning();
   if (!replay) throw new Error('insert returned no delivery');
   await inOrder(
-    () => publish(db, 'webhook.delivery_updated', { delivery: toDeliveryEvent(replay) }),
+    () => publish(db, 'webhook.deliveries_updated', { deliveries: [toDeliveryEvent(replay)] }),
     () =>
       recordAudit(db, tenantId, who, {
         action: 'webhook.delivery_replayed',

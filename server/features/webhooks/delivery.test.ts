@@ -350,4 +350,39 @@ describe('webhook delivery', () => {
     // after the first (the bound leaves room for arrivals lagging their claims on a loaded machine).
     expect((times[8] ?? 0) - (times[0] ?? 0)).toBeGreaterThan(1500);
   });
+
+  test('attempts that finish together are recorded together: one live event tells of many deliveries', async () => {
+    const crew = await app.signUp();
+    // The receiver holds every answer until all twenty have arrived, so the attempts end at once.
+    const held: Array<() => void> = [];
+    const crm = receiver(
+      () =>
+        new Promise<Response>((answer) => {
+          held.push(() => answer(new Response(null, { status: 204 })));
+          if (held.length === 20) for (const release of held) release();
+        }),
+    );
+    const endpoints = [];
+    for (let index = 0; index < 20; index++)
+      endpoints.push(await addEndpoint(`${crm.url}/?n=${index}`, {}, crew));
+    await makeOrganization('Together', crew);
+    await crm.until(() => crm.received.length === 20, 'twenty deliveries');
+    type Update = { deliveries: Array<{ id: string; endpointId: string; status: string; attempts: number }> };
+    const updates = await eventually(async () => {
+      const page = await app.request('GET', '/v1/events?types=webhook.deliveries_updated&limit=1000', {
+        token: crew.token,
+      });
+      expect(page.status).toBe(200);
+      const items = (page.body.items as Array<{ data: Update }>).map((item) => item.data);
+      return items.flatMap((item) => item.deliveries).length >= 20 ? items : undefined;
+    }, 'the deliveries told of');
+    const told = updates.flatMap((update) => update.deliveries);
+    // Each delivery is told of once, succeeded at its first attempt, and the twenty came in fewer events.
+    expect(told.map((delivery) => delivery.endpointId).sort()).toEqual(
+      endpoints.map((made) => made.id).sort(),
+    );
+    expect(new Set(told.map((delivery) => delivery.id)).size).toBe(20);
+    expect(told.every((delivery) => delivery.status === 'succeeded' && delivery.attempts === 1)).toBe(true);
+    expect(updates.length).toBeLessThan(20);
+  });
 });

@@ -14,7 +14,6 @@ import { publish } from '../../../realtime/publish.ts';
 import type { Logger } from '../../logger.ts';
 import { recordAudit, systemWho, target } from '../audit/record.ts';
 import type { Gauge, GaugeSource } from '../health/metrics.ts';
-import { toDeliveryEvent } from './deliveries.ts';
 import { endpointEventData } from './endpoints.ts';
 import { deliverableTypes } from './event-types.ts';
 import { fanOut, tenantsBehind } from './fanout.ts';
@@ -49,6 +48,7 @@ type Work = {
   delivery_id: string;
   endpoint_id: string;
   event_id: string;
+  event_type: string;
   attempts: number;
   url: string;
   secret: string;
@@ -56,8 +56,17 @@ type Work = {
   previous_secret_expires_at: string | Date | null;
   /** The endpoint had failed since its last success (a success then clears that). */
   endpoint_failing: boolean;
+  /** The endpoint takes one delivery at a time, in order: recording one makes the next claimable. */
+  ordered: boolean;
   body: string;
 };
+
+/** One finished attempt waiting to be recorded. */
+type Outcome = { tenantId: string; work: Work; startedAt: Date; result: AttemptResult };
+
+/** Attempts recorded in one go at most, and tenants' transactions open at once for them. */
+const RECORD_BATCH = 500;
+const RECORD_TENANTS_AT_ONCE = 4;
 
 /**
  * Delivers webhooks (decision 0018). Three parts, all on every node:
@@ -75,7 +84,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
   // around it. A node that dies holds its deliveries this long at most; another then takes them over.
   const leaseSeconds = 2 * Math.ceil(options.timeoutMs / 1000) + 5;
   const stopper = new AbortController();
-  const inFlight = new Set<Promise<void>>();
+  /** Deliveries claimed by this node and not yet recorded (the concurrency bound covers both). */
+  let busy = 0;
+  const batches = new Set<Promise<void>>();
   let started = false;
   let claiming = false;
   let claimAgain = false;
@@ -100,7 +111,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
     );
   }
 
+  // Set when a claim found fewer due deliveries than it could take: until something new comes due (a
+  // fan-out, a retry's time, the sweep, or an ordered endpoint's delivery recorded), freed slots claim
+  // nothing and need no query.
+  let drained = false;
+
   function wake(): void {
+    drained = false;
     if (!started || stopper.signal.aborted) return;
     if (claiming) {
       claimAgain = true;
@@ -118,46 +135,82 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
       });
   }
 
+  /** Frees slots; under a backlog a claim waits for a quarter of them (one claim per batch), idle at once. */
+  function release(count: number): void {
+    if (count <= 0) return;
+    busy -= count;
+    if (!drained && (options.concurrency - busy >= claimBatch || busy === 0)) wake();
+  }
+
   async function claim(): Promise<void> {
-    while (!stopper.signal.aborted && inFlight.size < options.concurrency) {
-      const free = options.concurrency - inFlight.size;
+    while (!stopper.signal.aborted && busy < options.concurrency) {
+      const free = options.concurrency - busy;
       const claimed = await database.transaction({ role: 'app_user' }, (db) =>
         selectRows<{ tenant_id: string; delivery_id: string }>(
           db,
           sql`select * from webhook_deliveries_claim(${node}, ${leaseSeconds}::int, ${free}::int)`,
         ),
       );
+      busy += claimed.length;
+      const byTenant = new Map<string, string[]>();
       for (const { tenant_id: tenantId, delivery_id: deliveryId } of claimed) {
-        const work = attempt(tenantId, deliveryId)
-          .catch((error) =>
-            logger.error({ err: error, tenantId, deliveryId }, 'webhooks: an attempt failed to run'),
-          )
-          .finally(() => {
-            inFlight.delete(work);
-            // Under a backlog, claim for a batch of freed slots rather than one claim per finished
-            // attempt (the claim is the costliest statement of the loop); idle, claim at once.
-            if (options.concurrency - inFlight.size >= claimBatch || inFlight.size === 0) wake();
-          });
-        inFlight.add(work);
+        byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), deliveryId]);
       }
-      if (claimed.length < free) return;
+      for (const [tenantId, deliveryIds] of byTenant) {
+        const batch = sendBatch(tenantId, deliveryIds)
+          .catch((error) =>
+            logger.error({ err: error, tenantId }, 'webhooks: a batch of attempts failed to run'),
+          )
+          .finally(() => batches.delete(batch));
+        batches.add(batch);
+      }
+      if (claimed.length < free) {
+        drained = true;
+        return;
+      }
     }
   }
 
-  async function attempt(tenantId: string, deliveryId: string): Promise<void> {
-    const [work] = await withTenant(database, tenantId, (db) =>
-      selectRows<Work>(
-        db,
-        sql`select d.id as delivery_id, d.endpoint_id, d.event_id, d.attempts, e.url, e.secret,
-                   e.previous_secret, e.previous_secret_expires_at, m.body,
-                   (e.failing_since is not null or e.given_up_in_a_row > 0) as endpoint_failing
-              from webhook_deliveries d
-              join webhook_endpoints e on e.tenant_id = d.tenant_id and e.id = d.endpoint_id
-              join webhook_messages m on m.tenant_id = d.tenant_id and m.event_id = d.event_id
-             where d.id = ${deliveryId}::uuid and d.lease_owner = ${node} and d.status = 'pending'`,
+  /** One read for a tenant's claimed deliveries, then each sent on its own and recorded with others. */
+  async function sendBatch(tenantId: string, deliveryIds: string[]): Promise<void> {
+    let works: Work[];
+    try {
+      works = await withTenant(database, tenantId, (db) =>
+        selectRows<Work>(
+          db,
+          sql`select d.id as delivery_id, d.endpoint_id, d.event_id, d.event_type, d.attempts, e.url, e.secret,
+                     e.previous_secret, e.previous_secret_expires_at, m.body,
+                     (e.failing_since is not null or e.given_up_in_a_row > 0) as endpoint_failing,
+                     e.ordering = 'per-endpoint' as ordered
+                from webhook_deliveries d
+                join webhook_endpoints e on e.tenant_id = d.tenant_id and e.id = d.endpoint_id
+                join webhook_messages m on m.tenant_id = d.tenant_id and m.event_id = d.event_id
+               where d.id in (${sql.join(
+                 deliveryIds.map((id) => sql`${id}::uuid`),
+                 sql`, `,
+               )}) and d.lease_owner = ${node} and d.status = 'pending'`,
+        ),
+      );
+    } catch (error) {
+      release(deliveryIds.length); // their leases run out and they are claimed again
+      throw error;
+    }
+    release(deliveryIds.length - works.length); // changed since claimed (deleted endpoint, replay cancelled)
+    await Promise.all(
+      works.map((work) =>
+        attempt(tenantId, work)
+          .catch((error) =>
+            logger.error(
+              { err: error, tenantId, deliveryId: work.delivery_id },
+              'webhooks: an attempt failed to run',
+            ),
+          )
+          .finally(() => release(1)),
       ),
     );
-    if (!work) return; // changed since it was claimed (deleted endpoint, replay cancelled)
+  }
+
+  async function attempt(tenantId: string, work: Work): Promise<void> {
     const previousLive =
       work.previous_secret &&
       work.previous_secret_expires_at &&
@@ -180,76 +233,179 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
         db
           .update(webhookDeliveries)
           .set({ leaseUntil: null, leaseOwner: null })
-          .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.leaseOwner, node))),
+          .where(and(eq(webhookDeliveries.id, work.delivery_id), eq(webhookDeliveries.leaseOwner, node))),
       ).catch(() => {});
       return;
     }
-    await withTenant(database, tenantId, (db) => record(db, tenantId, work, startedAt, result));
+    await recorder.add({ tenantId, work, startedAt, result });
   }
 
-  /** The attempt's row, the delivery's next step, the endpoint's health, and the event telling the app. */
-  async function record(
-    db: ScopedDb,
-    tenantId: string,
-    work: Work,
-    startedAt: Date,
-    result: AttemptResult,
-  ): Promise<void> {
-    const attemptNo = work.attempts + 1;
+  /**
+   * Records attempts by group commit: what finished while one recording ran is recorded together by the
+   * next, one transaction per tenant (its deliveries, attempts and one event), so a busy node spends one
+   * transaction on many attempts and an idle one records each at once. A recording that fails is logged;
+   * those deliveries keep their leases until they run out, then are sent again (at least once).
+   */
+  const recorder = (() => {
+    const queued: Array<Outcome & { recorded: () => void }> = [];
+    let flushing = false;
+    async function flush(): Promise<void> {
+      flushing = true;
+      try {
+        while (queued.length > 0) {
+          // Attempts whose answers are already in (read in this turn of the event loop) join the batch:
+          // on the embedded engine a transaction never yields to I/O, so nothing would join it otherwise.
+          await new Promise((resolve) => setImmediate(resolve));
+          const batch = queued.splice(0, RECORD_BATCH);
+          const byTenant = new Map<string, Outcome[]>();
+          for (const outcome of batch) {
+            byTenant.set(outcome.tenantId, [...(byTenant.get(outcome.tenantId) ?? []), outcome]);
+          }
+          const tenants = [...byTenant];
+          // A few tenants at once: the request path shares the pool.
+          for (let index = 0; index < tenants.length; index += RECORD_TENANTS_AT_ONCE) {
+            await Promise.all(
+              tenants
+                .slice(index, index + RECORD_TENANTS_AT_ONCE)
+                .map(([tenantId, outcomes]) =>
+                  withTenant(database, tenantId, (db) => record(db, tenantId, outcomes)).catch((error) =>
+                    logger.warn(
+                      { err: error, tenantId, attempts: outcomes.length },
+                      'webhooks: recording attempts failed; they are sent again once their leases run out',
+                    ),
+                  ),
+                ),
+            );
+          }
+          for (const outcome of batch) outcome.recorded();
+        }
+      } finally {
+        flushing = false;
+      }
+    }
+    return {
+      add(outcome: Outcome): Promise<void> {
+        return new Promise((recorded) => {
+          queued.push({ ...outcome, recorded });
+          if (!flushing) void flush();
+        });
+      },
+      get flushing() {
+        return flushing;
+      },
+    };
+  })();
+
+  /** Attempts' rows, their deliveries' next steps, the endpoints' health, and one event telling the app. */
+  async function record(db: ScopedDb, tenantId: string, outcomes: Outcome[]): Promise<void> {
     const now = new Date();
-    const gone = result.statusCode === 410;
-    const delay =
-      result.ok || gone ? null : retryDelayMs(attemptNo, options.scheduleMs, result.retryAfterSeconds);
-    const givenUp = !result.ok && delay === null;
-    const [delivery] = await db
-      .update(webhookDeliveries)
-      .set({
-        attempts: attemptNo,
+    const steps = outcomes.map(({ work, startedAt, result }) => {
+      const attemptNo = work.attempts + 1;
+      const gone = result.statusCode === 410;
+      const delay =
+        result.ok || gone ? null : retryDelayMs(attemptNo, options.scheduleMs, result.retryAfterSeconds);
+      const givenUp = !result.ok && delay === null;
+      return {
+        work,
+        startedAt,
+        result,
+        attemptNo,
+        gone,
+        givenUp,
         status: result.ok ? 'succeeded' : givenUp ? 'failed' : 'pending',
         nextAttemptAt: delay === null ? null : new Date(now.getTime() + delay),
-        leaseUntil: null,
-        leaseOwner: null,
-        lastAttemptAt: startedAt,
-        lastStatusCode: result.statusCode,
-        lastError: result.error,
-        succeededAt: result.ok ? now : null,
-        updatedAt: now,
-      })
-      .where(
-        and(
-          eq(webhookDeliveries.id, work.delivery_id),
-          eq(webhookDeliveries.leaseOwner, node),
-          eq(webhookDeliveries.status, 'pending'),
-        ),
-      )
-      .returning();
-    await db.insert(webhookAttempts).values({
-      tenantId,
-      deliveryId: work.delivery_id,
-      endpointId: work.endpoint_id,
-      attempt: attemptNo,
-      startedAt,
-      durationMs: result.durationMs,
-      statusCode: result.statusCode,
-      errorClass: result.errorClass,
-      error: result.error,
-      responseExcerpt: result.excerpt,
-      node,
+      };
     });
-    if (result.ok) counts.succeeded += 1;
-    else {
-      counts.failed += 1;
-      const errorClass = result.errorClass ?? 'unknown';
-      failuresByClass.set(errorClass, (failuresByClass.get(errorClass) ?? 0) + 1);
+    const rows = steps.map((step) => ({
+      id: step.work.delivery_id,
+      attempts: step.attemptNo,
+      status: step.status,
+      next_attempt_at: step.nextAttemptAt?.toISOString() ?? null,
+      last_attempt_at: step.startedAt.toISOString(),
+      last_status_code: step.result.statusCode,
+      last_error: step.result.error,
+      succeeded_at: step.result.ok ? now.toISOString() : null,
+    }));
+    // Only deliveries still leased to this node move on: one whose lease ran out is another node's now.
+    const [moved] = await inOrder(
+      () =>
+        selectRows<{ id: string }>(
+          db,
+          sql`update webhook_deliveries d
+                 set attempts = v.attempts, status = v.status, next_attempt_at = v.next_attempt_at,
+                     lease_until = null, lease_owner = null, last_attempt_at = v.last_attempt_at,
+                     last_status_code = v.last_status_code, last_error = v.last_error,
+                     succeeded_at = v.succeeded_at, updated_at = ${now.toISOString()}::timestamptz
+                from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+                     as v(id uuid, attempts integer, status text, next_attempt_at timestamptz,
+                          last_attempt_at timestamptz, last_status_code integer, last_error text,
+                          succeeded_at timestamptz)
+               where d.id = v.id and d.lease_owner = ${node} and d.status = 'pending'
+              returning d.id`,
+        ),
+      () =>
+        db.insert(webhookAttempts).values(
+          steps.map((step) => ({
+            tenantId,
+            deliveryId: step.work.delivery_id,
+            endpointId: step.work.endpoint_id,
+            attempt: step.attemptNo,
+            startedAt: step.startedAt,
+            durationMs: step.result.durationMs,
+            statusCode: step.result.statusCode,
+            errorClass: step.result.errorClass,
+            error: step.result.error,
+            responseExcerpt: step.result.excerpt,
+            node,
+          })),
+        ),
+    );
+    for (const { result } of steps) {
+      if (result.ok) counts.succeeded += 1;
+      else {
+        counts.failed += 1;
+        const errorClass = result.errorClass ?? 'unknown';
+        failuresByClass.set(errorClass, (failuresByClass.get(errorClass) ?? 0) + 1);
+      }
     }
-    // The lease ran out and another node took the delivery over: this attempt is logged, the delivery is
-    // theirs to move on.
-    if (!delivery) return;
-    if (givenUp) counts.givenUp += 1;
-    if (delivery.nextAttemptAt) wakeAt(delivery.nextAttemptAt.getTime());
-    await publish(db, 'webhook.delivery_updated', { delivery: toDeliveryEvent(delivery) });
-    if (!result.ok || work.endpoint_failing) {
-      await updateEndpointHealth(db, tenantId, work.endpoint_id, result, givenUp, gone, now);
+    const movedIds = new Set(moved.map((row) => row.id));
+    const mine = steps.filter((step) => movedIds.has(step.work.delivery_id));
+    if (mine.length === 0) return;
+    if (mine.some((step) => step.work.ordered)) drained = false;
+    for (const step of mine) {
+      if (step.givenUp) counts.givenUp += 1;
+      if (step.nextAttemptAt) wakeAt(step.nextAttemptAt.getTime());
+    }
+    await publish(db, 'webhook.deliveries_updated', {
+      deliveries: mine.map((step) => ({
+        id: step.work.delivery_id,
+        endpointId: step.work.endpoint_id,
+        eventId: step.work.event_id,
+        eventType: step.work.event_type,
+        status: step.status,
+        attempts: step.attemptNo,
+        nextAttemptAt: step.nextAttemptAt?.toISOString() ?? null,
+        lastStatusCode: step.result.statusCode,
+        lastError: step.result.error,
+      })),
+    });
+    // The health of endpoints that failed, or had been failing, in the order of the attempts.
+    const failing = new Set(
+      mine.filter((step) => step.work.endpoint_failing).map((step) => step.work.endpoint_id),
+    );
+    for (const step of mine) {
+      if (step.result.ok && !failing.has(step.work.endpoint_id)) continue;
+      if (step.result.ok) failing.delete(step.work.endpoint_id);
+      else failing.add(step.work.endpoint_id);
+      await updateEndpointHealth(
+        db,
+        tenantId,
+        step.work.endpoint_id,
+        step.result,
+        step.givenUp,
+        step.gone,
+        now,
+      );
     }
   }
 
@@ -391,7 +547,11 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
         'How long the oldest due webhook delivery has waited',
         Number(backlog?.oldest_due_seconds ?? 0),
       ),
-      gauge('wrapper_webhook_attempts_in_flight', 'Webhook attempts this node is making now', inFlight.size),
+      gauge(
+        'wrapper_webhook_attempts_in_flight',
+        'Webhook deliveries this node has claimed and not yet recorded',
+        busy,
+      ),
       gauge(
         'wrapper_webhook_attempts_succeeded',
         'Webhook attempts answered 2xx by this node since start',
@@ -441,9 +601,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
     async stop(): Promise<void> {
       stopper.abort();
       if (wakeTimer) clearTimeout(wakeTimer);
-      while (claiming || inFlight.size > 0) {
-        await Promise.allSettled([...inFlight]);
-        if (claiming) await Bun.sleep(5);
+      while (claiming || batches.size > 0 || recorder.flushing) {
+        await Promise.allSettled([...batches]);
+        if (claiming || recorder.flushing) await Bun.sleep(5);
       }
     },
   };

@@ -150,7 +150,11 @@ describe('webhook endpoints', () => {
       ['POST', { url: 'https://crm.example.com/', rateLimit: 0 }, '/rateLimit'],
       ['POST', { url: 'https://crm.example.com/', eventTypes: ['no.such_type'] }, '/eventTypes'],
       // The delivery log's own updates and a person's notifications are not for webhooks.
-      ['POST', { url: 'https://crm.example.com/', eventTypes: ['webhook.delivery_updated'] }, '/eventTypes'],
+      [
+        'POST',
+        { url: 'https://crm.example.com/', eventTypes: ['webhook.deliveries_updated'] },
+        '/eventTypes',
+      ],
       ['POST', { url: 'https://crm.example.com/', secret: 'whsec_mine' }, '/secret'],
     ];
     for (const [method, body, path] of cases) {

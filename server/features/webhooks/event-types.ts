@@ -7,7 +7,7 @@ import { AppError } from '../../errors.ts';
  * a delivery update would make another, without end).
  */
 export const deliverableTypes: readonly EventType[] = eventTypes.filter(
-  (type) => channelOf(type) !== 'notifications' && type !== 'webhook.delivery_updated',
+  (type) => channelOf(type) !== 'notifications' && type !== 'webhook.deliveries_updated',
 );
 const deliverable: ReadonlySet<string> = new Set(deliverableTypes);
 

@@ -61,7 +61,7 @@ const catalog: EventCatalog = {
     { type: 'organization.created', version: 1, channel: 'organizations', description: 'Made', data: {} },
     { type: 'audit.recorded', version: 1, channel: 'audit', description: 'Recorded', data: {} },
     { type: 'notification.created', version: 1, channel: 'notifications', description: 'Yours', data: {} },
-    { type: 'webhook.delivery_updated', version: 1, channel: 'webhooks', description: 'Log', data: {} },
+    { type: 'webhook.deliveries_updated', version: 1, channel: 'webhooks', description: 'Log', data: {} },
     { type: 'webhook.test', version: 1, channel: 'webhooks', description: 'Test', data: {} },
   ],
   channels: [
@@ -112,27 +112,30 @@ describe('the delivery timeline', () => {
   test('live updates patch known deliveries and the status filter applies to the result', () => {
     const loaded = [delivery('01b', { status: 'pending' }), delivery('01a', { status: 'failed' })];
     const events = [
-      event('webhook.delivery_updated', {
-        delivery: {
-          id: '01b',
-          endpointId: 'endpoint-1',
-          eventId: 'event-01b',
-          eventType: 'organization.created',
-          status: 'failed',
-          attempts: 3,
-          nextAttemptAt: null,
-          lastStatusCode: 500,
-          lastError: 'answered 500',
-        },
+      event('webhook.deliveries_updated', {
+        deliveries: [
+          { ...delivery('01z'), status: 'succeeded' },
+          {
+            id: '01b',
+            endpointId: 'endpoint-1',
+            eventId: 'event-01b',
+            eventType: 'organization.created',
+            status: 'failed',
+            attempts: 3,
+            nextAttemptAt: null,
+            lastStatusCode: 500,
+            lastError: 'answered 500',
+          },
+        ],
       }),
-      event('webhook.delivery_updated', {
-        delivery: { ...delivery('01z'), status: 'succeeded' },
+      event('webhook.deliveries_updated', {
+        deliveries: [{ ...delivery('01a'), status: 'failed', attempts: 2 }],
       }),
     ];
     const all = deliveriesShown(loaded, events, { endpointId: 'endpoint-1' });
     expect(all.map((item) => [item.id, item.status, item.attempts])).toEqual([
       ['01b', 'failed', 3],
-      ['01a', 'failed', 0],
+      ['01a', 'failed', 2],
     ]);
     expect(deliveriesShown(loaded, events, { endpointId: 'endpoint-1', status: 'pending' })).toEqual([]);
     // Folding the same events again changes nothing, and says so by answering the same list.

@@ -80,7 +80,7 @@ export function eventTypeGroups(catalog: EventCatalog, permissions: readonly str
     if (channel.name === 'notifications') continue;
     if (channel.permission !== null && !held.has(channel.permission)) continue;
     const types = catalog.events.filter(
-      (event) => event.channel === channel.name && event.type !== 'webhook.delivery_updated',
+      (event) => event.channel === channel.name && event.type !== 'webhook.deliveries_updated',
     );
     if (types.length > 0) groups.push({ channel: channel.name, description: channel.description, types });
   }
@@ -163,7 +163,7 @@ export function mergeDeliveries(
 }
 
 /**
- * `deliveries` with what `webhook.delivery_updated` events said of them (status, attempts, last answer; the
+ * `deliveries` with what `webhook.deliveries_updated` events said of them (status, attempts, last answer; the
  * attempt log comes with the next load). Deliveries not among them are left out: the events do not carry all
  * of a delivery, so new ones come with the next load. Answers `deliveries` itself when nothing changed.
  */
@@ -174,27 +174,28 @@ export function patchDeliveries(
   const byId = new Map(deliveries.map((delivery) => [delivery.id, delivery]));
   let changed = false;
   for (const event of events) {
-    if (!isEventOf(event, 'webhook.delivery_updated')) continue;
-    const { delivery } = event.data;
-    const known = byId.get(delivery.id);
-    if (!known) continue;
-    const patched = {
-      ...known,
-      status: delivery.status,
-      attempts: delivery.attempts,
-      nextAttemptAt: delivery.nextAttemptAt,
-      lastStatusCode: delivery.lastStatusCode,
-      lastError: delivery.lastError,
-    };
-    if (
-      patched.status !== known.status ||
-      patched.attempts !== known.attempts ||
-      patched.nextAttemptAt !== known.nextAttemptAt ||
-      patched.lastStatusCode !== known.lastStatusCode ||
-      patched.lastError !== known.lastError
-    ) {
-      byId.set(delivery.id, patched);
-      changed = true;
+    if (!isEventOf(event, 'webhook.deliveries_updated')) continue;
+    for (const delivery of event.data.deliveries) {
+      const known = byId.get(delivery.id);
+      if (!known) continue;
+      const patched = {
+        ...known,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        nextAttemptAt: delivery.nextAttemptAt,
+        lastStatusCode: delivery.lastStatusCode,
+        lastError: delivery.lastError,
+      };
+      if (
+        patched.status !== known.status ||
+        patched.attempts !== known.attempts ||
+        patched.nextAttemptAt !== known.nextAttemptAt ||
+        patched.lastStatusCode !== known.lastStatusCode ||
+        patched.lastError !== known.lastError
+      ) {
+        byId.set(delivery.id, patched);
+        changed = true;
+      }
     }
   }
   return changed ? [...byId.values()] : deliveries;
